@@ -1,0 +1,57 @@
+// Typed errors. Every error that crosses a module boundary is a CosignerError with a stable
+// `code`, so callers (and the wire) can tell "bad input" from "timeout" from "terminal abort"
+// without parsing messages. Messages must never contain secret material.
+
+export type ErrorCode =
+  // framing / channel
+  | 'FRAME_TOO_LARGE'
+  | 'FRAME_TRUNCATED'
+  | 'FRAME_NOT_CBOR'
+  | 'SCHEMA_VIOLATION'
+  | 'UNKNOWN_MESSAGE_TYPE'
+  | 'RPC_TIMEOUT'
+  | 'CHANNEL_CLOSED'
+  | 'TRANSPORT_ERROR'
+  // attestation / nsm
+  | 'ATTESTATION_INVALID'
+  | 'NSM_ERROR'
+  // kms / sealing
+  | 'KMS_ERROR'
+  | 'KMS_ACCESS_DENIED'
+  | 'CMS_INVALID'
+  | 'SEALED_STATE_INVALID'
+  | 'SEALED_STORE_ERROR'
+  // mpc
+  | 'MPC_INVALID_MESSAGE'
+  | 'MPC_PROOF_FAILED'
+  | 'MPC_SESSION_MISMATCH'
+  | 'MPC_KEY_LOCKED'
+  | 'MPC_SIGNATURE_INVALID'
+  | 'MPC_STATE'
+  | 'CRYPTO_SELF_TEST_FAILED'
+  // generic
+  | 'CONFIG_INVALID'
+  | 'INTERNAL';
+
+export class CosignerError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, string | number | boolean>> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, string | number | boolean>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CosignerError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isCosignerError(e: unknown, code?: ErrorCode): e is CosignerError {
+  return e instanceof CosignerError && (code === undefined || e.code === code);
+}
+
+/** A short, secret-free description of any thrown value, for logs and wire errors. */
+export function describeError(e: unknown): string {
+  if (e instanceof CosignerError) return `${e.code}: ${e.message}`;
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}

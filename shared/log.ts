@@ -1,0 +1,16 @@
+// Logging: pino JSON lines. Components get child loggers named after themselves. Secret
+// material must never be passed to a logger; the redact list is a second line of defence.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+const REDACT = [
+  '*.secret', '*.share', '*.privateKey', '*.dataKey', '*.plaintext', '*.password', '*.token',
+  '*.refreshToken', '*.accessToken', '*.SecretAccessKey', '*.SessionToken', '*.secretAccessKey', '*.sessionToken',
+];
+
+export function createLogger(component: string, opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+  const level = opts.level ?? process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info');
+  const options = { name: component, level, redact: { paths: REDACT, censor: '[redacted]' } };
+  return opts.destination ? pino(options, opts.destination as pino.DestinationStream) : pino(options);
+}
