@@ -84,3 +84,8 @@ export class Transcript {
     return bits;
   }
 }
+
+/** Inverse of bigintToBytes (big-endian, empty = 0). */
+export function bytesToBigint(b: Uint8Array): bigint {
+  return b.length === 0 ? 0n : BigInt('0x' + Buffer.from(b).toString('hex'));
+}
