@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'MPC_SIGNATURE_INVALID'
   | 'MPC_STATE'
   | 'CRYPTO_SELF_TEST_FAILED'
+  | 'MPC_KEY_SHARE_INVALID'
+  | 'KEY_DERIVATION_INVALID'
   // generic
   | 'CONFIG_INVALID'
   | 'INTERNAL';
