@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'MPC_SIGNATURE_INVALID'
   | 'MPC_STATE'
   | 'CRYPTO_SELF_TEST_FAILED'
+  | 'MPC_INVALID_KEY' // a Paillier / ring-Pedersen modulus or key fails its shape or validity checks
+  | 'MPC_NOT_INVERTIBLE' // a modular inverse was asked for a value not coprime to the modulus
   | 'MPC_KEY_SHARE_INVALID'
   | 'KEY_DERIVATION_INVALID'
   // generic
