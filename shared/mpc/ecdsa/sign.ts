@@ -1,0 +1,235 @@
+// Two-party ECDSA signing on secp256k1 — Lindell 2017 (ePrint 2017/552) Protocol 3.3 adapted to
+// additive shares (as coinbase/cb-mpc "ECDSA-2PC Sign", global-abort mode):
+//
+//   1. P1 → P2  com(R1, π_DL(k1), m, Q')                 (§3.3 step 1; m and Q' bound so a mismatch
+//                                                         of hash or derivation aborts before step 4)
+//   2. P2 → P1  R2 = k2·G, π_DL(k2)                       (§3.3 step 2)
+//   3. P1 → P2  open(R1, π_DL(k1))                        (§3.3 step 3)
+//   4. P2 → P1  c3 = Enc(ρ·q + k2⁻¹·(m + r·x2')) ⊕ (k2⁻¹·r) ⊗ c_key,  ρ ← [0, 2^1024)   (§3.3 step 3)
+//   P1: s' = Dec(c3) mod q, s = k1⁻¹·s' mod q, verify, low-S, recovery id   (§3.3 step 4)
+//
+// Derivation (BIP32 non-hardened, CRYPTO.md "Derivation"): the child key is Q' = Q + t·G. P2 adds
+// the tweak to its share (x2' = x2 + t) because x2 enters its message in the clear; P1 leaves x1 and
+// c_key alone and verifies against Q'. Both parties take t as input and P1 commits to Q', so a
+// disagreement stops the session at step 3, before P1 decrypts anything.
+//
+// Terminal abort (§3.3 "why P1 stops", CVE-2023-33242): P2's last message is not proven correct, so
+// P1's decision "valid or not" can leak a bit of x1 to a cheating P2. A signature that fails
+// verification therefore locks P1's share (MPC_SIGNATURE_INVALID, then MPC_KEY_LOCKED for ever,
+// including after re-sealing). No presignatures: both nonces are fresh for each run, never stored.
+import * as s from '../../schema.js';
+import { CosignerError } from '../../errors.js';
+import type { MpcMessage, Party } from '../party.js';
+import type { ProofContext } from '../zk/context.js';
+import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
+import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
+import { PAILLIER_MAX_BITS } from '../paillier/modulus-shape.js';
+import { randomBits } from '../bigint/modarith.js';
+import { uintToWire } from '../bigint/wire.js';
+import { CURVE_ORDER, type Point, POINT_BYTES, modQ, mulBase, pointFromBytes, pointToBytes } from './curve.js';
+import { EcdsaNonce, rFromX } from './nonce.js';
+import { EcdsaSignature, finalizeSignature, hashToScalar } from './signature.js';
+import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from './key-share.js';
+import { TwoPartySession, proofFailed, type TwoPartyIds } from './two-party-session.js';
+import { RHO_BITS } from './bounds.js';
+
+export const ECDSA_SIGN_PROTOCOL = 'ecdsa2p-secp256k1-sign/v1';
+
+const Round1 = s.struct({ commitment: s.bytes({ len: COMMITMENT_BYTES }) });
+const Round2 = s.struct({ R2: s.bytes({ len: POINT_BYTES }), proofR2: DlogProofSchema });
+const Round3 = s.struct({ R1: s.bytes({ len: POINT_BYTES }), proofR1: DlogProofSchema, salt: s.bytes({ len: COMMITMENT_SALT_BYTES }) });
+const Round4 = s.struct({ c3: s.biguint({ maxBytes: (2 * PAILLIER_MAX_BITS) / 8 }) });
+
+export interface EcdsaSignOptions extends TwoPartyIds {
+  /** The 32-byte hash to sign, computed by this party itself (never taken from the peer). */
+  messageHash: Uint8Array;
+  /** Additive derivation tweak t ∈ [0, q): signs for Q + t·G. Both parties must pass the same t. */
+  tweak?: bigint;
+}
+
+/** What P2 learns: r (and the derived public key it signed for); it never sees s. */
+export interface EcdsaSignP2Output {
+  r: bigint;
+  publicKey: Uint8Array;
+}
+
+function ctx(session: TwoPartySession, prover: number, label: string): ProofContext {
+  return { sessionId: session.sessionId, prover, label: `${ECDSA_SIGN_PROTOCOL}/${label}` };
+}
+
+/** Q' = Q + t·G, rejecting t ∉ [0, q) and a child key at infinity. */
+export function derivePublicKey(Q: Point, tweak: bigint | undefined): Point {
+  const t = tweak ?? 0n;
+  if (typeof t !== 'bigint' || t < 0n || t >= CURVE_ORDER) throw new CosignerError('KEY_DERIVATION_INVALID', 'tweak must be in [0, q)');
+  if (t === 0n) return Q;
+  const child = Q.add(mulBase(t));
+  if (child.is0()) throw new CosignerError('KEY_DERIVATION_INVALID', 'derived public key is the point at infinity');
+  return child;
+}
+
+function commitmentItems(R1: Uint8Array, proof: DlogProof, hash: Uint8Array, childKey: Uint8Array): Uint8Array[] {
+  return [R1, proof.A, proof.z, hash, childKey];
+}
+
+function commitmentContext(session: TwoPartySession) {
+  return { sessionId: session.sessionId, party: session.p1, label: `${ECDSA_SIGN_PROTOCOL}/R1` };
+}
+
+function checkHash(h: Uint8Array): Uint8Array {
+  if (!(h instanceof Uint8Array) || h.length !== 32) throw new CosignerError('MPC_STATE', 'message hash must be 32 bytes');
+  return new Uint8Array(h);
+}
+
+/** P1 of signing: decrypts P2's last message, verifies and outputs the signature. */
+export class EcdsaSignP1 implements Party<EcdsaSignature> {
+  readonly protocol = ECDSA_SIGN_PROTOCOL;
+  private readonly session: TwoPartySession;
+  private readonly hash: Uint8Array;
+  private readonly m: bigint;
+  private readonly childKey: Point;
+  private nonce: EcdsaNonce | undefined;
+  private proofR1: DlogProof | undefined;
+  private salt: Uint8Array | undefined;
+  private r: bigint | undefined;
+  private output: EcdsaSignature | undefined;
+
+  constructor(private readonly share: EcdsaKeyShareP1, options: EcdsaSignOptions) {
+    if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+    this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options.p1Id ?? 1, options, 'p1');
+    this.hash = checkHash(options.messageHash);
+    this.m = hashToScalar(this.hash);
+    this.childKey = derivePublicKey(share.Q, options.tweak);
+  }
+
+  get sessionId(): Uint8Array { return this.session.sessionId; }
+  get self(): number { return this.session.self; }
+  get done(): boolean { return this.session.done; }
+
+  start(): MpcMessage[] {
+    this.session.begin(2);
+    if (this.share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+    const S = this.session;
+    this.nonce = new EcdsaNonce();
+    this.proofR1 = this.nonce.prove(ctx(S, S.p1, 'R1'));
+    const c = commit(commitmentContext(S), commitmentItems(this.nonce.publicPoint, this.proofR1, this.hash, pointToBytes(this.childKey)));
+    this.salt = c.salt;
+    return [S.envelope(1, { commitment: c.commitment })];
+  }
+
+  receive(message: MpcMessage): MpcMessage[] {
+    if (this.r === undefined) return this.session.handle(message, Round2, (m) => this.onRound2(m));
+    return this.session.handle(message, Round4, (m) => this.onRound4(m));
+  }
+
+  private onRound2(m: s.Infer<typeof Round2>): MpcMessage[] {
+    const S = this.session;
+    const R2 = pointFromBytes(m.R2, 'R2');
+    if (!verifyDlog(R2, m.proofR2, ctx(S, S.p2, 'R2'))) proofFailed('proof of knowledge of k2');
+    this.r = rFromX(this.nonce!.sharedX(R2));
+    S.expect(4);
+    return [S.envelope(3, { R1: this.nonce!.publicPoint, proofR1: this.proofR1!, salt: this.salt! })];
+  }
+
+  private onRound4(msg: s.Infer<typeof Round4>): MpcMessage[] {
+    const share = this.share;
+    const nonce = this.nonce!;
+    try {
+      // Another session may have locked the share meanwhile: never decrypt for a locked key.
+      if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+      // Validity of c3 does not depend on any secret, so rejecting it here leaks nothing: no lock.
+      if (!share.paillier.publicKey.isValidCiphertext(msg.c3)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c3 is not a valid Paillier ciphertext');
+      // From here on the outcome depends on x1: any failure is terminal for the key.
+      const sPrime = modQ(share.paillier.decryptSigned(msg.c3));
+      const sig = sPrime === 0n ? undefined : finalizeSignature(this.m, this.r!, modQ(nonce.inverse() * sPrime), this.childKey);
+      if (!sig) {
+        share.lock();
+        throw new CosignerError('MPC_SIGNATURE_INVALID', 'the two-party ECDSA signature does not verify; the key share is now locked');
+      }
+      this.output = sig;
+      this.session.finish();
+      return [];
+    } finally {
+      nonce.wipe();
+      this.nonce = undefined;
+    }
+  }
+
+  result(): EcdsaSignature {
+    if (!this.output) throw new CosignerError('MPC_STATE', 'signing not finished');
+    return this.output;
+  }
+}
+
+/** P2 of signing (the enclave in deployment): contributes k2 and x2' homomorphically; never decrypts. */
+export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
+  readonly protocol = ECDSA_SIGN_PROTOCOL;
+  private readonly session: TwoPartySession;
+  private readonly hash: Uint8Array;
+  private readonly m: bigint;
+  private readonly childKey: Point;
+  private readonly tweak: bigint;
+  private commitment: Uint8Array | undefined;
+  private nonce: EcdsaNonce | undefined;
+  private output: EcdsaSignP2Output | undefined;
+
+  constructor(private readonly share: EcdsaKeyShareP2, options: EcdsaSignOptions) {
+    this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options.p2Id ?? 2, options, 'p2');
+    this.hash = checkHash(options.messageHash);
+    this.m = hashToScalar(this.hash);
+    this.childKey = derivePublicKey(share.Q, options.tweak);
+    this.tweak = options.tweak ?? 0n;
+  }
+
+  get sessionId(): Uint8Array { return this.session.sessionId; }
+  get self(): number { return this.session.self; }
+  get done(): boolean { return this.session.done; }
+
+  start(): MpcMessage[] {
+    this.session.begin(1);
+    return [];
+  }
+
+  receive(message: MpcMessage): MpcMessage[] {
+    if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
+    return this.session.handle(message, Round3, (m) => this.onRound3(m));
+  }
+
+  private onRound1(m: s.Infer<typeof Round1>): MpcMessage[] {
+    const S = this.session;
+    this.commitment = m.commitment;
+    this.nonce = new EcdsaNonce();
+    const proofR2 = this.nonce.prove(ctx(S, S.p2, 'R2'));
+    S.expect(3);
+    return [S.envelope(2, { R2: this.nonce.publicPoint, proofR2 })];
+  }
+
+  private onRound3(m: s.Infer<typeof Round3>): MpcMessage[] {
+    const S = this.session;
+    const nonce = this.nonce!;
+    try {
+      const opened = verifyCommitment(commitmentContext(S), this.commitment!, m.salt,
+        commitmentItems(m.R1, m.proofR1, this.hash, pointToBytes(this.childKey)));
+      if (!opened) throw new CosignerError('MPC_PROOF_FAILED', 'P1 did not open its commitment to R1 for this message hash and derived key');
+      const R1 = pointFromBytes(m.R1, 'R1');
+      if (!verifyDlog(R1, m.proofR1, ctx(S, S.p1, 'R1'))) proofFailed('proof of knowledge of k1');
+      const r = rFromX(nonce.sharedX(R1));
+      const k2inv = nonce.inverse();
+      const pk = this.share.paillier;
+      const x2 = modQ(this.share.x2 + this.tweak);
+      // Plaintext ρ·q + k2⁻¹·(m + r·x2'), below 2^1281 ≪ N/2 (bounds.ts), plus (k2⁻¹·r)·x1 via c_key.
+      const plain = randomBits(RHO_BITS) * CURVE_ORDER + modQ(k2inv * modQ(this.m + r * x2));
+      const c3 = pk.add(pk.encrypt(plain).c, pk.mul(this.share.cKey, modQ(k2inv * r)));
+      this.output = { r, publicKey: pointToBytes(this.childKey) };
+      S.finish();
+      return [S.envelope(4, { c3: uintToWire(c3) })];
+    } finally {
+      nonce.wipe();
+      this.nonce = undefined;
+    }
+  }
+
+  result(): EcdsaSignP2Output {
+    if (!this.output) throw new CosignerError('MPC_STATE', 'signing not finished');
+    return this.output;
+  }
+}
