@@ -1,8 +1,10 @@
-// A strict, read-only CBOR decoder (RFC 8949) for attestation documents. The project's cbor-x
+// A strict CBOR decoder and a minimal deterministic encoder (RFC 8949) for attestation documents. The project's cbor-x
 // configuration turns maps into objects, which erases the difference between the integer PCR
 // index 0 and the text key "0" and silently keeps the last of duplicate keys. A verifier must see
 // exactly what was signed, so this reader keeps maps as Map, rejects duplicate keys, indefinite
 // lengths, floats, `undefined`, invalid UTF-8, lengths beyond the input and trailing bytes.
+// The encoder exists for the same reason in reverse: the NSM payload has a map with integer keys
+// and 64-bit timestamps, which the project encoder would tag (259) or write as floats.
 import { CosignerError } from '../errors.js';
 
 export class CborTag {
@@ -128,4 +130,60 @@ export function decodeStrictCbor(bytes: Uint8Array): CborValue {
   const v = r.item(0);
   if (r.pos !== bytes.length) fail(`${bytes.length - r.pos} trailing bytes`);
   return v;
+}
+
+// ---- encoding (RFC 8949 §4.2.1 preferred serialisation: shortest argument, definite lengths) ----
+
+function head(major: number, arg: number | bigint): Uint8Array {
+  const n = BigInt(arg);
+  if (n < 0n || n > 0xffffffffffffffffn) throw new CosignerError('INTERNAL', 'CBOR argument out of range');
+  const m = major << 5;
+  if (n < 24n) return new Uint8Array([m | Number(n)]);
+  if (n <= 0xffn) return new Uint8Array([m | 24, Number(n)]);
+  if (n <= 0xffffn) return new Uint8Array([m | 25, Number(n >> 8n), Number(n & 0xffn)]);
+  const len = n <= 0xffffffffn ? 4 : 8;
+  const out = new Uint8Array(1 + len);
+  out[0] = m | (len === 4 ? 26 : 27);
+  for (let i = 0; i < len; i++) out[len - i] = Number((n >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+function encodeInto(v: CborValue, parts: Uint8Array[]): void {
+  if (v === null) parts.push(new Uint8Array([0xf6]));
+  else if (v === false) parts.push(new Uint8Array([0xf4]));
+  else if (v === true) parts.push(new Uint8Array([0xf5]));
+  else if (typeof v === 'number' || typeof v === 'bigint') {
+    if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new CosignerError('INTERNAL', 'CBOR: only integers are encoded');
+    const n = BigInt(v);
+    parts.push(n >= 0n ? head(0, n) : head(1, -1n - n));
+  } else if (typeof v === 'string') {
+    const b = new TextEncoder().encode(v);
+    parts.push(head(3, b.length), b);
+  } else if (v instanceof Uint8Array) parts.push(head(2, v.length), v);
+  else if (Array.isArray(v)) {
+    parts.push(head(4, v.length));
+    for (const x of v) encodeInto(x, parts);
+  } else if (v instanceof Map) {
+    parts.push(head(5, v.size));
+    for (const [k, x] of v) {
+      encodeInto(k, parts);
+      encodeInto(x, parts);
+    }
+  } else {
+    parts.push(head(6, v.tag));
+    encodeInto(v.value, parts);
+  }
+}
+
+/** Encode with shortest heads and definite lengths; maps keep their insertion order. */
+export function encodeStrictCbor(v: CborValue): Uint8Array {
+  const parts: Uint8Array[] = [];
+  encodeInto(v, parts);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
