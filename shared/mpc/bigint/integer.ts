@@ -82,3 +82,16 @@ export function isPerfectSquare(x: bigint): boolean {
 export function crtCombine(xp: bigint, xq: bigint, p: bigint, q: bigint, qInvP: bigint): bigint {
   return xq + q * mod((xp - xq) * qInvP, p);
 }
+
+/**
+ * Whether every x is a bigint in [1, n) coprime to n. One gcd for the batch: a product is a unit
+ * mod n exactly when each factor is.
+ */
+export function allUnits(xs: readonly bigint[], n: bigint): boolean {
+  let acc = 1n;
+  for (const x of xs) {
+    if (typeof x !== 'bigint' || x <= 0n || x >= n) return false;
+    acc = (acc * x) % n;
+  }
+  return gcd(acc, n) === 1n;
+}

@@ -9,7 +9,7 @@ import { opensslEligible, modPowOpenssl, OPENSSL_MIN_MODULUS_BITS } from './open
 import { bitLength, mod, modInv } from './integer.js';
 import { randomBelow, randomBits } from './random.js';
 
-export { mod, gcd, modInv, bitLength, jacobi, isqrt, isPerfectSquare, crtCombine } from './integer.js';
+export { mod, gcd, modInv, bitLength, jacobi, isqrt, isPerfectSquare, crtCombine, allUnits } from './integer.js';
 export { randomBelow, randomCoprime, randomSigned, randomSignedRange, randomBits } from './random.js';
 export { isProbablePrime, generateBlumPrime, generateSafePrime, smallFactor } from './primes.js';
 export { modPowBigint } from './bigint-modpow.js';

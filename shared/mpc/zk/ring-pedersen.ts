@@ -13,7 +13,7 @@
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';
 import {
-  bitLength, gcd, generateSafePrime, mod, modPow, randomBelow, randomCoprime,
+  allUnits, bitLength, gcd, generateSafePrime, mod, modPow, randomBelow, randomCoprime,
 } from '../bigint/modarith.js';
 import { bytesForBits, uintToWire } from '../bigint/wire.js';
 import { proofTranscript, type ProofContext } from './context.js';
@@ -109,6 +109,8 @@ function isUnit(x: bigint, N: bigint): boolean {
  * Throws MPC_PROOF_FAILED (they arrive together with the proof and fail with it).
  */
 export function checkRingPedersenParams(params: RingPedersenParams, minBits: number = RING_PEDERSEN_DEFAULT_BITS): void {
+  const fail = (why: string): never => { throw new CosignerError('MPC_PROOF_FAILED', `ring-Pedersen parameters rejected: ${why}`); };
+  if (!params) fail('missing');
   const { N, s: sv, t } = params;
   if (typeof N !== 'bigint' || N <= 0n || (N & 1n) === 0n) fail('N̂ must be odd and positive');
   const bits = bitLength(N);
@@ -127,7 +129,7 @@ export function verifyRingPedersen(params: RingPedersenParams, proof: PrmProof, 
   const { N, s: sv, t } = params;
   if (!proof || !Array.isArray(proof.A) || !Array.isArray(proof.z)) fail('malformed proof');
   if (proof.A.length !== PRM_REPETITIONS || proof.z.length !== PRM_REPETITIONS) fail(`expected exactly ${PRM_REPETITIONS} repetitions`);
-  proof.A.forEach((a, i) => { if (!isUnit(a, N)) fail(`A[${i}] is not a unit mod N̂`); });
+  if (!allUnits(proof.A, N)) fail('some A is not a unit mod N̂');
   proof.z.forEach((z, i) => { if (typeof z !== 'bigint' || z < 0n || z >= N) fail(`z[${i}] out of range`); });
   const e = challengeBits(params, proof.A, ctx);
   for (let i = 0; i < PRM_REPETITIONS; i++) {
