@@ -136,7 +136,8 @@ export function verifyCertificateChain(args: { pinnedRoot: Uint8Array; cabundle:
   ];
   const root = chain[0]!;
   checkLink(root, root); // self-signed: also proves the pinned bytes are an intact root
-  for (const c of chain) checkValidAt(c, at);
+  // Signer first: an expired document is reported by its own 3-hour certificate.
+  for (const c of [...chain].reverse()) checkValidAt(c, at);
   const signerIndex = chain.length - 1;
   for (let i = 0; i < signerIndex; i++) checkIssuer(chain[i]!, signerIndex - 1 - i);
   checkSigner(chain[signerIndex]!);

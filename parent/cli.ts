@@ -1,0 +1,40 @@
+// The operator CLI: `cosigner <command> [args...]` (npm run cosigner -- <command> ...).
+// Each command is a function of its arguments returning the process exit code.
+import { verifyAttestationCommand, type CommandIo } from './commands/verify-attestation.js';
+
+type Command = { summary: string; run: (argv: string[], io: CommandIo) => Promise<number> };
+
+export const COMMANDS: Record<string, Command> = {
+  'verify-attestation': { summary: 'verify a Nitro attestation document against the pinned root', run: verifyAttestationCommand },
+};
+
+function usage(io: CommandIo): void {
+  io.stderr('usage: cosigner <command> [args...]');
+  for (const [name, c] of Object.entries(COMMANDS)) io.stderr(`  ${name.padEnd(20)} ${c.summary}`);
+}
+
+export async function runCli(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name !== undefined && Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    if (name && name !== '--help' && name !== 'help') io.stderr(`cosigner: unknown command ${JSON.stringify(name)}`);
+    usage(io);
+    return 2;
+  }
+  return command.run(rest, io);
+}
+
+const io: CommandIo = {
+  stdout: (l) => process.stdout.write(l + '\n'),
+  stderr: (l) => process.stderr.write(l + '\n'),
+};
+
+runCli(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`cosigner: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+  },
+);
