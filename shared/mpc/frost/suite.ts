@@ -78,12 +78,12 @@ function checkScalar(x: bigint, order: bigint, what: string, opts: { nonZero?: b
 }
 
 function checkPoint(p: GroupPoint & { assertValidity(): void; isTorsionFree(): boolean }, bytes: Uint8Array, what: string, code: ErrorCode): GroupPoint {
+  if (p.is0()) fail(code, what, 'point is the identity element');
   try {
     p.assertValidity();
   } catch {
     fail(code, what, 'point is not on the curve');
   }
-  if (p.is0()) fail(code, what, 'point is the identity element');
   if (!p.isTorsionFree()) fail(code, what, 'point is not in the prime-order subgroup');
   const again = p.toBytes(true);
   if (again.length !== bytes.length || !again.every((v, i) => v === bytes[i])) fail(code, what, 'point encoding is not canonical');
