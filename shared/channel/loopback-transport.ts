@@ -43,15 +43,18 @@ export class LoopbackTransport implements VsockTransport {
 
   async connect(cid: number, port: number): Promise<Duplex> {
     const exact = this.socketPath(cid, port);
+    let exactError: unknown;
     try {
       return await connectUnix(exact);
     } catch (e) {
       if (cid === ANY_CID || !isNotListening(e)) throw toTransportError(e, cid, port);
+      exactError = e;
     }
     try {
       return await connectUnix(this.socketPath(ANY_CID, port));
     } catch (e) {
-      throw toTransportError(e, cid, port);
+      // No ANY_CID socket at all: the exact address's error says more (e.g. a stale file).
+      throw toTransportError(errnoCode(e) === 'ENOENT' ? exactError : e, cid, port);
     }
   }
 

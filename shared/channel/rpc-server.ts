@@ -1,0 +1,237 @@
+// RPC server over framed connections: serves any number of connections, checks each request
+// (envelope, then the body against the catalog) BEFORE its handler runs, and answers every
+// request it can attribute. Envelopes: see messages.ts.
+//
+// What the server does with bad input (the connection is the unit of trust):
+//   body / envelope fields wrong, missing, extra (id readable) → error response SCHEMA_VIOLATION, stays open
+//   type not in the catalog (id readable)                      → error response UNKNOWN_MESSAGE_TYPE, stays open
+//   frame decodes but has no readable id (not a map, bad id)   → notice SCHEMA_VIOLATION, connection closed
+//   body not exactly one CBOR item / zero-length frame         → notice FRAME_NOT_CBOR, connection closed
+//   length header above the maximum                            → notice FRAME_TOO_LARGE, connection closed
+//   stream ends inside a frame                                 → FRAME_TRUNCATED logged, connection closed
+// Without a readable id nothing can be answered, and a peer that does not speak the framing
+// cannot be trusted to be aligned on the next frame, so those connections are closed with a
+// logged reason. Other connections, and new ones, are served as before.
+// Handler errors: CosignerError → error response with its code and message (messages never hold
+// secrets); anything else → INTERNAL "internal error" (its message is not sent nor logged, it
+// may quote data; pass onHandlerError to see it).
+import type { Duplex } from 'node:stream';
+import { CosignerError, isCosignerError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import type { FrameOptions } from './frame.js';
+import { FramedConnection } from './framed-connection.js';
+import {
+  NOTICE_ID,
+  envelopeId,
+  errorEnvelope,
+  lookupMessage,
+  parseRequestEnvelope,
+  type MessageCatalog,
+  type MessageType,
+  type RequestOf,
+  type ResponseOf,
+} from './messages.js';
+import type { VsockListener, VsockTransport } from './transport.js';
+
+export interface CallContext {
+  /** Which connection the request came on (a counter, for logs). */
+  readonly connectionId: number;
+  /** Aborted when that connection closes: the answer can no longer be delivered. */
+  readonly signal: AbortSignal;
+}
+
+export type RpcHandlers<C extends MessageCatalog> = {
+  [K in MessageType<C>]: (body: RequestOf<C, K>, ctx: CallContext) => ResponseOf<C, K> | Promise<ResponseOf<C, K>>;
+};
+
+export interface RpcServerOptions extends FrameOptions {
+  /** Requests handled concurrently per connection; reading pauses beyond it (default 64). */
+  maxInFlightPerConnection?: number;
+  logger?: Logger;
+  /** Sees non-CosignerError handler failures (which the peer only sees as INTERNAL). */
+  onHandlerError?: (type: string, error: unknown) => void;
+}
+
+export class RpcServer<C extends MessageCatalog> {
+  private readonly connections = new Set<ServerConnection<C>>();
+  private readonly listeners = new Set<VsockListener>();
+  private readonly log: Logger;
+  private nextConnectionId = 1;
+  private closed = false;
+
+  constructor(
+    readonly catalog: C,
+    readonly handlers: RpcHandlers<C>,
+    readonly opts: RpcServerOptions = {},
+  ) {
+    for (const type of Object.keys(catalog)) {
+      if (typeof (handlers as Record<string, unknown>)[type] !== 'function') {
+        throw new CosignerError('CONFIG_INVALID', `no handler for message type ${JSON.stringify(type)}`);
+      }
+    }
+    const max = opts.maxInFlightPerConnection ?? 64;
+    if (!Number.isSafeInteger(max) || max < 1) throw new CosignerError('CONFIG_INVALID', 'maxInFlightPerConnection must be a positive integer');
+    this.log = opts.logger ?? createLogger('rpc-server');
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Serve one connection until it closes. */
+  serve(stream: Duplex): void {
+    if (this.closed) {
+      stream.destroy();
+      return;
+    }
+    const conn = new ServerConnection(this, stream, this.nextConnectionId++, this.log, () => this.connections.delete(conn));
+    this.connections.add(conn);
+  }
+
+  /** Listen on a transport and serve every connection it accepts. */
+  async listen(transport: VsockTransport, cid: number, port: number): Promise<VsockListener> {
+    if (this.closed) throw new CosignerError('CHANNEL_CLOSED', 'server is closed');
+    const listener = await transport.listen(cid, port, (s) => this.serve(s));
+    this.listeners.add(listener);
+    return {
+      close: async () => {
+        this.listeners.delete(listener);
+        await listener.close();
+      },
+    };
+  }
+
+  /** Stop listening and close every connection; in-flight handlers' answers are dropped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.listeners].map((l) => l.close()));
+    this.listeners.clear();
+    await Promise.all([...this.connections].map((c) => c.close()));
+  }
+}
+
+interface QueuedRequest {
+  id: number;
+  value: unknown;
+}
+
+class ServerConnection<C extends MessageCatalog> {
+  private readonly conn: FramedConnection;
+  private readonly abort = new AbortController();
+  private readonly maxInFlight: number;
+  private readonly queue: QueuedRequest[] = [];
+  private inFlight = 0;
+  private closedPromise: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(
+    private readonly server: RpcServer<C>,
+    stream: Duplex,
+    private readonly id: number,
+    private readonly log: Logger,
+    onGone: () => void,
+  ) {
+    this.maxInFlight = server.opts.maxInFlightPerConnection ?? 64;
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.conn = new FramedConnection(
+      stream,
+      {
+        onFrame: (v) => this.onFrame(v),
+        onFrameError: (e) => this.closeWithNotice(e),
+        onClose: (reason) => {
+          if (reason) this.log.warn({ connection: id, code: reason.code, reason: reason.message }, 'rpc connection closed');
+          else this.log.debug({ connection: id }, 'rpc connection closed');
+          this.abort.abort();
+          onGone();
+          this.resolveClosed();
+        },
+      },
+      server.opts,
+    );
+    // drain, to resume reading once the peer catches up with our responses
+    stream.on('drain', () => this.pump());
+  }
+
+  close(): Promise<void> {
+    this.conn.close();
+    return this.closedPromise;
+  }
+
+  private closeWithNotice(error: CosignerError): void {
+    this.log.warn({ connection: this.id, code: error.code, reason: error.message }, 'closing rpc connection: peer broke the protocol');
+    this.conn.close(error, errorEnvelope(NOTICE_ID, error.code, error.message));
+  }
+
+  private onFrame(value: unknown): void {
+    const id = envelopeId(value);
+    if (id === undefined || id === NOTICE_ID) {
+      return this.closeWithNotice(new CosignerError('SCHEMA_VIOLATION', 'frame is not a request envelope with a valid id'));
+    }
+    this.queue.push({ id, value });
+    this.pump();
+  }
+
+  /** Start queued requests up to the in-flight limit; pause reading while over it or congested. */
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight && !this.conn.isClosing) {
+      const req = this.queue.shift()!;
+      this.inFlight++;
+      void this.handle(req).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+    const busy = this.queue.length > 0 || this.inFlight >= this.maxInFlight || this.conn.congested;
+    if (busy) this.conn.stream.pause();
+    else if (!this.conn.isClosing) this.conn.stream.resume();
+  }
+
+  private async handle({ id, value }: QueuedRequest): Promise<void> {
+    let type: string;
+    let body: unknown;
+    let spec;
+    try {
+      const env = parseRequestEnvelope(value);
+      type = env.type;
+      spec = lookupMessage(this.server.catalog, type);
+      if (!spec) return this.reply(errorEnvelope(id, 'UNKNOWN_MESSAGE_TYPE', `unknown message type ${JSON.stringify(type.slice(0, 64))}`));
+      body = spec.request.parse(env.body, 'body');
+    } catch (e) {
+      const err = isCosignerError(e) ? e : new CosignerError('SCHEMA_VIOLATION', 'invalid request');
+      return this.reply(errorEnvelope(id, err.code, err.message));
+    }
+    const handler = (this.server.handlers as Record<string, (b: unknown, ctx: CallContext) => unknown>)[type]!;
+    let result: unknown;
+    try {
+      result = await handler(body, { connectionId: this.id, signal: this.abort.signal });
+    } catch (e) {
+      if (isCosignerError(e)) return this.reply(errorEnvelope(id, e.code, e.message));
+      this.server.opts.onHandlerError?.(type, e);
+      this.log.error({ connection: this.id, type, errorName: e instanceof Error ? e.name : typeof e }, 'rpc handler failed');
+      return this.reply(errorEnvelope(id, 'INTERNAL', 'internal error'));
+    }
+    try {
+      result = spec.response.parse(result, 'body');
+    } catch (e) {
+      // Our own bug, not the peer's: do not send what the catalog does not allow.
+      this.log.error({ connection: this.id, type, reason: (e as CosignerError).message }, 'rpc handler returned an invalid response');
+      return this.reply(errorEnvelope(id, 'INTERNAL', 'internal error'));
+    }
+    this.reply({ id, ok: true, body: result });
+  }
+
+  private reply(envelope: unknown): void {
+    if (this.conn.isClosing) return;
+    try {
+      try {
+        this.conn.send(envelope);
+      } catch (e) {
+        if (!isCosignerError(e, 'FRAME_TOO_LARGE')) throw e;
+        this.conn.send(errorEnvelope(envelopeId(envelope)!, 'FRAME_TOO_LARGE', 'response too large for one frame'));
+      }
+    } catch (e) {
+      // The stream failed under us; its close is reported through onClose.
+      this.log.debug({ connection: this.id, code: isCosignerError(e) ? e.code : 'UNKNOWN' }, 'rpc reply not sent');
+    }
+  }
+}
