@@ -33,6 +33,10 @@ export type ErrorCode =
   | 'MPC_NOT_INVERTIBLE' // a modular inverse was asked for a value not coprime to the modulus
   | 'MPC_KEY_SHARE_INVALID'
   | 'KEY_DERIVATION_INVALID'
+  // enclave lifecycle
+  | 'ENCLAVE_NOT_READY'
+  | 'BOOT_IN_PROGRESS'
+  | 'STATE_MISMATCH'
   // generic
   | 'CONFIG_INVALID'
   | 'INTERNAL';

@@ -21,8 +21,6 @@ const Credentials = s.struct({
   expiration: s.optional(s.uint()),
 });
 
-const PcrMap = s.array(s.struct({ index: s.uint({ max: 31 }), value: s.bytes({ len: 48 }) }), { max: 32 });
-
 export const EnclaveMessages = {
   Ping: {
     request: s.struct({}),
@@ -47,7 +45,8 @@ export const EnclaveMessages = {
       sealed: s.nullable(SealedFileSchema),
     }),
     response: s.struct({
-      outcome: s.text({ oneOf: ['initialised', 'unsealed'] }),
+      // 'already-booted': a repeated Boot (the parent reconnected) that found the enclave ready.
+      outcome: s.text({ oneOf: ['initialised', 'unsealed', 'already-booted'] }),
       // Present only on first boot: the parent must store it, atomically, before anything else.
       toStore: s.nullable(SealedFileSchema),
       callbackSigningKeySpki: s.bytes({ min: 200, max: 600 }),
@@ -57,7 +56,7 @@ export const EnclaveMessages = {
   /** An attestation document for the caller to check (nonce for freshness). */
   GetAttestation: {
     request: s.struct({ nonce: s.nullable(s.bytes({ min: 1, max: 512 })) }),
-    response: s.struct({ document: s.bytes({ min: 1, max: 0x3000 }), pcrs: PcrMap }),
+    response: s.struct({ document: s.bytes({ min: 1, max: 0x3000 }) }),
   },
 } as const;
 
