@@ -1,0 +1,114 @@
+// The parent's copy of the enclave's sealed state (DESIGN.md "Sealed state"): one CBOR file holding
+// { kmsCiphertext, sealed }. The parent cannot read it, but it must not lose or tear it:
+// - writes are atomic: temp file in the same folder, fsync, then rename (or link for create), fsync
+//   of the folder, so a crash leaves the old file or the new one, never a mix;
+// - the first write is create-only (link(2) fails with EEXIST), so a bug or a confused enclave can
+//   never replace existing state with fresh state;
+// - a file that does not parse is reported (SEALED_STORE_ERROR) and left exactly as it is.
+import { promises as fsp, constants as fsConstants } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CosignerError, isCosignerError } from '../shared/errors.js';
+import { decodeCbor, encodeCbor } from '../shared/cbor.js';
+import { parse } from '../shared/schema.js';
+import { SealedFileSchema, type SealedFile } from '../shared/messages.js';
+import { createLogger } from '../shared/log.js';
+
+const log = createLogger('sealed-store');
+
+function storeError(message: string, cause?: unknown): CosignerError {
+  return new CosignerError('SEALED_STORE_ERROR', message, undefined, cause === undefined ? undefined : { cause });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, fsConstants.O_RDONLY);
+  try { await h.sync(); } finally { await h.close(); }
+}
+
+export class SealedStore {
+  readonly dir: string;
+  private readonly base: string;
+
+  constructor(readonly path: string) {
+    this.dir = dirname(path);
+    this.base = basename(path);
+  }
+
+  private tempPath(): string {
+    return join(this.dir, `.${this.base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  }
+
+  /** The stored file, or null when none exists. Throws SEALED_STORE_ERROR for an unreadable or corrupt file. */
+  async read(): Promise<SealedFile | null> {
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(this.path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw storeError(`cannot read sealed state file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, e);
+    }
+    try {
+      return parse(SealedFileSchema, decodeCbor(new Uint8Array(bytes)));
+    } catch (e) {
+      const why = isCosignerError(e) ? e.message : 'not CBOR';
+      throw storeError(`sealed state file ${this.path} is corrupt (${why}); it was left untouched — restore it from a backup or move it away deliberately`, e);
+    }
+  }
+
+  /** First write: only if no file exists. Throws SEALED_STORE_ERROR (file untouched) otherwise. */
+  async create(file: SealedFile): Promise<void> {
+    await this.writeAtomically(file, async (tmp) => {
+      try {
+        await fsp.link(tmp, this.path); // atomic create-if-absent
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw storeError(`sealed state file ${this.path} already exists; refusing to replace it`);
+        throw e;
+      }
+      await fsp.unlink(tmp);
+    });
+    log.info({ path: this.path }, 'sealed state created');
+  }
+
+  /** Later writes: replace a file that exists and parses; a corrupt one is never overwritten. */
+  async replace(file: SealedFile): Promise<void> {
+    const current = await this.read();
+    if (current === null) throw storeError(`sealed state file ${this.path} does not exist; use create()`);
+    await this.writeAtomically(file, (tmp) => fsp.rename(tmp, this.path));
+    log.info({ path: this.path }, 'sealed state replaced');
+  }
+
+  /** Removes temp files left by a crash between write and rename. */
+  async removeStaleTempFiles(): Promise<number> {
+    let names: string[];
+    try { names = await fsp.readdir(this.dir); } catch { return 0; }
+    const prefix = `.${this.base}.`;
+    let n = 0;
+    for (const name of names) {
+      if (name.startsWith(prefix) && name.endsWith('.tmp')) {
+        await fsp.unlink(join(this.dir, name)).catch(() => undefined);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private async writeAtomically(file: SealedFile, commit: (tmp: string) => Promise<void>): Promise<void> {
+    const bytes = encodeCbor(parse(SealedFileSchema, file));
+    const tmp = this.tempPath();
+    try {
+      const h = await fsp.open(tmp, 'wx', 0o600);
+      try {
+        await h.writeFile(bytes);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+      await commit(tmp);
+      await fsyncDir(this.dir);
+    } catch (e) {
+      await fsp.unlink(tmp).catch(() => undefined);
+      if (isCosignerError(e)) throw e;
+      throw storeError(`cannot write sealed state file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, e);
+    }
+  }
+}
