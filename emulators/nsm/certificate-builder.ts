@@ -1,6 +1,6 @@
 // Issue X.509 v3 certificates shaped like the AWS Nitro attestation PKI (RFC 5280 §4.1):
 // ECDSA-with-SHA384 signatures over P-384 keys, DER, with the extensions the real chain carries.
-import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
   AlgorithmIdentifier,
@@ -37,7 +37,7 @@ export type KeyUsageName = 'digitalSignature' | 'nonRepudiation' | 'keyCertSign'
 
 export interface CertificateSpec {
   subject: DistinguishedName;
-  subjectKey: KeyObject; // public
+  subjectKey: KeyObject; // public (or private: only its public half is used)
   issuer: { name: DistinguishedName; key: KeyObject /* private */; subjectKeyId: Uint8Array } | null; // null: self-signed
   issuerPrivateKey?: KeyObject; // self-signed: the subject's private key
   notBefore: Date;
@@ -59,9 +59,14 @@ function toName(dn: DistinguishedName): Name {
 }
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING contents. */
-export function subjectKeyIdentifier(publicKey: KeyObject): Uint8Array {
-  const spki = AsnConvert.parse(publicKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo);
+export function subjectKeyIdentifier(key: KeyObject): Uint8Array {
+  const spki = AsnConvert.parse(spkiDer(key), SubjectPublicKeyInfo);
   return new Uint8Array(createHash('sha1').update(new Uint8Array(spki.subjectPublicKey)).digest());
+}
+
+/** DER SubjectPublicKeyInfo of a public key, or of the public half of a private key. */
+function spkiDer(key: KeyObject): Buffer {
+  return createPublicKey(key).export({ type: 'spki', format: 'der' });
 }
 
 /** A positive 128-bit serial number with no leading zero octet. */
@@ -104,7 +109,7 @@ export function issueCertificate(spec: CertificateSpec): Uint8Array {
     issuer: toName(spec.issuer ? spec.issuer.name : spec.subject),
     validity: new Validity({ notBefore: spec.notBefore, notAfter: spec.notAfter }),
     subject: toName(spec.subject),
-    subjectPublicKeyInfo: AsnConvert.parse(spec.subjectKey.export({ type: 'spki', format: 'der' }), SubjectPublicKeyInfo),
+    subjectPublicKeyInfo: AsnConvert.parse(spkiDer(spec.subjectKey), SubjectPublicKeyInfo),
     extensions: new Extensions(extensions),
   });
   const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));

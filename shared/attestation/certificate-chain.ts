@@ -65,7 +65,12 @@ function parseCertificate(der: Uint8Array, label: string): ParsedCertificate {
   if (asn.signatureAlgorithm.algorithm !== ECDSA_WITH_SHA384 || tbs.signature.algorithm !== ECDSA_WITH_SHA384) {
     invalid(`${label}: signature algorithm is not ecdsa-with-SHA384`);
   }
-  const key = x509.publicKey;
+  let key: KeyObject;
+  try {
+    key = x509.publicKey;
+  } catch {
+    return invalid(`${label}: public key cannot be decoded`);
+  }
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') invalid(`${label}: public key is not EC P-384`);
 
   let basicConstraints: BasicConstraints | null = null;
@@ -117,8 +122,18 @@ function checkSigner(c: ParsedCertificate): void {
 
 /** RFC 5280 §6.1.3 (a): the child names the issuer and carries its signature. */
 function checkLink(child: ParsedCertificate, issuer: ParsedCertificate): void {
-  if (!child.x509.checkIssued(issuer.x509)) invalid(`${child.label}: not issued by ${issuer.label} (names or key identifiers differ)`);
-  if (!child.x509.verify(issuer.x509.publicKey)) invalid(`${child.label}: signature by ${issuer.label} does not verify`);
+  let issued: boolean;
+  let signed: boolean;
+  try {
+    issued = child.x509.checkIssued(issuer.x509);
+    signed = issued && child.x509.verify(issuer.x509.publicKey);
+  } catch {
+    // OpenSSL throws on some malformed signatures instead of returning false.
+    issued = true;
+    signed = false;
+  }
+  if (!issued) invalid(`${child.label}: not issued by ${issuer.label} (names or key identifiers differ)`);
+  if (!signed) invalid(`${child.label}: signature by ${issuer.label} does not verify`);
 }
 
 /**

@@ -79,7 +79,12 @@ export function verifyCoseSign1Es384(cose: CoseSign1, publicKey: KeyObject): voi
   checkEs384Headers(cose);
   requireP384(publicKey);
   if (cose.signature.length !== ES384_SIGNATURE_BYTES) invalid(`COSE: ES384 signature must be ${ES384_SIGNATURE_BYTES} bytes (raw r||s)`);
-  const ok = verify('sha384', sigStructure(cose.protectedBytes, cose.payload), { key: publicKey, dsaEncoding: 'ieee-p1363' }, cose.signature);
+  let ok: boolean;
+  try {
+    ok = verify('sha384', sigStructure(cose.protectedBytes, cose.payload), { key: publicKey, dsaEncoding: 'ieee-p1363' }, cose.signature);
+  } catch {
+    ok = false;
+  }
   if (!ok) invalid('COSE: ES384 signature does not verify');
 }
 
