@@ -361,6 +361,7 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
     conn.pending.clear();
     if (this.conn !== conn) return;
     this.conn = undefined;
+    if (this.st !== 'closed') this.st = 'waiting';
     this.emit('disconnected', dropped ? new CosignerError('CHANNEL_CLOSED', `connection closed (${why})`) : reason);
     if (this.st !== 'closed') {
       this.log.info({ reason: why }, 'rpc disconnected, reconnecting');

@@ -1,0 +1,262 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import { CosignerError } from '../../shared/errors.js';
+import { struct, text } from '../../shared/schema.js';
+import { LoopbackTransport } from '../../shared/channel/loopback-transport.js';
+import { RpcClient, RpcServer, type CallContext, type MessageCatalog } from '../../shared/channel/rpc.js';
+import type { VsockListener } from '../../shared/channel/transport.js';
+import { SECRET_IN_CRASH, testCatalog, testHandlers, type TestCatalog } from './fixtures/test-catalog.js';
+import { outcome, quietLogger, rejectsWith, tempSocketDir } from './fixtures/helpers.js';
+
+const PORT = 5000;
+
+describe('channel RPC (in process, over the loopback emulator)', () => {
+  let dir: string;
+  let transport: LoopbackTransport;
+  let servers: RpcServer<TestCatalog>[];
+  let clients: RpcClient<TestCatalog>[];
+
+  beforeEach(() => {
+    dir = tempSocketDir();
+    transport = new LoopbackTransport({ dir });
+    servers = [];
+    clients = [];
+  });
+
+  afterEach(async () => {
+    for (const c of clients) await c.close();
+    for (const s of servers) await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startServer(cid = 16, opts: ConstructorParameters<typeof RpcServer>[2] = {}, handlers = testHandlers()) {
+    const server = new RpcServer(testCatalog, handlers, { logger: quietLogger(), ...opts });
+    servers.push(server);
+    const listener = await server.listen(transport, cid, PORT);
+    return { server, listener, handlers };
+  }
+
+  function client(cid: () => number = () => 16, opts: Partial<ConstructorParameters<typeof RpcClient>[1]> = {}) {
+    const c = new RpcClient(testCatalog, {
+      connect: () => transport.connect(cid(), PORT),
+      reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
+      logger: quietLogger(),
+      ...opts,
+    });
+    clients.push(c);
+    return c;
+  }
+
+  it('makes typed calls and checks their responses', async () => {
+    await startServer();
+    const c = client();
+    expect(await c.call('add', { a: 2, b: 40 })).to.deep.equal({ sum: 42 });
+    expect(await c.call('echo', { text: 'héllo' })).to.deep.equal({ text: 'héllo' });
+    expect(c.state).to.equal('connected');
+  });
+
+  it('keeps many calls in flight and matches each response to its call by id', async () => {
+    await startServer();
+    const c = client();
+    const n = 500;
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => c.call('add', { a: i, b: 1000 * i })));
+    results.forEach((r, i) => expect(r.sum).to.equal(1001 * i));
+  });
+
+  it('delivers responses that arrive out of order to the right calls', async () => {
+    await startServer();
+    const c = client();
+    const keys = ['k1', 'k2', 'k3', 'k4', 'k5'];
+    const order: string[] = [];
+    const holds = keys.map((key) => c.call('hold', { key }).then((r) => (order.push(r.key), r)));
+    // Requests on one connection are dispatched in order, so `held` sees all five holds.
+    expect(await c.call('held', {})).to.deep.equal({ count: 5 });
+    for (const key of [...keys].reverse()) expect(await c.call('release', { key })).to.deep.equal({ released: true });
+    const got = await Promise.all(holds);
+    expect(got.map((r) => r.key)).to.deep.equal(keys);
+    expect(order).to.deep.equal([...keys].reverse());
+  });
+
+  it('returns a handler CosignerError as a typed error response', async () => {
+    await startServer();
+    const c = client();
+    const e = await rejectsWith(c.call('fail', { message: 'session not started' }), 'MPC_STATE');
+    expect(e.message).to.equal('session not started');
+    expect(e.details).to.deep.equal({ remote: true });
+    expect(await c.call('add', { a: 1, b: 1 })).to.deep.equal({ sum: 2 }); // same connection still fine
+  });
+
+  it('turns any other handler exception into INTERNAL without leaking its message', async () => {
+    const seen: unknown[] = [];
+    await startServer(16, { onHandlerError: (_type, err) => seen.push(err) });
+    const c = client();
+    const e = await rejectsWith(c.call('crash', {}), 'INTERNAL');
+    expect(e.message).to.equal('internal error');
+    expect(JSON.stringify({ m: e.message, d: e.details })).not.to.include(SECRET_IN_CRASH);
+    expect((seen[0] as Error).message).to.equal(SECRET_IN_CRASH); // the application hook sees it
+  });
+
+  it('never sends a handler response that breaks the catalog (INTERNAL instead)', async () => {
+    await startServer();
+    const c = client();
+    await rejectsWith(c.call('badResponse', {}), 'INTERNAL');
+  });
+
+  it('checks its own request against the catalog before sending', async () => {
+    const handlers = testHandlers();
+    let adds = 0;
+    const counting = { ...handlers, add: (b: { a: number; b: number }, ctx: CallContext) => (adds++, handlers.add(b, ctx)) } as typeof handlers;
+    await startServer(16, {}, counting);
+    const c = client();
+    const e = await rejectsWith(c.call('add', { a: 1, b: 'two' } as unknown as { a: number; b: number }), 'SCHEMA_VIOLATION');
+    expect(e.message).to.include('body.b');
+    await rejectsWith(c.call('add', { a: 1, b: 2, c: 3 } as unknown as { a: number; b: number }), 'SCHEMA_VIOLATION');
+    await rejectsWith(c.call('nope' as 'add', { a: 1, b: 2 }), 'UNKNOWN_MESSAGE_TYPE');
+    expect(await c.call('add', { a: 1, b: 2 })).to.deep.equal({ sum: 3 });
+    expect(adds).to.equal(1);
+  });
+
+  it('refuses a request too large for one frame without sending it', async () => {
+    await startServer();
+    const c = client(undefined, { maxFrameBytes: 1000 });
+    await rejectsWith(c.call('echo', { text: 'x'.repeat(2000) }), 'FRAME_TOO_LARGE');
+    expect(await c.call('echo', { text: 'small' })).to.deep.equal({ text: 'small' });
+  });
+
+  it('times out a call (RPC_TIMEOUT), drops the late response, and keeps the connection', async () => {
+    await startServer();
+    const c = client();
+    const before = await c.call('whoami', {});
+    const e = await rejectsWith(c.call('hold', { key: 'slow' }, { timeoutMs: 30 }), 'RPC_TIMEOUT');
+    expect(e.details).to.include({ sent: true });
+    expect(await c.call('release', { key: 'slow' })).to.deep.equal({ released: true }); // its late answer is dropped
+    expect(await c.call('whoami', {})).to.deep.equal(before); // same connection
+  });
+
+  it('waits for a connection before sending, within the call timeout', async () => {
+    const c = client();
+    const pending = c.call('add', { a: 20, b: 22 }, { timeoutMs: 30_000 });
+    // Let some connect attempts fail first (nobody listening yet).
+    await rejectsWith(c.waitConnected(30), 'RPC_TIMEOUT');
+    await startServer();
+    expect(await pending).to.deep.equal({ sum: 42 });
+  });
+
+  it('waitConnected resolves once connected, and times out with the last connect error', async () => {
+    const c = client();
+    const e = await rejectsWith(c.waitConnected(40), 'RPC_TIMEOUT');
+    expect(e.message).to.include('TRANSPORT_ERROR');
+    await startServer();
+    await c.waitConnected(30_000);
+    expect(c.state).to.equal('connected');
+    await c.waitConnected(1); // already connected
+  });
+
+  it('close() rejects pending and later calls with CHANNEL_CLOSED and emits disconnected', async () => {
+    await startServer();
+    const c = client();
+    await c.waitConnected(30_000);
+    const events: string[] = [];
+    c.on('disconnected', (r) => events.push(`disconnected:${r.code}`));
+    const inFlight = [outcome(c.call('hold', { key: 'a' })), outcome(c.call('hold', { key: 'b' }))];
+    expect(await c.call('held', {})).to.deep.equal({ count: 2 });
+    await c.close();
+    for (const p of inFlight) expect((await rejectsWith(p, 'CHANNEL_CLOSED')).details).to.include({ sent: true });
+    expect((await rejectsWith(c.call('add', { a: 1, b: 1 }), 'CHANNEL_CLOSED')).details).to.include({ sent: false });
+    await rejectsWith(c.waitConnected(1000), 'CHANNEL_CLOSED');
+    expect(events).to.deep.equal(['disconnected:CHANNEL_CLOSED']);
+    expect(c.state).to.equal('closed');
+    await c.close(); // idempotent
+  });
+
+  it('close() while waiting for a connection rejects queued calls as not sent', async () => {
+    const c = client();
+    const queued = c.call('add', { a: 1, b: 2 }, { timeoutMs: 30_000 });
+    await c.close();
+    expect((await rejectsWith(queued, 'CHANNEL_CLOSED')).details).to.include({ sent: false });
+  });
+
+  it('reconnects after the server drops it, re-resolving the address; in-flight calls reject CHANNEL_CLOSED', async () => {
+    let cid = 16;
+    const first = await startServer(16);
+    const c = client(() => cid);
+    const events: string[] = [];
+    c.on('connected', () => events.push('connected'));
+    c.on('disconnected', (r) => events.push(`disconnected:${r.code}`));
+    await c.waitConnected(30_000);
+    const inFlight = outcome(c.call('hold', { key: 'lost' }));
+    expect(await c.call('held', {})).to.deep.equal({ count: 1 });
+
+    // The "enclave" restarts with a new CID: the old server goes away entirely.
+    cid = 17;
+    await first.server.close();
+    const e = await rejectsWith(inFlight, 'CHANNEL_CLOSED');
+    expect(e.details).to.include({ sent: true });
+    await startServer(17);
+    await c.waitConnected(30_000);
+    expect(await c.call('add', { a: 5, b: 6 })).to.deep.equal({ sum: 11 });
+    expect(events[0]).to.equal('connected');
+    expect(events).to.include('disconnected:CHANNEL_CLOSED');
+    expect(events.at(-1)).to.equal('connected');
+  });
+
+  it('serves several connections at once, each with its own calls', async () => {
+    await startServer();
+    const a = client();
+    const b = client();
+    const held = a.call('hold', { key: 'from-a' });
+    expect(await b.call('held', {})).to.deep.equal({ count: 1 });
+    expect((await a.call('whoami', {})).connection).not.to.equal((await b.call('whoami', {})).connection);
+    expect(await b.call('release', { key: 'from-a' })).to.deep.equal({ released: true });
+    expect(await held).to.deep.equal({ key: 'from-a' });
+  });
+
+  it('limits requests handled at once per connection; the rest wait their turn', async () => {
+    await startServer(16, { maxInFlightPerConnection: 2 });
+    const a = client();
+    const b = client();
+    const holds = ['h1', 'h2', 'h3', 'h4'].map((key) => a.call('hold', { key }));
+    // Poll from another connection until the server has picked up what it may: exactly 2.
+    let count = 0;
+    for (let i = 0; i < 200 && count < 2; i++) {
+      count = (await b.call('held', {})).count;
+      if (count < 2) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(count).to.equal(2);
+    expect(await b.call('release', { key: 'h3' })).to.deep.equal({ released: false }); // not started yet
+    expect(await b.call('release', { key: 'h1' })).to.deep.equal({ released: true });
+    // h3 starts once h1 finished; release it (retry until it is registered).
+    let released = false;
+    for (let i = 0; i < 200 && !released; i++) {
+      released = (await b.call('release', { key: 'h3' })).released;
+      if (!released) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(released).to.equal(true);
+    expect((await b.call('held', {})).count).to.equal(2); // h2 and h4
+    for (const key of ['h2', 'h4']) await b.call('release', { key });
+    expect((await Promise.all(holds)).map((r) => r.key)).to.deep.equal(['h1', 'h2', 'h3', 'h4']);
+  });
+
+  it('server close() drops every connection and stops listening', async () => {
+    const { server } = await startServer();
+    const c = client();
+    await c.waitConnected(30_000);
+    expect(server.connectionCount).to.equal(1);
+    await server.close();
+    expect(server.connectionCount).to.equal(0);
+    await rejectsWith(transport.connect(16, PORT), 'TRANSPORT_ERROR');
+  });
+
+  it('refuses a server whose handlers do not cover the catalog', () => {
+    const catalog = { a: { request: struct({}), response: struct({ t: text() }) } } satisfies MessageCatalog;
+    expect(() => new RpcServer(catalog, {} as never)).to.throw(CosignerError).with.property('code', 'CONFIG_INVALID');
+  });
+
+  it('lets a listener close without closing the server', async () => {
+    const { listener } = await startServer();
+    const c = client();
+    await c.waitConnected(30_000);
+    await (listener as VsockListener).close();
+    expect(await c.call('add', { a: 1, b: 1 })).to.deep.equal({ sum: 2 });
+  });
+});
