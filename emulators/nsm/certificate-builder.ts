@@ -66,7 +66,7 @@ export function subjectKeyIdentifier(key: KeyObject): Uint8Array {
 
 /** DER SubjectPublicKeyInfo of a public key, or of the public half of a private key. */
 function spkiDer(key: KeyObject): Buffer {
-  return createPublicKey(key).export({ type: 'spki', format: 'der' });
+  return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
 }
 
 /** A positive 128-bit serial number with no leading zero octet. */
