@@ -204,3 +204,35 @@ function flip(b: Uint8Array, i: number): Uint8Array {
   c[i] ^= 0x01;
   return c;
 }
+
+describe('enclave KMS client over plain http (local emulator only, explicit opt-in)', () => {
+  it('reaches the emulator through the proxy without TLS when allowPlainHttp is set', async () => {
+    const dir = tempDir('seal-http-');
+    const nsm = new TestNsmPki(join(dir.path, 'nsm'));
+    const kms = await startKmsEmulator({ rootPem: nsm.rootPem, stateFile: null });
+    const transport = new LoopbackTransport({ dir: join(dir.path, 'vsock') });
+    const proxy = await startKmsProxy({ transport, port: PROXY_PORT, target: { host: '127.0.0.1', port: kms.port }, allowlist: [{ host: '127.0.0.1', port: kms.port }] });
+    const pcrs = pcrsFor('plain-http-image');
+    const admin = new KMSClient({ region: REGION, endpoint: kms.url, credentials: { accessKeyId: PARENT_CREDENTIAL.accessKeyId, secretAccessKey: PARENT_CREDENTIAL.secretAccessKey }, maxAttempts: 1 });
+    const client = new EnclaveKmsClient({
+      region: REGION, endpoint: kms.url, allowPlainHttp: true,
+      credentials: { accessKeyId: PARENT_CREDENTIAL.accessKeyId, secretAccessKey: PARENT_CREDENTIAL.secretAccessKey },
+      connect: () => transport.connect(PARENT_CID, PROXY_PORT), attest: nsm.enclave(pcrs).attest,
+    });
+    try {
+      const policy = enclavePolicy({ StringEqualsIgnoreCase: { 'kms:RecipientAttestation:PCR0': toHex(pcrs.get(0)!) } });
+      const keyId = (await admin.send(new CreateKeyCommand({ Policy: policy }))).KeyMetadata!.KeyId!;
+      const dk = await client.generateDataKeyForRecipient(keyId, { purpose: 't' });
+      const again = await client.decryptForRecipient(dk.ciphertextBlob, { keyId, encryptionContext: { purpose: 't' } });
+      expect(again.plaintext).to.deep.equal(dk.plaintext);
+      expect(again.keyArn).to.equal(dk.keyArn);
+      expect(dk.keyArn).to.match(new RegExp(`:key/${keyId}$`));
+    } finally {
+      client.destroy();
+      admin.destroy();
+      await proxy.close();
+      await kms.close();
+      dir.remove();
+    }
+  });
+});
