@@ -1,0 +1,101 @@
+// The parent daemon's configuration (command line; `scripts/local-stack.ts` and the systemd unit
+// pass it). The parent is untrusted: nothing here can weaken what the enclave checks, it only
+// says where things are.
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CosignerError } from '../shared/errors.js';
+import { ENCLAVE_RPC_PORT, KMS_PROXY_PORT } from '../shared/messages.js';
+import { AWS_NITRO_ROOT_G1_PEM } from '../shared/attestation/verify.js';
+import type { Endpoint } from './kms-proxy.js';
+
+export interface ParentConfig {
+  transport: 'vsock' | 'loopback';
+  loopbackDir: string | undefined;
+  enclaveCid: number;
+  enclaveRpcPort: number;
+  kmsProxyPort: number;
+  kms: { region: string; endpoint: string; keyId: string };
+  /** Where the KMS proxy relays to (the endpoint's host and port) and the allowlist it checks. */
+  kmsTarget: Endpoint;
+  kmsAllowlist: Endpoint[];
+  stateDir: string;
+  sealedFilePath: string;
+  /** Root the parent pins when it checks the enclave's attestation for display (AWS Root-G1 by default). */
+  attestationRootPem: string;
+  allowDebugAttestation: boolean;
+  credentials: { source: 'auto' | 'imds' | 'env'; imdsBaseUrl: string | undefined };
+}
+
+function int(name: string, v: string | undefined, dflt: number, min = 1, max = 0xffffffff): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CosignerError('CONFIG_INVALID', `--${name} must be an integer in ${min}..${max}`);
+  return n;
+}
+
+export function endpointOf(url: string): Endpoint {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new CosignerError('CONFIG_INVALID', `--kms-endpoint is not a URL: ${url.slice(0, 100)}`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new CosignerError('CONFIG_INVALID', '--kms-endpoint must be http(s)');
+  return { host: u.hostname, port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80 };
+}
+
+export function parseParentConfig(argv: string[]): ParentConfig {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      transport: { type: 'string', default: 'vsock' },
+      'loopback-dir': { type: 'string' },
+      'enclave-cid': { type: 'string', default: '16' },
+      'enclave-rpc-port': { type: 'string' },
+      'kms-proxy-port': { type: 'string' },
+      'kms-region': { type: 'string' },
+      'kms-endpoint': { type: 'string' },
+      'kms-key-id': { type: 'string' },
+      'kms-allow': { type: 'string', multiple: true },
+      'state-dir': { type: 'string', default: '/var/lib/cosigner' },
+      'attestation-root': { type: 'string' },
+      'allow-debug-attestation': { type: 'boolean', default: false },
+      credentials: { type: 'string', default: 'auto' },
+      'imds-url': { type: 'string' },
+    },
+  });
+  const transport = values.transport;
+  if (transport !== 'vsock' && transport !== 'loopback') throw new CosignerError('CONFIG_INVALID', '--transport must be vsock or loopback');
+  if (transport === 'loopback' && !values['loopback-dir']) throw new CosignerError('CONFIG_INVALID', '--transport loopback needs --loopback-dir');
+  const region = values['kms-region'];
+  const keyId = values['kms-key-id'];
+  if (!region || !keyId) throw new CosignerError('CONFIG_INVALID', '--kms-region and --kms-key-id are required');
+  const endpoint = values['kms-endpoint'] ?? `https://kms.${region}.amazonaws.com`;
+  const target = endpointOf(endpoint);
+  const allow = (values['kms-allow'] ?? []).map((a) => {
+    const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(a);
+    if (!m) throw new CosignerError('CONFIG_INVALID', `--kms-allow takes host:port, got ${a.slice(0, 100)}`);
+    return { host: m[1]!, port: Number(m[2]) };
+  });
+  const source = values.credentials;
+  if (source !== 'auto' && source !== 'imds' && source !== 'env') throw new CosignerError('CONFIG_INVALID', '--credentials must be auto, imds or env');
+  const stateDir = values['state-dir']!;
+  return {
+    transport,
+    loopbackDir: values['loopback-dir'],
+    enclaveCid: int('enclave-cid', values['enclave-cid'], 16, 4),
+    enclaveRpcPort: int('enclave-rpc-port', values['enclave-rpc-port'], ENCLAVE_RPC_PORT),
+    kmsProxyPort: int('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),
+    kms: { region, endpoint, keyId },
+    kmsTarget: target,
+    // The configured endpoint is the allowlist unless more are named explicitly.
+    kmsAllowlist: allow.length ? allow : [target],
+    stateDir,
+    sealedFilePath: join(stateDir, 'sealed-state.cbor'),
+    attestationRootPem: values['attestation-root'] ? readFileSync(values['attestation-root'], 'utf8') : AWS_NITRO_ROOT_G1_PEM,
+    allowDebugAttestation: values['allow-debug-attestation'] === true,
+    credentials: { source, imdsBaseUrl: values['imds-url'] },
+  };
+}

@@ -1,0 +1,281 @@
+// The local stack as separate processes, exactly as `npm start` runs it and as the integration
+// tests drive it: NSM emulator, KMS emulator (TLS), enclave on the loopback vsock emulator, parent.
+// Each process is the real entry point (emulators/*/main.ts, enclave/main.ts, parent/main.ts);
+// this file only launches them, waits for what they print, and stops them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Agent as HttpsAgent } from 'node:https';
+import { KMSClient, CreateKeyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+export type Component = 'nsm' | 'kms' | 'enclave' | 'parent';
+
+export interface StackOptions {
+  /** Repository root (where enclave/, parent/, emulators/ live). */
+  root: string;
+  /** Folder for everything the stack keeps: PKI, KMS keys, sealed state, credentials. */
+  workDir: string;
+  kmsPort: number;
+  enclaveCid?: number;
+  /** Every output line of every process (JSON log lines are passed as they are). */
+  onLine?: (component: Component, line: string) => void;
+}
+
+interface Running {
+  proc: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+const REGION = 'us-east-1';
+const ACCOUNT = '111122223333';
+
+export interface LocalCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export class LocalStack {
+  readonly root: string;
+  readonly workDir: string;
+  /** Unix sockets need short paths (sun_path is 108 bytes), so they live under the temp folder. */
+  readonly socketDir: string;
+  readonly enclaveCid: number;
+  private readonly running = new Map<Component, Running>();
+  private readonly waiters = new Set<() => void>();
+  pcr0 = '';
+  keyId = '';
+
+  constructor(private readonly opts: StackOptions) {
+    this.root = resolve(opts.root);
+    this.workDir = resolve(opts.workDir);
+    this.enclaveCid = opts.enclaveCid ?? 16;
+    const tag = createHash('sha256').update(this.workDir).digest('hex').slice(0, 12);
+    this.socketDir = join(tmpdir(), `cosigner-${tag}`);
+    mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
+    mkdirSync(this.socketDir, { recursive: true, mode: 0o700 });
+  }
+
+  get kmsEndpoint(): string {
+    return `https://127.0.0.1:${this.opts.kmsPort}`;
+  }
+  get nsmRootPem(): string {
+    return join(this.workDir, 'nsm', 'root.pem');
+  }
+  get kmsCaPem(): string {
+    return join(this.workDir, 'kms-tls', 'kms-tls.pem');
+  }
+  get sealedFile(): string {
+    return join(this.workDir, 'parent', 'sealed-state.cbor');
+  }
+
+  /** Development credentials the KMS emulator accepts (made once, kept in the work folder). */
+  credentials(): LocalCredentials {
+    const file = join(this.workDir, 'credentials.json');
+    if (!existsSync(file)) {
+      const id = 'AKIA' + randomBytes(12).toString('hex').toUpperCase().slice(0, 16);
+      const creds = [{ accessKeyId: id, secretAccessKey: randomBytes(30).toString('base64'), principalArn: `arn:aws:iam::${ACCOUNT}:role/cosigner-parent` }];
+      writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
+    }
+    const [c] = JSON.parse(readFileSync(file, 'utf8')) as LocalCredentials[];
+    return { accessKeyId: c!.accessKeyId, secretAccessKey: c!.secretAccessKey };
+  }
+
+  private launch(component: Component, script: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
+    if (this.running.has(component)) throw new Error(`${component} is already running`);
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(this.root, script), ...args], {
+      cwd: this.root,
+      // The SDK's notice that releases after January 2027 need Node 22 is not about this run.
+      env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const r: Running = {
+      proc,
+      lines: [],
+      exited: new Promise((res) => proc.once('exit', (code) => res(code))),
+    };
+    for (const stream of [proc.stdout!, proc.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        r.lines.push(line);
+        this.opts.onLine?.(component, line);
+        for (const w of [...this.waiters]) w();
+      });
+    }
+    void r.exited.then(() => {
+      if (this.running.get(component) === r) this.running.delete(component);
+      for (const w of [...this.waiters]) w();
+    });
+    this.running.set(component, r);
+    return r;
+  }
+
+  /** Resolves with the first line of `component` (since `from`) matching `re`; rejects on timeout or exit. */
+  waitFor(component: Component, re: RegExp, timeoutMs = 60_000, from = 0): Promise<string> {
+    const r = this.running.get(component);
+    if (!r) return Promise.reject(new Error(`${component} is not running`));
+    return new Promise((resolveLine, reject) => {
+      const check = () => {
+        const hit = r.lines.slice(from).find((l) => re.test(l));
+        if (hit !== undefined) return done(() => resolveLine(hit));
+        if (r.proc.exitCode !== null || r.proc.signalCode !== null) return done(() => reject(new Error(`${component} exited (${r.proc.exitCode ?? r.proc.signalCode}) before printing ${re}:\n${r.lines.slice(-20).join('\n')}`)));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${component} to print ${re}:\n${r.lines.slice(-20).join('\n')}`))), timeoutMs);
+      const done = (f: () => void) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        f();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  lineCount(component: Component): number {
+    return this.running.get(component)?.lines.length ?? 0;
+  }
+
+  output(component: Component): string[] {
+    return [...(this.running.get(component)?.lines ?? [])];
+  }
+
+  async startNsm(extraArgs: string[] = []): Promise<void> {
+    this.launch('nsm', 'emulators/nsm/main.ts', [
+      '--state-dir', join(this.workDir, 'nsm'),
+      '--socket', join(this.socketDir, 'nsm.sock'),
+      '--bundle-root', this.root,
+      ...extraArgs,
+    ]);
+    const line = await this.waitFor('nsm', /^PCR0: [0-9a-f]{96}$/);
+    this.pcr0 = line.slice('PCR0: '.length);
+  }
+
+  async startKms(): Promise<void> {
+    this.credentials();
+    this.launch('kms', 'emulators/kms/main.ts', [
+      '--port', String(this.opts.kmsPort),
+      '--host', '127.0.0.1',
+      '--state', join(this.workDir, 'kms', 'keys.json'),
+      '--attestation-root', this.nsmRootPem,
+      '--region', REGION,
+      '--account', ACCOUNT,
+      '--credentials', join(this.workDir, 'credentials.json'),
+      '--tls-self-signed', join(this.workDir, 'kms-tls'),
+    ]);
+    mkdirSync(join(this.workDir, 'kms'), { recursive: true });
+    await this.waitFor('kms', /KMS emulator listening/);
+  }
+
+  /** The operator's KMS client (the enclave has its own, over vsock). */
+  kmsAdmin(): KMSClient {
+    return new KMSClient({
+      region: REGION,
+      endpoint: this.kmsEndpoint,
+      credentials: this.credentials(),
+      requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca: readFileSync(this.kmsCaPem, 'utf8') }) }),
+    });
+  }
+
+  /**
+   * The key policy an operator sets (DESIGN.md "KMS sealing"): the account administers the key;
+   * GenerateDataKey and Decrypt only for a Recipient whose attested image is `pcr0`.
+   */
+  static keyPolicy(pcr0: string): string {
+    return JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'KeyAdministration',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Action: ['kms:CreateKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:DescribeKey', 'kms:Encrypt'],
+          Resource: '*',
+        },
+        {
+          Sid: 'EnclaveOnly',
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          Resource: '*',
+          Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr0 } },
+        },
+      ],
+    });
+  }
+
+  /**
+   * Make (first run) or re-point (later runs) the sealing key at `pcr0`. Locally the policy
+   * follows the code you run; on AWS the operator sets it per release (or pins PCR8 of a signed
+   * image, which survives upgrades).
+   */
+  async ensureKey(pcr0 = this.pcr0): Promise<string> {
+    const file = join(this.workDir, 'kms-key-id');
+    const kms = this.kmsAdmin();
+    try {
+      if (existsSync(file)) {
+        this.keyId = readFileSync(file, 'utf8').trim();
+        await kms.send(new PutKeyPolicyCommand({ KeyId: this.keyId, PolicyName: 'default', Policy: LocalStack.keyPolicy(pcr0) }));
+      } else {
+        const out = await kms.send(new CreateKeyCommand({ Description: 'co-signer sealed state (local)', Policy: LocalStack.keyPolicy(pcr0) }));
+        this.keyId = out.KeyMetadata!.Arn!;
+        writeFileSync(file, this.keyId + '\n');
+      }
+    } finally {
+      kms.destroy();
+    }
+    return this.keyId;
+  }
+
+  startEnclave(): void {
+    this.launch('enclave', 'enclave/main.ts', [
+      '--transport', 'loopback',
+      '--loopback-dir', this.socketDir,
+      '--cid', String(this.enclaveCid),
+      '--nsm-socket', join(this.socketDir, 'nsm.sock'),
+      '--kms-tls-ca', this.kmsCaPem,
+    ]);
+  }
+
+  startParent(extraArgs: string[] = []): void {
+    const c = this.credentials();
+    this.launch(
+      'parent',
+      'parent/main.ts',
+      [
+        '--transport', 'loopback',
+        '--loopback-dir', this.socketDir,
+        '--enclave-cid', String(this.enclaveCid),
+        '--kms-region', REGION,
+        '--kms-endpoint', this.kmsEndpoint,
+        '--kms-key-id', this.keyId,
+        '--state-dir', join(this.workDir, 'parent'),
+        '--attestation-root', this.nsmRootPem,
+        '--credentials', 'env',
+        ...extraArgs,
+      ],
+      { AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey },
+    );
+  }
+
+  isRunning(component: Component): boolean {
+    return this.running.has(component);
+  }
+
+  /** Stop one process (SIGTERM, or SIGKILL to simulate a crash) and wait for it to exit. */
+  async stopProcess(component: Component, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const r = this.running.get(component);
+    if (!r) return;
+    r.proc.kill(signal);
+    const timer = setTimeout(() => r.proc.kill('SIGKILL'), 10_000);
+    await r.exited;
+    clearTimeout(timer);
+  }
+
+  /** Everything, in reverse start order. */
+  async stop(): Promise<void> {
+    for (const c of ['parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
+  }
+}
