@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { isCosignerError, type ErrorCode } from '../../shared/errors.js';
+import { encodeCbor } from '../../shared/cbor.js';
 import type { MpcMessage, Party } from '../../shared/mpc/party.js';
 import { FrostDkgParty, FrostKeyShare, FrostSignParty, frostSuite, type FrostScheme } from '../../shared/mpc/frost/index.js';
 
@@ -142,20 +143,62 @@ describe('FROST against a malicious peer', function () {
         expectError(() => parties[0]!.receive(withPayload(fromTwo, { proofOfKnowledge: proof })), 'MPC_PROOF_FAILED', 2);
       });
 
-      it('DKG round 2: a share off its VSS commitment, an out-of-range share, and a wrong chain-code opening are refused', () => {
-        const cases: Array<[string, (p: Payload) => Payload, ErrorCode, number | undefined]> = [
-          ['share + 1', (p) => ({ signingShare: scalarPlusOne(scheme, p.signingShare as Uint8Array) }), 'MPC_PROOF_FAILED', 2],
-          ['share = n', () => ({ signingShare: orderBytes(scheme) }), 'MPC_INVALID_MESSAGE', undefined],
-          ['chain code', () => ({ chainCodeContribution: randomBytes(32) }), 'MPC_PROOF_FAILED', 2],
-          ['echo', () => ({ round1Echo: randomBytes(64) }), 'MPC_INVALID_MESSAGE', 2],
+      it('DKG round 2: a share off its VSS commitment, an out-of-range share, a tampered sealed share, a wrong chain-code opening or echo are refused', () => {
+        // A cheating dealer: party 2 changes the plaintext share before it is sealed.
+        class CheatingDkg extends FrostDkgParty {
+          constructor(private readonly cheat: (share: Uint8Array) => Uint8Array, o: ConstructorParameters<typeof FrostDkgParty>[0]) {
+            super(o);
+          }
+          protected override outgoingShare(_peer: number, share: Uint8Array): Uint8Array {
+            return this.cheat(share);
+          }
+        }
+        const dealerCases: Array<[string, (share: Uint8Array) => Uint8Array, ErrorCode, number | undefined]> = [
+          ['share + 1', (z) => scalarPlusOne(scheme, z), 'MPC_PROOF_FAILED', 2],
+          ['share = n', () => orderBytes(scheme), 'MPC_INVALID_MESSAGE', undefined],
         ];
-        for (const [what, change, code, culprit] of cases) {
+        for (const [what, cheat, code, culprit] of dealerCases) {
+          const sessionId = randomBytes(32);
+          const parties = [new FrostDkgParty({ scheme, sessionId, self: 1 }), new CheatingDkg(cheat, { scheme, sessionId, self: 2 })];
+          const r2 = deliver(parties, parties.flatMap((p) => p.start()));
+          expectError(() => parties[0]!.receive(r2.find((m) => m.from === 2)!), code, culprit);
+          void what;
+        }
+        const flip = (b: Uint8Array) => {
+          const c = new Uint8Array(b);
+          c[20] ^= 1;
+          return c;
+        };
+        const wireCases: Array<[string, (p: Payload) => Payload, ErrorCode]> = [
+          ['sealed share bit flip', (p) => ({ sealedShare: flip(p.sealedShare as Uint8Array) }), 'MPC_INVALID_MESSAGE'],
+          ['chain code', () => ({ chainCodeContribution: randomBytes(32) }), 'MPC_PROOF_FAILED'],
+          ['echo', () => ({ round1Echo: randomBytes(64) }), 'MPC_INVALID_MESSAGE'],
+        ];
+        for (const [what, change, code] of wireCases) {
           const parties = dkgParties(scheme);
           const r2 = deliver(parties, parties.flatMap((p) => p.start()));
           const fromTwo = r2.find((m) => m.from === 2)!;
-          expectError(() => parties[0]!.receive(withPayload(fromTwo, change(fromTwo.payload as Payload))), code, culprit);
+          expectError(() => parties[0]!.receive(withPayload(fromTwo, change(fromTwo.payload as Payload))), code, 2);
           void what;
         }
+      });
+
+      it('DKG round 2: the secret share never crosses the wire in the clear', () => {
+        const seen: Uint8Array[] = [];
+        class Recording extends FrostDkgParty {
+          protected override outgoingShare(_peer: number, share: Uint8Array): Uint8Array {
+            seen.push(new Uint8Array(share));
+            return share;
+          }
+        }
+        const sessionId = randomBytes(32);
+        const parties = [1, 2, 3].map((self) => new Recording({ scheme, sessionId, self, parties: [1, 2, 3], threshold: 2 }));
+        const r2 = deliver(parties, parties.flatMap((p) => p.start()));
+        const wire = Buffer.from(encodeCbor(r2));
+        expect(seen.length).to.equal(6);
+        for (const share of seen) expect(wire.includes(Buffer.from(share))).to.equal(false);
+        deliver(parties, r2);
+        expect(parties.every((p) => p.done)).to.equal(true);
       });
 
       it('signing: a tampered signature share is rejected before aggregation, naming the signer', () => {

@@ -3,8 +3,9 @@
 // RFC 9591 leaves DKG out of scope and gives only the dealer VSS of Appendix C).
 //
 //   round 1 (broadcast)  VSS commitment φ_i0..φ_i(t-1), proof of knowledge of a_i0, H(chain-code part)
-//   round 2 (to each j)  f_i(j) — SECRET, the transport must encrypt it — the chain-code part, and
-//                        a hash of the whole round-1 transcript as this party saw it
+//   round 2 (to each j)  f_i(j) sealed to j with an ephemeral X25519 key from round 1
+//                        (share-encryption.ts), the chain-code part, and a hash of the whole
+//                        round-1 transcript as this party saw it
 //   finish               check every f_j(i) against φ_j (VSS), the echo hashes (no equivocation:
 //                        everyone saw the same round 1), the chain-code openings; sum the shares.
 //
@@ -15,7 +16,7 @@
 // with an empty merkle root). We undo that tweak so the stored key share is the sharing of the
 // untweaked internal key P (normalised to even Y): that is the key BIP32 derivation starts from,
 // and the Taproot tweak is applied per signature (taprootFrostKeyShare) on the derived key.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { DKG_Round1, DKG_Round2, DKG_Secret } from '@noble/curves/abstract/frost.js';
 import { CosignerError } from '../../errors.js';
 import { equalBytes, wipe } from '../../bytes.js';
@@ -27,6 +28,7 @@ import { DkgRound1Schema, DkgRound2Schema, type DkgRound1 } from './messages.js'
 import { RoundParty } from './round-party.js';
 import { checkPartyIds, frostSuite, type FrostScheme, type FrostSuite, type GroupPoint } from './suite.js';
 import { taprootTweakScalar, tweakFrostKeyShare } from './tweak.js';
+import { checkEphemeralKey, generateEphemeralKey, openShare, sealShare, type ShareContext } from './share-encryption.js';
 
 export interface FrostDkgOptions {
   scheme: FrostScheme;
@@ -56,6 +58,7 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
   #dkgSecret: DKG_Secret | undefined;
   #ownRound1: DkgRound1 | undefined;
   #chainPart: Uint8Array | undefined;
+  #ephemeral: KeyObject | undefined;
   #round1 = new Map<number, PeerRound1>();
   #round2 = new Map<number, { share: bigint; chainPart: Uint8Array }>();
 
@@ -78,10 +81,13 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
     const r1 = this.#suite.frost.DKG.round1(this.#suite.identifier(this.self), { min: this.threshold, max: this.parties.length });
     this.#dkgSecret = r1.secret;
     this.#chainPart = new Uint8Array(randomBytes(32));
+    const eph = generateEphemeralKey();
+    this.#ephemeral = eph.privateKey;
     this.#ownRound1 = {
       commitment: r1.public.commitment.map((c) => new Uint8Array(c)),
       proofOfKnowledge: new Uint8Array(r1.public.proofOfKnowledge),
       chainCodeCommitment: this.#chainCommitment(this.self, this.#chainPart),
+      ephemeralKey: eph.publicKey,
     };
     const payload = this.#ownRound1;
     return this.toPeers(1, () => payload);
@@ -98,6 +104,7 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
   protected abort(): void {
     if (this.#dkgSecret) this.#suite.frost.DKG.clean(this.#dkgSecret);
     this.#dkgSecret = undefined;
+    this.#ephemeral = undefined;
     if (this.#chainPart) wipe(this.#chainPart);
     this.#round2.clear();
   }
@@ -106,6 +113,7 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
     const payload = s.parse(DkgRound1Schema, raw, 'payload');
     if (payload.commitment.length !== this.threshold) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} sent ${payload.commitment.length} commitments, expected ${this.threshold}`);
     const points = payload.commitment.map((c, i) => this.#suite.decodePoint(c, `party ${from} commitment[${i}]`));
+    checkEphemeralKey(payload.ephemeralKey, `party ${from} ephemeral key`);
     this.#verifyProofOfKnowledge(from, points[0]!, payload.proofOfKnowledge);
     const entry = { payload, points };
     this.#round1.set(from, entry);
@@ -138,8 +146,21 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
     return this.toPeers(2, (peer) => {
       const pkg = shares[suite.identifier(peer)];
       if (!pkg) throw new CosignerError('INTERNAL', `no DKG share computed for party ${peer}`);
-      return { signingShare: new Uint8Array(pkg.signingShare), chainCodeContribution: new Uint8Array(chainPart), round1Echo: echo };
+      const plain = this.outgoingShare(peer, new Uint8Array(pkg.signingShare));
+      const sealedShare = sealShare(this.#ephemeral!, this.#round1.get(peer)!.payload.ephemeralKey, this.#shareContext(this.self, peer, echo), plain);
+      wipe(plain);
+      wipe(pkg.signingShare);
+      return { sealedShare, chainCodeContribution: new Uint8Array(chainPart), round1Echo: echo };
     });
+  }
+
+  /** The plaintext share f_self(peer) about to be sealed. Tests override it to play a cheating dealer. */
+  protected outgoingShare(_peer: number, share: Uint8Array): Uint8Array {
+    return share;
+  }
+
+  #shareContext(from: number, to: number, transcript: Uint8Array): ShareContext {
+    return { sessionId: this.sessionId, scheme: this.scheme, from, to, transcript };
   }
 
   #acceptRound2(from: number, raw: unknown): unknown {
@@ -151,7 +172,9 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
     if (!equalBytes(this.#chainCommitment(from, payload.chainCodeContribution), peer.payload.chainCodeCommitment)) {
       throw new CosignerError('MPC_PROOF_FAILED', `party ${from}: chain-code contribution does not open its commitment`, { culprit: from });
     }
-    const share = suite.decodeScalar(payload.signingShare, `party ${from} signing share`, { nonZero: true });
+    const plain = openShare(this.#ephemeral!, peer.payload.ephemeralKey, this.#shareContext(from, this.self, payload.round1Echo), payload.sealedShare, suite.scalarLength);
+    const share = suite.decodeScalar(plain, `party ${from} signing share`, { nonZero: true });
+    wipe(plain);
     // Pedersen VSS (RFC 9591 Appendix C.2 vss_verify): f_j(i)·G = Σ_k φ_jk·i^k.
     if (!suite.base.multiply(share).equals(evaluateCommitment(suite, peer.points, BigInt(this.self)))) {
       throw new CosignerError('MPC_PROOF_FAILED', `party ${from}: secret share does not match its VSS commitment`, { culprit: from });
@@ -195,6 +218,7 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
       throw new CosignerError('INTERNAL', 'DKG: group key does not match the round-1 commitments');
     }
     if (this.#chainPart) wipe(this.#chainPart);
+    this.#ephemeral = undefined;
     return share;
   }
 
@@ -204,7 +228,7 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
       const r1 = p === this.self ? this.#ownRound1! : this.#round1.get(p)!.payload;
       t.appendBigint('party', BigInt(p));
       r1.commitment.forEach((c) => t.appendBytes('commitment', c));
-      t.appendBytes('proof', r1.proofOfKnowledge).appendBytes('chain-code-commitment', r1.chainCodeCommitment);
+      t.appendBytes('proof', r1.proofOfKnowledge).appendBytes('chain-code-commitment', r1.chainCodeCommitment).appendBytes('ephemeral-key', r1.ephemeralKey);
     }
     return t.challengeBytes('echo');
   }

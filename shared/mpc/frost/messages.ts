@@ -5,17 +5,18 @@ import * as s from '../../schema.js';
 const point = s.bytes({ min: 32, max: 33 });
 const scalar = s.bytes({ len: 32 });
 
-/** DKG round 1 (broadcast): VSS commitment, proof of knowledge of a_0, chain-code commitment. */
+/** DKG round 1 (broadcast): VSS commitment, proof of knowledge of a_0, chain-code commitment, X25519 key. */
 export const DkgRound1Schema = s.struct({
   commitment: s.array(point, { min: 2, max: 255 }),
   proofOfKnowledge: s.bytes({ len: 64 }),
   chainCodeCommitment: s.bytes({ len: 32 }),
+  ephemeralKey: s.bytes({ len: 32 }),
 });
 export type DkgRound1 = s.Infer<typeof DkgRound1Schema>;
 
-/** DKG round 2 (one per recipient, SECRET): f_i(j), the chain-code opening, and an echo of round 1. */
+/** DKG round 2 (one per recipient): f_i(j) sealed to j (share-encryption.ts), the chain-code opening, an echo of round 1. */
 export const DkgRound2Schema = s.struct({
-  signingShare: scalar,
+  sealedShare: s.bytes({ len: 12 + 32 + 16 }),
   chainCodeContribution: s.bytes({ len: 32 }),
   round1Echo: s.bytes({ len: 64 }),
 });
