@@ -2,7 +2,7 @@
 // raw NSM CBOR bytes, one response per request, in order. A malformed request gets an Error
 // response; a broken frame (oversized length) closes only that connection.
 import { createServer, type Server, type Socket } from 'node:net';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { encodeNsmResponse } from '../../shared/nsm/codec.js';
 import { NsmFrameReader, encodeNsmFrame } from '../../shared/nsm/socket-framing.js';
 import type { EmulatedNsm } from './device.js';
@@ -47,6 +47,7 @@ export function startNsmServer(opts: { socketPath: string; nsm: EmulatedNsm }): 
     server.once('error', reject);
     server.listen(opts.socketPath, () => {
       server.off('error', reject);
+      chmodSync(opts.socketPath, 0o600); // the NSM belongs to the enclave process alone
       resolve({
         socketPath: opts.socketPath,
         close: () =>
