@@ -68,6 +68,14 @@ describe('attestation verifier', () => {
       }
     });
 
+    it('accepts the same document tagged as COSE_Sign1 (tag 18), refuses other tags', async () => {
+      const untagged = readFixtureDocument('production');
+      const tagged = new Uint8Array([0xd2, ...untagged]);
+      const d = await verifyAttestationDocument(tagged, { root: readAwsRootPem(), at: PROD_AT });
+      expect(d.moduleId).to.equal('i-0a22e5c5f24d22174-enc0191cceb4289903f');
+      await expectRejected(new Uint8Array([0xd1, ...untagged]), { root: readAwsRootPem(), at: PROD_AT }, /unexpected tag 17/);
+    });
+
     it('accepts the root as DER as well as PEM', async () => {
       await verifyAttestationDocument(readFixtureDocument('production'), { root: AWS_NITRO_ROOT_G1_DER, at: PROD_AT });
     });
