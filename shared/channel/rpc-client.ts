@@ -236,40 +236,27 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
   private connectOnce(): Promise<Duplex> {
     return new Promise<Duplex>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        reject(new CosignerError('TRANSPORT_ERROR', `connect did not complete within ${this.connectTimeoutMs} ms`));
-      }, this.connectTimeoutMs);
-      const wake = this.wake;
-      this.wake = () => {
-        // close() while connecting: give up now; a stream that arrives later is destroyed.
-        wake?.();
-        if (!settled) {
-          settled = true;
-          clearTimeout(timer);
-          reject(new CosignerError('CHANNEL_CLOSED', 'rpc client closed'));
+      const finish = (err: unknown, stream?: Duplex) => {
+        if (settled) {
+          stream?.destroy(); // arrived after a timeout or close(): nobody wants it
+          return;
         }
+        settled = true;
+        clearTimeout(timer);
+        if (this.wake === abort) this.wake = undefined;
+        if (stream) resolve(stream);
+        else reject(err);
       };
+      const timer = setTimeout(() => finish(new CosignerError('TRANSPORT_ERROR', `connect did not complete within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+      // close() while connecting gives up at once.
+      const abort = () => finish(new CosignerError('CHANNEL_CLOSED', 'rpc client closed'));
+      this.wake = abort;
       Promise.resolve()
         .then(() => this.opts.connect())
         .then(
-          (s) => {
-            clearTimeout(timer);
-            if (settled) s.destroy();
-            else {
-              settled = true;
-              resolve(s);
-            }
-          },
-          (e: unknown) => {
-            clearTimeout(timer);
-            if (!settled) {
-              settled = true;
-              reject(e);
-            }
-          },
-        )
-        .finally(() => (this.wake = undefined));
+          (s) => finish(undefined, s),
+          (e: unknown) => finish(e),
+        );
     });
   }
 

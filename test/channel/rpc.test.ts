@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { CosignerError } from '../../shared/errors.js';
 import { struct, text } from '../../shared/schema.js';
 import { LoopbackTransport } from '../../shared/channel/loopback-transport.js';
@@ -140,6 +141,32 @@ describe('channel RPC (in process, over the loopback emulator)', () => {
     await rejectsWith(c.waitConnected(30), 'RPC_TIMEOUT');
     await startServer();
     expect(await pending).to.deep.equal({ sum: 42 });
+  });
+
+  it('abandons a connect() that hangs after connectTimeoutMs and tries again', async () => {
+    await startServer();
+    let attempts = 0;
+    const c = client(undefined, {
+      connectTimeoutMs: 20,
+      connect: () => (++attempts === 1 ? new Promise<never>(() => undefined) : transport.connect(16, PORT)),
+    });
+    expect(await c.call('add', { a: 1, b: 1 })).to.deep.equal({ sum: 2 });
+    expect(attempts).to.equal(2);
+  });
+
+  it('close() during a hanging connect returns at once and destroys a stream that arrives later', async () => {
+    await startServer();
+    let deliver!: (s: Duplex) => void;
+    const c = client(undefined, { connect: () => new Promise<Duplex>((r) => (deliver = r)) });
+    c.start();
+    expect(c.state).to.equal('connecting');
+    await c.close();
+    expect(c.state).to.equal('closed');
+    const late = await transport.connect(16, PORT);
+    const closed = new Promise<void>((r) => late.once('close', () => r()));
+    deliver(late);
+    await closed;
+    expect(late.destroyed).to.equal(true);
   });
 
   it('waitConnected resolves once connected, and times out with the last connect error', async () => {

@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import type { Duplex } from 'node:stream';
 import { ANY_CID } from '../../shared/channel/transport.js';
 import { NativeVsockTransport, loadVsockBinding } from '../../shared/channel/vsock-transport.js';
-import { scriptedBinding, type ScriptedBinding } from './fixtures/scripted-vsock-binding.js';
+import { RpcClient, RpcServer } from '../../shared/channel/rpc.js';
+import { pairedBinding, scriptedBinding, type ScriptedBinding } from './fixtures/scripted-vsock-binding.js';
+import { testCatalog, testHandlers } from './fixtures/test-catalog.js';
 import { outcome, quietLogger, rejectsWith } from './fixtures/helpers.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -204,5 +206,38 @@ describe('AF_VSOCK transport (native binding wrapper)', () => {
       expect(got).to.have.length(1);
       listener.fireError('Accept connection failed: EMFILE'); // logged, nothing breaks
     });
+  });
+});
+
+describe('RPC over the AF_VSOCK wrapper (in-memory addon pair)', () => {
+  it('serves calls, survives a client reconnect, and releases every native fd it used', async () => {
+    const b = pairedBinding();
+    const t = new NativeVsockTransport({ loadBinding: () => ({ VsockSocket: b.cls }), logger: quietLogger() });
+    const server = new RpcServer(testCatalog, testHandlers(), { logger: quietLogger() });
+    const listener = await server.listen(t, ANY_CID, 5000);
+    const client = new RpcClient(testCatalog, { connect: () => t.connect(16, 5000), reconnect: { initialDelayMs: 1, maxDelayMs: 10 }, logger: quietLogger() });
+
+    const sums = await Promise.all(Array.from({ length: 50 }, (_, i) => client.call('add', { a: i, b: i })));
+    expect(sums.map((s) => s.sum)).to.deep.equal(Array.from({ length: 50 }, (_, i) => 2 * i));
+    expect(await client.call('echo', { text: 'y'.repeat(100_000) })).to.deep.equal({ text: 'y'.repeat(100_000) });
+
+    // The server drops the connection: the client's in-flight call fails, it reconnects, calls work.
+    const held = outcome(client.call('hold', { key: 'k' }));
+    expect(await client.call('held', {})).to.deep.equal({ count: 1 });
+    await listener.close();
+    await server.close();
+    await rejectsWith(held, 'CHANNEL_CLOSED');
+    const server2 = new RpcServer(testCatalog, testHandlers(), { logger: quietLogger() });
+    await server2.listen(t, ANY_CID, 5000); // same port: the native listener is reused
+    await client.waitConnected(10_000);
+    expect(await client.call('add', { a: 1, b: 2 })).to.deep.equal({ sum: 3 });
+
+    await client.close();
+    await server2.close();
+    for (let i = 0; i < 20; i++) await tick(); // let the in-memory "threads" deliver the last 'end's
+    const streams = b.sockets.filter((s) => !s.isListener);
+    expect(streams.length).to.be.greaterThanOrEqual(4); // two connections, both ends
+    for (const s of streams) expect({ fd: s.fd, closed: s.closed }).to.deep.equal({ fd: s.fd, closed: true });
+    expect(b.sockets.filter((s) => s.isListener).map((s) => s.closed)).to.deep.equal([false]);
   });
 });
