@@ -33,8 +33,9 @@ export function measureEcdsa(): EcdsaBench {
       const sessionId = new Uint8Array(randomBytes(32));
       const p1 = new EcdsaKeygenP1({ sessionId });
       const p2 = new EcdsaKeygenP2({ sessionId, ringPedersen });
-      drive([p1, p2]);
+      const spent = drive([p1, p2]);
       shares = [p1.result(), p2.result()];
+      return spent;
     },
     { warmup: 1, iterations: 7, budgetMs: 30000, minIterations: 3 },
   );
@@ -45,7 +46,7 @@ export function measureEcdsa(): EcdsaBench {
     'ECDSA 2P sign',
     () => {
       const sessionId = new Uint8Array(randomBytes(32));
-      drive([new EcdsaSignP1(s1, { sessionId, messageHash }), new EcdsaSignP2(s2, { sessionId, messageHash })]);
+      return drive([new EcdsaSignP1(s1, { sessionId, messageHash }), new EcdsaSignP2(s2, { sessionId, messageHash })]);
     },
     { warmup: 2, iterations: 30, budgetMs: 10000 },
   );

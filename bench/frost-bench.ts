@@ -12,9 +12,9 @@ function dkg(scheme: FrostScheme): FrostKeyShare[] {
   return parties.map((p) => p.result());
 }
 
-function sign(shares: FrostKeyShare[], message: Uint8Array): void {
+function sign(shares: FrostKeyShare[], message: Uint8Array): Map<number, number> {
   const sessionId = randomBytes(32);
-  drive(shares.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message })));
+  return drive(shares.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message })));
 }
 
 export function measureFrost(scheme: FrostScheme): { dkg: Measurement; sign: Measurement } {

@@ -7,6 +7,8 @@ export interface Measurement {
   name: string;
   medianMs: number;
   iterations: number;
+  /** Median compute time of each party (party id → ms), when the case reports it. */
+  perParty?: Map<number, number>;
 }
 
 export interface MeasureOptions {
@@ -26,19 +28,23 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-export function measure(name: string, fn: () => void, o: MeasureOptions): Measurement {
+/** `fn` may return per-party compute times (from drive()); their medians are reported too. */
+export function measure(name: string, fn: () => void | Map<number, number>, o: MeasureOptions): Measurement {
   for (let i = 0; i < (o.warmup ?? 1); i++) fn();
   const times: number[] = [];
+  const parties = new Map<number, number[]>();
   const begin = performance.now();
   const budget = o.budgetMs ?? Number.POSITIVE_INFINITY;
   const min = o.minIterations ?? 3;
   for (let i = 0; i < o.iterations; i++) {
     const t0 = performance.now();
-    fn();
+    const spent = fn();
     times.push(performance.now() - t0);
+    if (spent) for (const [p, ms] of spent) parties.set(p, [...(parties.get(p) ?? []), ms]);
     if (times.length >= min && performance.now() - begin > budget) break;
   }
-  return { name, medianMs: median(times), iterations: times.length };
+  const perParty = parties.size ? new Map([...parties].map(([p, xs]) => [p, median(xs)])) : undefined;
+  return { name, medianMs: median(times), iterations: times.length, perParty };
 }
 
 export function formatMs(ms: number): string {
@@ -62,12 +68,13 @@ function pad(s: string, n: number): string {
 }
 
 export function printRows(rows: readonly Row[]): void {
-  const header = [pad('operation', 36), pad('median', 11), pad('runs', 5), pad('target', 10), 'one-party baselines (median, ratio MPC/baseline)'];
+  const header = [pad('operation', 36), pad('median', 11), pad('per party', 22), pad('runs', 5), pad('target', 13), 'one-party baselines (median, ratio MPC/baseline)'];
   console.log(header.join(' '));
-  console.log('-'.repeat(120));
+  console.log('-'.repeat(140));
   for (const r of rows) {
     const target = r.targetMs === undefined ? '' : `${r.mpc.medianMs <= r.targetMs ? 'ok' : 'MISS'} ≤${formatMs(r.targetMs)}`;
     const base = r.baselines.map((b) => `${b.name} ${formatMs(b.medianMs)} (×${(r.mpc.medianMs / b.medianMs).toFixed(0)})`).join('; ');
-    console.log([pad(r.operation, 36), pad(formatMs(r.mpc.medianMs), 11), pad(String(r.mpc.iterations), 5), pad(target, 10), base].join(' '));
+    const per = r.mpc.perParty ? [...r.mpc.perParty].map(([p, ms]) => `P${p} ${formatMs(ms)}`).join(', ') : '';
+    console.log([pad(r.operation, 36), pad(formatMs(r.mpc.medianMs), 11), pad(per, 22), pad(String(r.mpc.iterations), 5), pad(target, 13), base].join(' '));
   }
 }

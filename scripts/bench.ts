@@ -12,7 +12,8 @@ import { formatMs, printRows, type Row } from '../bench/harness.js';
 process.env.NODE_ENV ??= 'production';
 const started = performance.now();
 console.log(`nitro-cosigner MPC benchmark — Node ${process.version}, OpenSSL ${process.versions.openssl}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}`);
-console.log('(medians; whole 2-party protocol runs in one process, every message CBOR-encoded and decoded)\n');
+console.log('(medians; both parties run in this one process, every message CBOR-encoded and decoded; "per party" is each party\'s own compute,')
+console.log(' which is what one machine pays in deployment, where the parties run in parallel on different hosts)\n');
 
 const base = measureBaselines();
 const ed = measureFrost('ed25519');

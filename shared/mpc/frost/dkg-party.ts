@@ -206,7 +206,7 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
     });
     wipe(key.secret.signingShare);
     // The group key is Σ_j φ_j0 over every participant's round-1 commitment.
-    let P = this.#ownRound1!.commitment.length ? suite.decodePoint(this.#ownRound1!.commitment[0]!, 'own commitment') : suite.zero;
+    let P = suite.decodePoint(this.#ownRound1!.commitment[0]!, 'own commitment', 'INTERNAL');
     for (const e of this.#round1.values()) P = P.add(e.points[0]!);
     if (this.scheme === 'bip340') {
       // Undo noble's automatic TapTweak (see the header): Q = even(P) + t·G  →  even(P).
