@@ -29,7 +29,14 @@ interface Libc {
 let libc: Libc | null = null;
 function loadLibc(): Libc {
   if (libc) return libc;
-  const lib = koffi.load('libc.so.6');
+  // glibc names its C library libc.so.6; on musl (Alpine images) the symbols come from the
+  // process itself, which koffi opens with a null path.
+  let lib: ReturnType<typeof koffi.load>;
+  try {
+    lib = koffi.load('libc.so.6');
+  } catch {
+    lib = koffi.load(null);
+  }
   libc = {
     open: lib.func('int open(const char *path, int flags)'),
     close: lib.func('int close(int fd)'),

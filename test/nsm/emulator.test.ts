@@ -1,7 +1,7 @@
 // The NSM emulator end to end over its Unix socket, through the enclave's own NSM client.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,6 @@ import { bootPcrs } from '../../emulators/nsm/measure.js';
 import { PcrBank } from '../../emulators/nsm/pcr-bank.js';
 import { EmulatorPki } from '../../emulators/nsm/pki.js';
 import { startNsmServer, type NsmServer } from '../../emulators/nsm/server.js';
-import { REPO_ROOT } from '../attestation/fixtures.js';
 
 const sha384 = (...parts: Uint8Array[]) => {
   const h = createHash('sha384');
@@ -71,13 +70,21 @@ describe('NSM emulator over its socket', () => {
   let nsm: Nsm;
   let rootPem: string;
   let rootFingerprint: string;
+  let bundleRoot: string;
   const instanceId = 'i-0123456789abcdef0';
   const roleArn = 'arn:aws:iam::123456789012:role/cosigner';
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'nsm-emu-'));
+    // a bundle of its own, so edits elsewhere in the checkout cannot move the measurement mid-test
+    bundleRoot = join(dir, 'bundle');
+    mkdirSync(join(bundleRoot, 'enclave'), { recursive: true });
+    mkdirSync(join(bundleRoot, 'shared'), { recursive: true });
+    writeFileSync(join(bundleRoot, 'enclave', 'main.ts'), 'export const enclave = true;\n');
+    writeFileSync(join(bundleRoot, 'shared', 'cbor.ts'), 'export const shared = true;\n');
+    writeFileSync(join(bundleRoot, 'package-lock.json'), '{}\n');
     const pki = EmulatorPki.open({ stateDir: join(dir, 'state'), instanceId });
-    const pcrs = new PcrBank(bootPcrs({ bundleRoot: REPO_ROOT, instanceId, roleArn }));
+    const pcrs = new PcrBank(bootPcrs({ bundleRoot, instanceId, roleArn }));
     server = await startNsmServer({ socketPath: join(dir, 'nsm.sock'), nsm: new EmulatedNsm(pki, pcrs) });
     nsm = await openNsm({ emulatorSocket: server.socketPath });
     rootPem = readFileSync(join(dir, 'state', 'root.pem'), 'utf8');
@@ -106,6 +113,9 @@ describe('NSM emulator over its socket', () => {
     // PCR3 / PCR4 per the fixtures README formulas
     expect(toHex(d.pcrs.get(3)!)).to.equal(toHex(sha384(new Uint8Array(48), new TextEncoder().encode(roleArn))));
     expect(toHex(d.pcrs.get(4)!)).to.equal(toHex(sha384(new Uint8Array(48), new TextEncoder().encode(instanceId))));
+    // PCR0/1/2 are the measurement of the bundle being served
+    const measured = bootPcrs({ bundleRoot, instanceId });
+    for (const i of [0, 1, 2]) expect(toHex(d.pcrs.get(i)!), `PCR${i}`).to.equal(toHex(measured.get(i)!));
   });
 
   it('documents carry nulls for absent fields and verify with expected PCR0 from DescribePCR', async () => {
