@@ -8,11 +8,12 @@ import { CosignerError } from '../shared/errors.js';
 import { ENCLAVE_RPC_PORT, KMS_PROXY_PORT } from '../shared/messages.js';
 import { AWS_NITRO_ROOT_G1_PEM } from '../shared/attestation/verify.js';
 import type { Endpoint } from './kms-proxy.js';
+import type { EnclaveCidSetting } from './enclave-cid.js';
 
 export interface ParentConfig {
   transport: 'vsock' | 'loopback';
   loopbackDir: string | undefined;
-  enclaveCid: number;
+  enclaveCid: EnclaveCidSetting;
   enclaveRpcPort: number;
   kmsProxyPort: number;
   kms: { region: string; endpoint: string; keyId: string };
@@ -53,6 +54,8 @@ export function parseParentConfig(argv: string[]): ParentConfig {
       transport: { type: 'string', default: 'vsock' },
       'loopback-dir': { type: 'string' },
       'enclave-cid': { type: 'string', default: '16' },
+      'enclave-name': { type: 'string' },
+      'nitro-cli': { type: 'string', default: 'nitro-cli' },
       'enclave-rpc-port': { type: 'string' },
       'kms-proxy-port': { type: 'string' },
       'kms-region': { type: 'string' },
@@ -85,7 +88,10 @@ export function parseParentConfig(argv: string[]): ParentConfig {
   return {
     transport,
     loopbackDir: values['loopback-dir'],
-    enclaveCid: int('enclave-cid', values['enclave-cid'], 16, 4),
+    enclaveCid:
+      values['enclave-cid'] === 'auto'
+        ? { kind: 'auto', name: values['enclave-name'], nitroCli: values['nitro-cli']! }
+        : { kind: 'fixed', cid: int('enclave-cid', values['enclave-cid'], 16, 4, 0xfffffffe) },
     enclaveRpcPort: int('enclave-rpc-port', values['enclave-rpc-port'], ENCLAVE_RPC_PORT),
     kmsProxyPort: int('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),
     kms: { region, endpoint, keyId },

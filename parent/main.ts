@@ -11,6 +11,7 @@ import { parseParentConfig } from './config.js';
 import { startKmsProxy } from './kms-proxy.js';
 import { SealedStore } from './sealed-store.js';
 import { bootEnclave, describePcrs } from './enclave-boot.js';
+import { resolveEnclaveCid } from './enclave-cid.js';
 import { mkdirSync } from 'node:fs';
 import { toHex } from '../shared/bytes.js';
 
@@ -23,10 +24,9 @@ async function main(): Promise<void> {
   const proxy = await startKmsProxy({ transport, target: cfg.kmsTarget, allowlist: cfg.kmsAllowlist, cid: PARENT_CID, port: cfg.kmsProxyPort, logger: log });
 
   const store = new SealedStore(cfg.sealedFilePath);
-  // The enclave CID is re-read on every attempt: after a restart it may differ (on Nitro, from
-  // `nitro-cli describe-enclaves`; here, from configuration).
+  // The enclave CID is resolved on every attempt: after a restart it may differ.
   const client = new RpcClient(EnclaveMessages, {
-    connect: () => transport.connect(cfg.enclaveCid, cfg.enclaveRpcPort),
+    connect: async () => transport.connect(await resolveEnclaveCid(cfg.enclaveCid), cfg.enclaveRpcPort),
     reconnect: { initialDelayMs: 100, maxDelayMs: 2000 },
     logger: log,
   });
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     }
   };
   client.on('connected', () => {
-    log.info({ cid: cfg.enclaveCid, port: cfg.enclaveRpcPort }, 'connected to enclave');
+    log.info({ port: cfg.enclaveRpcPort }, 'connected to enclave');
     void onConnected();
   });
   client.on('disconnected', (reason) => log.warn(`enclave connection lost: ${describeError(reason)}; reconnecting`));
