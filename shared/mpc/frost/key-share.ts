@@ -133,18 +133,23 @@ export class FrostKeyShare {
     return new Uint8Array(this.#signingShare);
   }
 
-  /** noble's key packages for this share. */
-  toNoble(): { public: FrostPublic; secret: FrostSecret } {
+  /** noble's public key package (no secret). */
+  noblePublic(): FrostPublic {
     const suite = this.suite;
     const verifyingShares: Record<string, Uint8Array> = {};
     this.parties.forEach((p, i) => (verifyingShares[suite.identifier(p)] = new Uint8Array(this.verifyingShares[i]!)));
     return {
-      public: {
-        signers: { min: this.threshold, max: this.parties.length },
-        commitments: this.commitments.map((c) => new Uint8Array(c)),
-        verifyingShares,
-      } as FrostPublic,
-      secret: { identifier: suite.identifier(this.self), signingShare: new Uint8Array(this.#signingShare) } as FrostSecret,
+      signers: { min: this.threshold, max: this.parties.length },
+      commitments: this.commitments.map((c) => new Uint8Array(c)),
+      verifyingShares,
+    } as FrostPublic;
+  }
+
+  /** noble's key packages for this share; the caller wipes `secret.signingShare` after use. */
+  toNoble(): { public: FrostPublic; secret: FrostSecret } {
+    return {
+      public: this.noblePublic(),
+      secret: { identifier: this.suite.identifier(this.self), signingShare: new Uint8Array(this.#signingShare) } as FrostSecret,
     };
   }
 

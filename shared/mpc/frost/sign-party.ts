@@ -105,7 +105,7 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
     const p = s.parse(SignRound2Schema, raw, 'payload');
     suite.decodeScalar(p.signatureShare, `party ${from} signature share`);
     // RFC 9591 §5.4: z_i·G = R_i + c·λ_i·Y_i, with Y_i this signer's verifying share from the key.
-    if (!suite.frost.verifyShare(this.#key.toNoble().public, this.#commitmentList(), this.#message, suite.identifier(from), p.signatureShare)) {
+    if (!suite.frost.verifyShare(this.#key.noblePublic(), this.#commitmentList(), this.#message, suite.identifier(from), p.signatureShare)) {
       throw new CosignerError('MPC_SIGNATURE_INVALID', `signature share from party ${from} is invalid`, { culprit: from });
     }
     return p.signatureShare;
@@ -131,7 +131,7 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
     for (const [p, z] of payloads) shares[suite.identifier(p)] = z as Uint8Array;
     let signature: Uint8Array;
     try {
-      signature = suite.frost.aggregate(this.#key.toNoble().public, this.#commitmentList(), this.#message, shares);
+      signature = suite.frost.aggregate(this.#key.noblePublic(), this.#commitmentList(), this.#message, shares);
     } catch (e) {
       const cheaters = (e as { cheaters?: string[] }).cheaters ?? [];
       throw new CosignerError('MPC_SIGNATURE_INVALID', `FROST aggregation failed${cheaters.length ? ' (invalid shares from ' + cheaters.length + ' signers)' : ''}`);
