@@ -1,7 +1,7 @@
 // The emulator's documents have the real NSM layout: compared item by item with a recorded
 // production document (header bytes, key order, CBOR major types, sizes).
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCoseSign1 } from '../../shared/attestation/cose.js';
@@ -11,7 +11,7 @@ import { EmulatedNsm } from '../../emulators/nsm/device.js';
 import { bootPcrs } from '../../emulators/nsm/measure.js';
 import { PcrBank } from '../../emulators/nsm/pcr-bank.js';
 import { EmulatorPki } from '../../emulators/nsm/pki.js';
-import { readFixtureDocument, REPO_ROOT, requireFixtures } from '../attestation/fixtures.js';
+import { readFixtureDocument, requireFixtures } from '../attestation/fixtures.js';
 
 /** A minimal CBOR walker that reports the item shapes at the top of a payload map, in order. */
 interface Shape {
@@ -94,8 +94,10 @@ describe('NSM emulator document layout vs a real document', () => {
   let nsm: EmulatedNsm;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'nsm-doc-'));
-    const pki = EmulatorPki.open({ stateDir: dir });
-    nsm = new EmulatedNsm(pki, new PcrBank(bootPcrs({ bundleRoot: REPO_ROOT, instanceId: pki.identity.instanceId })));
+    const pki = EmulatorPki.open({ stateDir: join(dir, 'state') });
+    mkdirSync(join(dir, 'bundle', 'enclave'), { recursive: true });
+    writeFileSync(join(dir, 'bundle', 'enclave', 'main.ts'), 'export {};\n');
+    nsm = new EmulatedNsm(pki, new PcrBank(bootPcrs({ bundleRoot: join(dir, 'bundle'), instanceId: pki.identity.instanceId })));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

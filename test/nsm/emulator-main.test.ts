@@ -1,7 +1,7 @@
 // The emulator as the program the local stack runs: spawned, used through its socket, stopped.
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openNsm } from '../../enclave/nsm/open-nsm.js';
@@ -17,9 +17,12 @@ interface Running {
 
 function startEmulator(dir: string, extra: string[] = []): Promise<Running> {
   const socket = join(dir, 'nsm.sock');
+  const bundleRoot = join(dir, 'bundle');
+  mkdirSync(join(bundleRoot, 'enclave'), { recursive: true });
+  writeFileSync(join(bundleRoot, 'enclave', 'main.ts'), 'export {};\n');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'emulators/nsm/main.ts', '--state-dir', join(dir, 'state'), '--socket', socket, '--bundle-root', REPO_ROOT, ...extra],
+    ['--import', 'tsx', 'emulators/nsm/main.ts', '--state-dir', join(dir, 'state'), '--socket', socket, '--bundle-root', bundleRoot, ...extra],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((resolve, reject) => {
