@@ -289,6 +289,18 @@ describe('FROST against a malicious peer', function () {
     expectError(() => t.parties[0]!.start(), 'MPC_STATE'); // a signing party runs once
   });
 
+  it('a signing set must include self, hold shares of the key and reach the threshold', () => {
+    const [k1] = keys('ed25519');
+    const base = { keyShare: k1!, sessionId: randomBytes(32), message: randomBytes(32) };
+    expectError(() => new FrostSignParty({ ...base, signers: [1] }), 'MPC_INVALID_MESSAGE');
+    expectError(() => new FrostSignParty({ ...base, signers: [2, 3] }), 'MPC_INVALID_MESSAGE');
+    expectError(() => new FrostSignParty({ ...base, signers: [1, 4] }), 'MPC_INVALID_MESSAGE');
+    expectError(() => new FrostSignParty({ ...base, signers: [1, 1] }), 'MPC_INVALID_MESSAGE');
+    expectError(() => new FrostSignParty({ ...base, signers: [1, 2], sessionId: randomBytes(16) }), 'MPC_INVALID_MESSAGE');
+    expectError(() => new FrostDkgParty({ scheme: 'ed25519', sessionId: randomBytes(32), self: 1, parties: [1, 2], threshold: 3 }), 'MPC_INVALID_MESSAGE');
+    expectError(() => new FrostDkgParty({ scheme: 'ed25519', sessionId: randomBytes(32), self: 1, parties: [1, 2, 3], threshold: 1 }), 'MPC_INVALID_MESSAGE');
+  });
+
   it('a round-2 message that overtakes a slow peer\'s round-1 message is held, not lost (3-party DKG)', () => {
     const parties = dkgParties('bip340', [1, 2, 3], 2);
     const r1 = parties.flatMap((p) => p.start());
