@@ -28,13 +28,12 @@ export class EmulatedNsm {
 
   /** Handle one request; always returns an encoded response. */
   handle(raw: Uint8Array): Uint8Array {
-    let resp: NsmResponse;
     try {
-      resp = this.dispatch(decodeNsmRequest(raw));
+      // encoding is inside the try: a response too big for the NSM buffer is BufferTooSmall
+      return encodeNsmResponse(this.dispatch(decodeNsmRequest(raw)));
     } catch (e) {
-      resp = { kind: 'Error', error: errorName(e) };
+      return encodeNsmResponse({ kind: 'Error', error: errorName(e) });
     }
-    return encodeNsmResponse(resp);
   }
 
   private dispatch(req: NsmRequest): NsmResponse {

@@ -22,15 +22,24 @@ function removeStaleSocket(path: string): void {
 
 function serveConnection(sock: Socket, nsm: EmulatedNsm): void {
   const reader = new NsmFrameReader();
+  let broken = false;
   sock.on('data', (chunk: Buffer) => {
+    if (broken) return;
     let frames: Uint8Array[];
     try {
       frames = reader.push(chunk);
     } catch {
+      // The stream can no longer be split into frames: answer once, then hang up.
+      broken = true;
       sock.end(encodeNsmFrame(encodeNsmResponse({ kind: 'Error', error: 'InputTooLarge' })));
       return;
     }
-    for (const f of frames) sock.write(encodeNsmFrame(nsm.handle(f)));
+    try {
+      for (const f of frames) sock.write(encodeNsmFrame(nsm.handle(f)));
+    } catch {
+      broken = true; // never let one connection take the server down
+      sock.destroy();
+    }
   });
   sock.on('error', () => sock.destroy());
 }
