@@ -1,5 +1,7 @@
 // The operator CLI: `cosigner <command> [args...]` (npm run cosigner -- <command> ...).
 // Each command is a function of its arguments returning the process exit code.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { verifyAttestationCommand, type CommandIo } from './commands/verify-attestation.js';
 
 type Command = { summary: string; run: (argv: string[], io: CommandIo) => Promise<number> };
@@ -29,12 +31,16 @@ const io: CommandIo = {
   stderr: (l) => process.stderr.write(l + '\n'),
 };
 
-runCli(process.argv.slice(2), io).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`cosigner: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 2;
-  },
-);
+// Run only when executed (tsx parent/cli.ts ...), so tests can import runCli and COMMANDS.
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(resolve(entry)).href) {
+  runCli(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`cosigner: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
