@@ -222,6 +222,41 @@ describe('FROST DKG and signing', function () {
     });
   });
 
+  describe('offline recovery derives the same keys', () => {
+    it('Ed25519: combined scalar + additive tweak signs (raw-scalar Ed25519) under the MPC child key; node:crypto verifies', () => {
+      const shares = dkg('ed25519', [1, 2, 3], 2);
+      const path = parseDerivationPath('m/44/501/2/0/11');
+      const child = deriveFrostKeyShare(shares[1]!, path);
+      // Recovery: any two shares (here the backup 3 and party 1) → group scalar a; child scalar a + t.
+      const a = ed25519.Point.Fn.fromBytes(ed25519_FROST.combineSecret([shares[2]!, shares[0]!].map((k) => k.toNoble().secret), { min: 2, max: 3 }));
+      const d = deriveEd25519({ publicKey: ed25519.Point.BASE.multiply(a).toBytes(), chainCode: shares[0]!.chainCode }, path);
+      expect(hex(d.publicKey)).to.equal(hex(child.publicKey));
+      const childScalar = ed25519.Point.Fn.create(a + d.tweak);
+      const msg = randomBytes(33);
+      const sig = ed25519_FROST.sign(msg, ed25519.Point.Fn.toBytes(childScalar)); // RFC 8032 equation, raw scalar
+      expect(nodeEd25519Verify(sig, msg, child.publicKey)).to.equal(true);
+    });
+
+    it('BIP340: combined scalar as an xprv derives (with @scure/bip32) the same child as the MPC shares', () => {
+      const shares = dkg('bip340', [1, 2, 3], 2);
+      const k = secp256k1.Point.Fn.fromBytes(schnorr_FROST.combineSecret([shares[0]!, shares[2]!].map((x) => x.toNoble().secret), { min: 2, max: 3 }));
+      expect(hex(secp256k1.Point.BASE.multiply(k).toBytes(true))).to.equal(hex(shares[0]!.groupPublicKey));
+      const xprv = new HDKey({ privateKey: secp256k1.Point.Fn.toBytes(k), chainCode: shares[0]!.chainCode });
+      const path = 'm/0/7';
+      const viaXprv = xprv.derive(path);
+      const mpcChild = deriveFrostKeyShare(shares[1]!, parseDerivationPath(path));
+      expect(hex(viaXprv.publicKey!)).to.equal(hex(mpcChild.publicKey));
+      // Taproot key-path with the recovered child private key (BIP341 taproot_tweak_seckey) verifies under the MPC output key.
+      let d = secp256k1.Point.Fn.fromBytes(viaXprv.privateKey!);
+      if (viaXprv.publicKey![0] === 3) d = secp256k1.Point.Fn.neg(d);
+      const t = BigInt('0x' + hex(schnorr.utils.taggedHash('TapTweak', viaXprv.publicKey!.slice(1))));
+      const tweaked = secp256k1.Point.Fn.toBytes(secp256k1.Point.Fn.create(d + t));
+      const msg = randomBytes(32);
+      const outputKey = taprootFrostKeyShare(mpcChild.keyShare).externalPublicKey;
+      expect(schnorr.verify(schnorr.sign(msg, tweaked), msg, outputKey)).to.equal(true);
+    });
+  });
+
   describe('key share sealing format', () => {
     for (const scheme of ['ed25519', 'bip340'] as const) {
       it(`${scheme}: encode/decode round-trips and the decoded shares still sign`, () => {
