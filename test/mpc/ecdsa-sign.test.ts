@@ -264,19 +264,17 @@ describe('mpc/ecdsa — two-party signing', function () {
     });
 
     it('rejects a round-3 message replayed from another session', () => {
-      // Record an honest session's opening and replay it into a new session that got the same commitment.
-      let recorded: MpcMessage[] = [];
+      // Record an honest session and replay its messages into a new session.
+      const recorded: MpcMessage[] = [];
       const { s1 } = fresh();
       sign(s1, share2, { messageHash: hash }, (m) => { recorded.push(m); return m; });
       const [r1, , r3] = recorded;
-      const { p2, sessionId } = p2Session();
-      expectCode(() => p2.receive(wire({ ...r1!, sessionId: r1!.sessionId })), 'MPC_SESSION_MISMATCH');
-      // Same payloads, re-addressed to the new session: the proofs are bound to the old session id.
-      const p2b = p2Session();
-      p2b.p2.receive(wire({ ...r1!, sessionId: p2b.sessionId }));
-      expectCode(() => p2b.p2.receive(wire({ ...r3!, sessionId: p2b.sessionId })), 'MPC_PROOF_FAILED');
-      void sessionId;
-      recorded = [];
+      const victim = p2Session();
+      expectCode(() => victim.p2.receive(wire(r1!)), 'MPC_SESSION_MISMATCH');
+      // Same payloads re-addressed to the new session: the commitment and proofs are bound to the old one.
+      const readdressed = p2Session();
+      readdressed.p2.receive(wire({ ...r1!, sessionId: readdressed.sessionId }));
+      expectCode(() => readdressed.p2.receive(wire({ ...r3!, sessionId: readdressed.sessionId })), 'MPC_PROOF_FAILED');
     });
   });
 
