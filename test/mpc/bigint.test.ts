@@ -172,6 +172,26 @@ describe('mpc/bigint: modPow routes', () => {
     expect(modPowOpenssl(3n, 5n, m)).to.equal(refPow(3n, 5n, m));
   });
 
+  it('OpenSSL route returns the results 1, m-1 and 0 that DH refuses to output (via the b^(e-1)·b detour or BigInt)', () => {
+    const p = generateBlumPrime(1024);
+    const b = 2n + randomBelow(p - 3n);
+    expect(modPowOpenssl(b, p - 1n, p)).to.equal(1n);
+    expect(modPowOpenssl(2n, (p - 1n) / 2n, p)).to.equal(refPow(2n, (p - 1n) / 2n, p));
+    expect(modPowOpenssl(p - 2n, p - 1n, p)).to.equal(1n);
+    expect(modPow(b, (p - 1n) / 2n, p)).to.equal(refPow(b, (p - 1n) / 2n, p));
+    // Paillier shape: Enc(0)^(p-1) ≡ 1 (mod p²)
+    const q = generateBlumPrime(512);
+    const r = 2n + randomBelow(p * q - 3n);
+    const c0 = refPow(r, p * q, p * p);
+    expect(modPow(c0, p - 1n, p * p)).to.equal(1n);
+    // zero result from a non-unit base: OpenSSL refuses outright, routed modPow answers in BigInt
+    const k = oddModulus(600);
+    expect(modPowOpenssl(3n * k, 2n, k * k)).to.equal(0n); // (3k)^1 · 3k
+    expect(() => modPowOpenssl(3n * k, 3n, k * k)).to.throw(RangeError);
+    expect(modPow(3n * k, 3n, k * k)).to.equal(0n);
+    expect(modPow(3n * k, 1n, k * k)).to.equal(3n * k);
+  });
+
   it('OpenSSL route refuses inputs outside its domain (small/even modulus, base 0/1/m-1, exp ≤ 0)', () => {
     const m = oddModulus(1024);
     expect(opensslEligible(5n, 3n, oddModulus(511))).to.equal(false);

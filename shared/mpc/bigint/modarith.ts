@@ -2,6 +2,7 @@
 // MPC code. modPow routes between OpenSSL (fast, constant-time in the exponent) and BigInt, and
 // the OpenSSL route is only used after a self-test against BigInt has passed in this process
 // (CRYPTO.md: "guard it with a start-up self-test against BigInt and keep a BigInt fallback").
+import { generatePrimeSync } from 'node:crypto';
 import { createLogger } from '../../log.js';
 import { CosignerError } from '../../errors.js';
 import { modPowBigint } from './bigint-modpow.js';
@@ -46,6 +47,10 @@ function selfTestCases(): [bigint, bigint, bigint][] {
   // A square modulus (the shape of a Paillier N²) with a modulus-sized exponent.
   const k = randomOddModulus(640);
   cases.push([2n + randomBelow(k * k - 3n), k, k * k]);
+  // Results 1 and m-1, which OpenSSL's DH refuses to output directly: b^(p-1), b^((p-1)/2) mod p.
+  const p = generatePrimeSync(OPENSSL_MIN_MODULUS_BITS, { bigint: true });
+  const b = 2n + randomBelow(p - 3n);
+  cases.push([b, p - 1n, p], [b, (p - 1n) / 2n, p], [2n, (p - 1n) / 2n, p], [p - 2n, 2n * (p - 1n), p]);
   return cases;
 }
 
@@ -104,9 +109,10 @@ export function modPow(base: bigint, exp: bigint, m: bigint): bigint {
     try {
       return modPowOpenssl(b, exp, m);
     } catch {
+      // Expected only for a zero result from a non-unit base (see modPowOpenssl).
       if (!runtimeFailureLogged) {
         runtimeFailureLogged = true;
-        log.warn({ modulusBits: bitLength(m) }, 'OpenSSL modular exponentiation failed; answered with BigInt');
+        log.debug({ modulusBits: bitLength(m) }, 'OpenSSL route refused an input; answered with BigInt');
       }
     }
   }

@@ -7,7 +7,8 @@
 //   - moduli under 512 bits silently give zeros, so only 512..MAX bits are routed here;
 //   - the base must lie in [2, m-2] (OpenSSL's public-key range check);
 //   - the exponent must be positive (an empty private key is rejected);
-//   - the output is big-endian, left-padded to the modulus width.
+//   - the output is big-endian, left-padded to the modulus width;
+//   - results 0, 1 and m-1 are refused (DH "invalid secret"), worked around below.
 // Setting up a DH object costs milliseconds for large moduli, so objects are kept per modulus
 // in a small LRU (a Map iterates in insertion order; re-inserting on use keeps it LRU).
 import { createDiffieHellman, type DiffieHellman } from 'node:crypto';
@@ -41,19 +42,36 @@ export function opensslEligible(base: bigint, exp: bigint, m: bigint): boolean {
   return bits >= OPENSSL_MIN_MODULUS_BITS && bits <= OPENSSL_MAX_MODULUS_BITS;
 }
 
+function compute(dh: DiffieHellman, base: bigint, exp: bigint): bigint | undefined {
+  try {
+    // setPrivateKey and computeSecret run back to back on one thread: no interleaving.
+    dh.setPrivateKey(Buffer.from(bigintToBytes(exp)));
+    return bytesToBigint(dh.computeSecret(Buffer.from(bigintToBytes(base))));
+  } catch {
+    return undefined;
+  } finally {
+    // Replace the exponent (possibly secret) held by the cached object with a harmless one.
+    dh.setPrivateKey(Buffer.from([1]));
+  }
+}
+
 /**
  * base^exp mod m through OpenSSL. Only defined where opensslEligible(base, exp, m) holds;
  * throws RangeError otherwise (callers route, they do not rely on this throwing).
+ * OpenSSL refuses to return the "shared secrets" 0, 1 and m-1. For a unit base, base^(exp-1)
+ * is then ±base⁻¹, which it does return, so one multiplication recovers the answer. What is
+ * still refused (a zero result from a non-unit base) throws RangeError; modPow answers it in BigInt.
  */
 export function modPowOpenssl(base: bigint, exp: bigint, m: bigint): bigint {
   if (!opensslEligible(base, exp, m)) throw new RangeError('modPowOpenssl: input outside the OpenSSL route');
   const dh = dhFor(m);
-  // setPrivateKey and computeSecret run back to back on one thread: no interleaving.
-  dh.setPrivateKey(Buffer.from(bigintToBytes(exp)));
-  const out = dh.computeSecret(Buffer.from(bigintToBytes(base)));
-  // Replace the exponent (possibly secret) held by the cached object with a harmless one.
-  dh.setPrivateKey(Buffer.from([1]));
-  return bytesToBigint(out);
+  const direct = compute(dh, base, exp);
+  if (direct !== undefined) return direct;
+  if (exp > 1n) {
+    const previous = compute(dh, base, exp - 1n);
+    if (previous !== undefined) return (previous * base) % m;
+  }
+  throw new RangeError('modPowOpenssl: OpenSSL refused this input');
 }
 
 /** Drop cached DH objects (tests; or after handling secret moduli such as p²). */

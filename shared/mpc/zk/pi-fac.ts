@@ -97,7 +97,7 @@ export function proveNoSmallFactorsWithFactors(n: bigint, p: bigint, q: bigint, 
   checkRingPedersenParams(aux, 0);
   const N = aux.N;
   const bound = (1n << LE) * isqrt(n);
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const alpha = randomSignedRange(bound);
     const beta = randomSignedRange(bound);
     const mu = randomSignedRange((1n << L) * N);
@@ -115,8 +115,10 @@ export function proveNoSmallFactorsWithFactors(n: bigint, p: bigint, q: bigint, 
     const sigmaHat = sigma - nu * p;
     const z1 = alpha + e * p;
     const z2 = beta + e * q;
-    // Honest α, β miss the verifier's window with probability ≈ 2^-ε; resample rather than fail.
-    if (abs(z1) > bound || abs(z2) > bound) continue;
+    // For honest factors z1, z2 leave the verifier's window with probability ≈ 2^-ε: resample.
+    // A modulus with a small factor always leaves it; after a few attempts the proof is returned
+    // as is (the verifier will reject it) rather than looping forever.
+    if ((abs(z1) > bound || abs(z2) > bound) && attempt < 4) continue;
     return { P, Q, A, B, T, sigma, z1, z2, w1: x + e * mu, w2: y + e * nu, v: r + e * sigmaHat };
   }
 }
