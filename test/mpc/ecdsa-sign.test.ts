@@ -261,6 +261,10 @@ describe('mpc/ecdsa — two-party signing', function () {
       expectCode(() => s.p2.receive(wire({ ...s.env(1, { commitment: new Uint8Array(64) }), protocol: 'ecdsa2p-secp256k1-keygen/v1' })), 'MPC_SESSION_MISMATCH');
       s = p2Session();
       expectCode(() => s.p2.receive(wire({ ...s.env(1, { commitment: new Uint8Array(64) }), from: 3 })), 'MPC_INVALID_MESSAGE');
+      s = p2Session();
+      expectCode(() => s.p2.receive({ not: 'an envelope' } as unknown as MpcMessage), 'MPC_INVALID_MESSAGE');
+      s = p2Session();
+      expectCode(() => s.p2.receive(wire(s.env(1, 'commitment'))), 'MPC_INVALID_MESSAGE');
     });
 
     it('rejects a round-3 message replayed from another session', () => {

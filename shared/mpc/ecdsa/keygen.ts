@@ -78,7 +78,7 @@ export class EcdsaKeygenP1 implements Party<EcdsaKeyShareP1> {
   private paillier: PaillierSecretKey | undefined;
 
   constructor(private readonly options: EcdsaKeygenP1Options) {
-    this.session = new TwoPartySession(ECDSA_KEYGEN_PROTOCOL, options.p1Id ?? 1, options, 'p1');
+    this.session = new TwoPartySession(ECDSA_KEYGEN_PROTOCOL, options, 'p1');
     this.paillier = options.paillier;
   }
 
@@ -166,7 +166,7 @@ export class EcdsaKeygenP2 implements Party<EcdsaKeyShareP2> {
   private readonly minAuxBits: number;
 
   constructor(private readonly options: EcdsaKeygenP2Options) {
-    this.session = new TwoPartySession(ECDSA_KEYGEN_PROTOCOL, options.p2Id ?? 2, options, 'p2');
+    this.session = new TwoPartySession(ECDSA_KEYGEN_PROTOCOL, options, 'p2');
     this.minAuxBits = options.minRingPedersenBits ?? RING_PEDERSEN_MIN_BITS;
     if (bitLength(options.ringPedersen.params.N) < this.minAuxBits) {
       throw new CosignerError('MPC_INVALID_KEY', `own ring-Pedersen modulus shorter than ${this.minAuxBits} bits`);

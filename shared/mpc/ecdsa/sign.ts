@@ -23,8 +23,8 @@ import type { MpcMessage, Party } from '../party.js';
 import type { ProofContext } from '../zk/context.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
 import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
-import { PAILLIER_MAX_BITS } from '../paillier/modulus-shape.js';
-import { randomBits } from '../bigint/modarith.js';
+import { PAILLIER_MAX_BITS, PAILLIER_MIN_BITS } from '../paillier/modulus-shape.js';
+import { bitLength, randomBits } from '../bigint/modarith.js';
 import { uintToWire } from '../bigint/wire.js';
 import { CURVE_ORDER, type Point, POINT_BYTES, modQ, mulBase, pointFromBytes, pointToBytes } from './curve.js';
 import { EcdsaNonce, rFromX } from './nonce.js';
@@ -95,7 +95,7 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
 
   constructor(private readonly share: EcdsaKeyShareP1, options: EcdsaSignOptions) {
     if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
-    this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options.p1Id ?? 1, options, 'p1');
+    this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options, 'p1');
     this.hash = checkHash(options.messageHash);
     this.m = hashToScalar(this.hash);
     this.childKey = derivePublicKey(share.Q, options.tweak);
@@ -173,7 +173,9 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
   private output: EcdsaSignP2Output | undefined;
 
   constructor(private readonly share: EcdsaKeyShareP2, options: EcdsaSignOptions) {
-    this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options.p2Id ?? 2, options, 'p2');
+    // The mask bound (bounds.ts) needs N ≥ 2^2047; shares from keygen/decode always satisfy it.
+    if (bitLength(share.paillier.n) < PAILLIER_MIN_BITS) throw new CosignerError('MPC_INVALID_KEY', 'Paillier modulus too short for the signing mask');
+    this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options, 'p2');
     this.hash = checkHash(options.messageHash);
     this.m = hashToScalar(this.hash);
     this.childKey = derivePublicKey(share.Q, options.tweak);

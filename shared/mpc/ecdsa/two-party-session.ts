@@ -19,12 +19,13 @@ export class TwoPartySession {
   readonly p1: number;
   readonly p2: number;
   readonly sessionId: Uint8Array;
+  readonly self: number;
   private started = false;
   private failed = false;
   private finished = false;
   private expectedRound = 0;
 
-  constructor(readonly protocol: string, readonly self: number, ids: TwoPartyIds, role: 'p1' | 'p2') {
+  constructor(readonly protocol: string, ids: TwoPartyIds, role: 'p1' | 'p2') {
     if (!(ids.sessionId instanceof Uint8Array) || ids.sessionId.length !== SESSION_ID_BYTES) {
       throw new CosignerError('MPC_STATE', `session id must be ${SESSION_ID_BYTES} bytes`);
     }
@@ -34,7 +35,7 @@ export class TwoPartySession {
       if (!Number.isInteger(id) || id < 1 || id > 255) throw new CosignerError('MPC_STATE', 'party ids must be integers in [1, 255]');
     }
     if (this.p1 === this.p2) throw new CosignerError('MPC_STATE', 'P1 and P2 must have different ids');
-    void role;
+    this.self = role === 'p1' ? this.p1 : this.p2;
     this.sessionId = new Uint8Array(ids.sessionId);
   }
 
@@ -66,12 +67,12 @@ export class TwoPartySession {
     if (this.failed) throw new CosignerError('MPC_STATE', `${this.protocol}: session already failed`);
     if (this.finished) throw new CosignerError('MPC_STATE', `${this.protocol}: session already finished`);
     try {
-      checkEnvelope(msg, { protocol: this.protocol, sessionId: this.sessionId, self: this.self, peers: [this.peer], round: this.expectedRound });
       let payload: P;
       try {
+        checkEnvelope(msg, { protocol: this.protocol, sessionId: this.sessionId, self: this.self, peers: [this.peer], round: this.expectedRound });
         payload = s.parse(schema, msg.payload, 'payload');
       } catch (e) {
-        if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('MPC_INVALID_MESSAGE', `round ${msg.round}: ${e.message}`);
+        if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('MPC_INVALID_MESSAGE', `${this.protocol}: ${e.message}`);
         throw e;
       }
       return step(payload);
