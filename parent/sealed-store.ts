@@ -16,6 +16,9 @@ import { createLogger } from '../shared/log.js';
 
 const log = createLogger('sealed-store');
 
+/** SealedFileSchema bounds the blob at 16 MiB; anything much larger is not ours. */
+const MAX_FILE_BYTES = 17 * 1024 * 1024;
+
 function storeError(message: string, cause?: unknown): CosignerError {
   return new CosignerError('SEALED_STORE_ERROR', message, undefined, cause === undefined ? undefined : { cause });
 }
@@ -42,8 +45,12 @@ export class SealedStore {
   async read(): Promise<SealedFile | null> {
     let bytes: Buffer;
     try {
+      const st = await fsp.stat(this.path);
+      if (!st.isFile()) throw storeError(`sealed state path ${this.path} is not a regular file; it was left untouched`);
+      if (st.size > MAX_FILE_BYTES) throw storeError(`sealed state file ${this.path} is corrupt (${st.size} bytes is too large); it was left untouched`);
       bytes = await fsp.readFile(this.path);
     } catch (e) {
+      if (isCosignerError(e)) throw e;
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw storeError(`cannot read sealed state file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, e);
     }
