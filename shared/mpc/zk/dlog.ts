@@ -6,7 +6,7 @@
 // other party (CRYPTO.md attack 4).
 import * as s from '../../schema.js';
 import { proofTranscript, type ProofContext } from './context.js';
-import { CURVE_ORDER, G, POINT_BYTES, SCALAR_BYTES, type Point, modQ, pointFromBytes, pointToBytes, randomScalar, scalarToBytes } from '../ecdsa/curve.js';
+import { CURVE_ORDER, G, POINT_BYTES, SCALAR_BYTES, type Point, modQ, pointFromBytes, pointToBytes, publicCombination, randomScalar, scalarToBytes } from '../ecdsa/curve.js';
 import { bytesToBigint } from '../transcript.js';
 
 export const DlogProofSchema = s.struct({
@@ -47,6 +47,6 @@ export function verifyDlog(X: Point, proof: DlogProof, ctx: ProofContext): boole
   const z = bytesToBigint(proof.z);
   if (z >= CURVE_ORDER) return false;
   const e = challenge(X, proof.A, ctx);
-  // z·G − e·X = A, with public scalars only (Strauss–Shamir, variable time is fine here).
-  return G.mulAddUnsafe(z, X, modQ(-e)).equals(A);
+  // z·G − e·X = A, with public scalars only (variable time is fine here).
+  return publicCombination(z, X, -e).equals(A);
 }

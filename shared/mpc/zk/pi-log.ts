@@ -22,7 +22,7 @@ import type { RingPedersenParams } from './ring-pedersen.js';
 import type { PaillierPublicKey } from '../paillier/paillier.js';
 import { bitLength, gcd, mod, modPow, randomCoprime, randomSigned } from '../bigint/modarith.js';
 import { bigsigned, signedToWire, uintToWire } from '../bigint/wire.js';
-import { CURVE_ORDER, G, POINT_BYTES, type Point, modQ, pointFromBytes, pointToBytes } from '../ecdsa/curve.js';
+import { CURVE_ORDER, G, POINT_BYTES, type Point, modQ, pointFromBytes, pointToBytes, publicCombination } from '../ecdsa/curve.js';
 
 /** ℓ: the claimed range of x is ±2^ℓ. */
 export const LOG_STAR_ELL = 256;
@@ -156,7 +156,7 @@ export function verifyLogStar(st: LogStarStatement, aux: RingPedersenParams, pro
   const rhsP = mod(A * modPow(st.C, e, N0sq), N0sq);
   if (lhsP !== rhsP) return false;
   // Group equation (public scalars): z1·G − e·X = Y.
-  if (!G.mulAddUnsafe(modQ(z1), st.X, modQ(-e)).equals(Y)) return false;
+  if (!publicCombination(z1, st.X, -e).equals(Y)) return false;
   // Ring-Pedersen equation.
   return pedersen(aux, z1, z3) === mod(D * modPow(S, e, aux.N), aux.N);
 }
