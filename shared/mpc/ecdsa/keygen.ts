@@ -100,8 +100,15 @@ export class EcdsaKeygenP1 implements Party<EcdsaKeyShareP1> {
   }
 
   receive(message: MpcMessage): MpcMessage[] {
-    if (!this.pending) return this.session.handle(message, Round2, (m) => this.onRound2(m));
-    return this.session.handle(message, Round4, (m) => this.onRound4(m));
+    try {
+      if (!this.pending) return this.session.handle(message, Round2, (m) => this.onRound2(m));
+      return this.session.handle(message, Round4, (m) => this.onRound4(m));
+    } catch (e) {
+      // A failed key generation leaves no secret behind in this object.
+      this.x1 = 0n;
+      this.pending = undefined;
+      throw e;
+    }
   }
 
   private onRound2(m: s.Infer<typeof Round2>): MpcMessage[] {
@@ -183,8 +190,13 @@ export class EcdsaKeygenP2 implements Party<EcdsaKeyShareP2> {
   }
 
   receive(message: MpcMessage): MpcMessage[] {
-    if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
-    return this.session.handle(message, Round3, (m) => this.onRound3(m));
+    try {
+      if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
+      return this.session.handle(message, Round3, (m) => this.onRound3(m));
+    } catch (e) {
+      this.x2 = 0n;
+      throw e;
+    }
   }
 
   private onRound1(m: s.Infer<typeof Round1>): MpcMessage[] {

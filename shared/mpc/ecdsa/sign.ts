@@ -117,8 +117,15 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
   }
 
   receive(message: MpcMessage): MpcMessage[] {
-    if (this.r === undefined) return this.session.handle(message, Round2, (m) => this.onRound2(m));
-    return this.session.handle(message, Round4, (m) => this.onRound4(m));
+    try {
+      if (this.r === undefined) return this.session.handle(message, Round2, (m) => this.onRound2(m));
+      return this.session.handle(message, Round4, (m) => this.onRound4(m));
+    } catch (e) {
+      // A dead session never needs its nonce again.
+      this.nonce?.wipe();
+      this.nonce = undefined;
+      throw e;
+    }
   }
 
   private onRound2(m: s.Infer<typeof Round2>): MpcMessage[] {
@@ -138,9 +145,14 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
       if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
       // Validity of c3 does not depend on any secret, so rejecting it here leaks nothing: no lock.
       if (!share.paillier.publicKey.isValidCiphertext(msg.c3)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c3 is not a valid Paillier ciphertext');
-      // From here on the outcome depends on x1: any failure is terminal for the key.
-      const sPrime = modQ(share.paillier.decryptSigned(msg.c3));
-      const sig = sPrime === 0n ? undefined : finalizeSignature(this.m, this.r!, modQ(nonce.inverse() * sPrime), this.childKey);
+      // From here on the outcome depends on x1: any failure, expected or not, is terminal for the key.
+      let sig: EcdsaSignature | undefined;
+      try {
+        const sPrime = modQ(share.paillier.decryptSigned(msg.c3));
+        sig = sPrime === 0n ? undefined : finalizeSignature(this.m, this.r!, modQ(nonce.inverse() * sPrime), this.childKey);
+      } catch {
+        sig = undefined;
+      }
       if (!sig) {
         share.lock();
         throw new CosignerError('MPC_SIGNATURE_INVALID', 'the two-party ECDSA signature does not verify; the key share is now locked');
@@ -192,8 +204,14 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
   }
 
   receive(message: MpcMessage): MpcMessage[] {
-    if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
-    return this.session.handle(message, Round3, (m) => this.onRound3(m));
+    try {
+      if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
+      return this.session.handle(message, Round3, (m) => this.onRound3(m));
+    } catch (e) {
+      this.nonce?.wipe();
+      this.nonce = undefined;
+      throw e;
+    }
   }
 
   private onRound1(m: s.Infer<typeof Round1>): MpcMessage[] {
