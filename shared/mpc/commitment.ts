@@ -1,5 +1,5 @@
-// Hash commitments for commit-then-open rounds (Lindell 2017, ePrint 2017/552 §3.2 step 1 and §3.3
-// step 1 use F_com-zk: P1 commits to its point and proof before seeing P2's). Instantiated as a
+// Hash commitments for commit-then-open rounds (Lindell 2017, ePrint 2017/552 Protocols 3.2 and 3.3,
+// step 1, use F_com-zk: P1 commits to its point and proof before seeing P2's). Instantiated as a
 // random-oracle commitment: SHA-512 over a length-prefixed transcript holding the session id, the
 // committing party, a label, 256 bits of fresh salt and every committed item (CRYPTO.md attack 4:
 // no ambiguous encodings). Hiding comes from the salt, binding from collision resistance.

@@ -1,6 +1,6 @@
 // Sizes for the two-party ECDSA protocol, and why they are enough.
 //
-// Lindell 2017 (ePrint 2017/552) §3.3 step 3 has P2 send c3 = Enc(ρ·q + k2⁻¹·m' + k2⁻¹·r·x2) ⊕
+// Lindell 2017 (ePrint 2017/552) Protocol 3.3 step 3 has P2 send c3 = Enc(ρ·q + k2⁻¹·m' + k2⁻¹·r·x2) ⊕
 // (k2⁻¹·r) ⊗ c_key with ρ ← Z_{q²}: enough when c_key provably holds x1 ∈ [0, q). We replace the
 // interactive PDL/range proof with CGGMP21's Πlog* (Fig. 25), whose soundness only pins the
 // plaintext x1* of c_key to |x1*| ≤ 2^{ℓ+ε+1} = 2^769 (congruent to x1 mod q). So:

@@ -1,10 +1,10 @@
-// The two parties' outputs of two-party ECDSA key generation (Lindell 2017 §3.2, additive shares:
+// The two parties' outputs of two-party ECDSA key generation (Lindell 2017 Protocol 3.2, additive shares:
 // Q = Q1 + Q2 = (x1 + x2)·G), with sealing encodings. decode() re-validates every invariant that is
 // cheap to check, so a corrupted or foreign blob is refused instead of producing bad signatures.
 // The proofs (Πmod, Πfac, Πlog*) were verified at key generation and are not re-run on decode: the
 // sealed blob is authenticated (KMS + AES-GCM), the checks here catch corruption and mix-ups.
 //
-// P1 holds the `locked` flag (Lindell 2017 §3.3 "why P1 stops", CVE-2023-33242): once a signature
+// P1 holds the `locked` flag (Lindell 2017 Protocol 3.3, "why P1 stops"; CVE-2023-33242): once a signature
 // fails verification the share refuses to sign again; the flag is part of the sealed encoding.
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';

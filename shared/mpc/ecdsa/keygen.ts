@@ -3,9 +3,9 @@
 // range proof replaced by CGGMP21 Πlog* (ePrint 2021/060 Fig. 25), and P1's Paillier key proven
 // with Πmod + Πfac (Figs. 16, 28) against P2's ring-Pedersen parameters (proven with Πprm, Fig. 17).
 //
-//   1. P1 → P2  com(Q1, π_DL(x1))                              (§3.2 step 1: commit before seeing Q2)
-//   2. P2 → P1  Q2, π_DL(x2), (N̂, s, t), Πprm                  (§3.2 step 2)
-//   3. P1 → P2  open(Q1, π_DL(x1)), N, Πmod, Πfac, c_key = Enc_N(x1), Πlog*(c_key, Q1)   (§3.2 step 3)
+//   1. P1 → P2  com(Q1, π_DL(x1))                              (Protocol 3.2 step 1: commit before seeing Q2)
+//   2. P2 → P1  Q2, π_DL(x2), (N̂, s, t), Πprm                  (Protocol 3.2 step 2)
+//   3. P1 → P2  open(Q1, π_DL(x1)), N, Πmod, Πfac, c_key = Enc_N(x1), Πlog*(c_key, Q1)   (Protocol 3.2 step 3)
 //   4. P2 → P1  Q (key confirmation; P2 accepts only after verifying everything in 3)
 //
 // P2 (the enclave in deployment) verifies every point, scalar, proof and modulus shape before it

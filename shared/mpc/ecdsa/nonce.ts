@@ -1,4 +1,4 @@
-// One party's signing nonce k_i (Lindell 2017 §3.3 steps 1–2: R1 = k1·G, R2 = k2·G; each party
+// One party's signing nonce k_i (Lindell 2017 Protocol 3.3 steps 1–2: R1 = k1·G, R2 = k2·G; each party
 // then computes R = k_i·R_j). The scalar comes from node:crypto randomness and lives inside an
 // OpenSSL EC key (node:crypto ECDH), which gives constant-time k·G and k·P about twice as fast as
 // the pure-JS ladder; a nonce is used for exactly one signature and dropped (wiped) after use.
@@ -30,7 +30,7 @@ export class EcdsaNonce {
     return bytesToBigint(this.ecdh.computeSecret(pointToBytes(P)));
   }
 
-  /** Schnorr proof of knowledge of k for k·G (Lindell 2017 §3.3 steps 1–2). */
+  /** Schnorr proof of knowledge of k for k·G (Lindell 2017 Protocol 3.3 steps 1–2). */
   prove(ctx: ProofContext): DlogProof {
     if (this.k === 0n) throw new CosignerError('MPC_STATE', 'nonce already used');
     return proveDlog(this.k, Point.fromBytes(this.publicPoint), ctx);

@@ -1,19 +1,19 @@
 // Two-party ECDSA signing on secp256k1 — Lindell 2017 (ePrint 2017/552) Protocol 3.3 adapted to
 // additive shares (as coinbase/cb-mpc "ECDSA-2PC Sign", global-abort mode):
 //
-//   1. P1 → P2  com(R1, π_DL(k1), m, Q')                 (§3.3 step 1; m and Q' bound so a mismatch
+//   1. P1 → P2  com(R1, π_DL(k1), m, Q')                 (Protocol 3.3 step 1; m and Q' bound so a mismatch
 //                                                         of hash or derivation aborts before step 4)
-//   2. P2 → P1  R2 = k2·G, π_DL(k2)                       (§3.3 step 2)
-//   3. P1 → P2  open(R1, π_DL(k1))                        (§3.3 step 3)
-//   4. P2 → P1  c3 = Enc(ρ·q + k2⁻¹·(m + r·x2')) ⊕ (k2⁻¹·r) ⊗ c_key,  ρ ← [0, 2^1024)   (§3.3 step 3)
-//   P1: s' = Dec(c3) mod q, s = k1⁻¹·s' mod q, verify, low-S, recovery id   (§3.3 step 4)
+//   2. P2 → P1  R2 = k2·G, π_DL(k2)                       (Protocol 3.3 step 2)
+//   3. P1 → P2  open(R1, π_DL(k1))                        (Protocol 3.3 step 3)
+//   4. P2 → P1  c3 = Enc(ρ·q + k2⁻¹·(m + r·x2')) ⊕ (k2⁻¹·r) ⊗ c_key,  ρ ← [0, 2^1024)   (Protocol 3.3 step 3)
+//   P1: s' = Dec(c3) mod q, s = k1⁻¹·s' mod q, verify, low-S, recovery id   (Protocol 3.3 step 4)
 //
 // Derivation (BIP32 non-hardened, CRYPTO.md "Derivation"): the child key is Q' = Q + t·G. P2 adds
 // the tweak to its share (x2' = x2 + t) because x2 enters its message in the clear; P1 leaves x1 and
 // c_key alone and verifies against Q'. Both parties take t as input and P1 commits to Q', so a
 // disagreement stops the session at step 3, before P1 decrypts anything.
 //
-// Terminal abort (§3.3 "why P1 stops", CVE-2023-33242): P2's last message is not proven correct, so
+// Terminal abort (Protocol 3.3, "why P1 stops", CVE-2023-33242): P2's last message is not proven correct, so
 // P1's decision "valid or not" can leak a bit of x1 to a cheating P2. A signature that fails
 // verification therefore locks P1's share (MPC_SIGNATURE_INVALID, then MPC_KEY_LOCKED for ever,
 // including after re-sealing). No presignatures: both nonces are fresh for each run, never stored.

@@ -1,6 +1,6 @@
 // Schnorr proof of knowledge of a discrete logarithm over secp256k1, made non-interactive with
-// Fiat–Shamir (the Π_DL / F_zk^{R_DL} functionality of Lindell 2017, ePrint 2017/552 §3.2 and
-// §3.3; CGGMP21 ePrint 2021/060 Fig. 22 "Schnorr PoK"). Statement X = x·G; the prover sends
+// Fiat–Shamir (the Π_DL / F_zk^{R_DL} functionality of Lindell 2017, ePrint 2017/552 Protocols 3.2 and
+// 3.3; the same Schnorr PoK as CGGMP21 ePrint 2021/060 Πsch). Statement X = x·G; the prover sends
 // A = a·G and z = a + e·x mod q with e = H(session, prover, label, X, A). The challenge binds the
 // session id and the prover's id, so a proof cannot be replayed in another session or by the
 // other party (CRYPTO.md attack 4).

@@ -4,7 +4,7 @@
 // Statement: Paillier modulus N0, ciphertext C, point X; the prover knows x ∈ ±2^ℓ and ρ with
 // C = (1+N0)^x·ρ^N0 mod N0² and X = x·G. The verifier's ring-Pedersen parameters (N̂, s, t) carry
 // the range part. In two-party ECDSA key generation this replaces Lindell's interactive PDL + range
-// proof (ePrint 2017/552 §3.1/§6): P1 proves c_key encrypts the discrete log of Q1.
+// proof (ePrint 2017/552 §6, the PDL proof with its range proof): P1 proves c_key encrypts the discrete log of Q1.
 //
 // Parameters (CGGMP21 §C "parameters", as in every implementation of it): ℓ = 256 (|q|), ε = 512
 // (2ℓ). Completeness and zero knowledge: α ∈ ±2^{ℓ+ε} masks e·x (|e·x| < 2^{2ℓ}) up to 2^{-ℓ}.
