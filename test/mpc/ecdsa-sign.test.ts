@@ -16,7 +16,7 @@ import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
 import { EcdsaKeygenP1, EcdsaKeygenP2 } from '../../shared/mpc/ecdsa/keygen.js';
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
 import { ECDSA_SIGN_PROTOCOL, EcdsaSignP1, EcdsaSignP2, type EcdsaSignOptions } from '../../shared/mpc/ecdsa/sign.js';
-import { CURVE_ORDER, G, mulBase, randomScalar } from '../../shared/mpc/ecdsa/curve.js';
+import { CURVE_ORDER, G, mulBase, randomScalar, scalarToBytes } from '../../shared/mpc/ecdsa/curve.js';
 import { commit } from '../../shared/mpc/commitment.js';
 import { proveDlog } from '../../shared/mpc/zk/dlog.js';
 import { uintToWire } from '../../shared/mpc/bigint/wire.js';
@@ -74,6 +74,7 @@ describe('mpc/ecdsa — two-party signing', function () {
   this.timeout(120_000);
   let share1: EcdsaKeyShareP1;
   let share2: EcdsaKeyShareP2;
+  const keygenTraffic: Uint8Array[] = [];
   const fresh = () => ({ s1: EcdsaKeyShareP1.decode(share1.encode()), s2: share2 });
 
   before(() => {
@@ -82,7 +83,7 @@ describe('mpc/ecdsa — two-party signing', function () {
     const sessionId = sid();
     const k1 = new EcdsaKeygenP1({ sessionId, paillier, minRingPedersenBits: 1024 });
     const k2 = new EcdsaKeygenP2({ sessionId, ringPedersen, minRingPedersenBits: 1024 });
-    run(k1, k2);
+    run(k1, k2, (m) => { keygenTraffic.push(encodeCbor(m)); return m; });
     share1 = k1.result();
     share2 = k2.result();
   });
@@ -111,6 +112,15 @@ describe('mpc/ecdsa — two-party signing', function () {
     const ns = new secp256k1.Signature(sig.r, sig.s);
     expect(Buffer.from(sig.toDer()).equals(Buffer.from(ns.toBytes('der')))).to.equal(true);
     expect(Buffer.from(sig.toCompact()).equals(Buffer.from(ns.toBytes('compact')))).to.equal(true);
+  });
+
+  it('no message of key generation or signing carries a key share (or the joint secret)', () => {
+    const traffic = [...keygenTraffic];
+    const { s1, s2 } = fresh();
+    sign(s1, s2, { messageHash: new Uint8Array(32).fill(8) }, (m) => { traffic.push(encodeCbor(m)); return m; });
+    expect(traffic.length).to.equal(8);
+    const secrets = [share1.x1, share2.x2, (share1.x1 + share2.x2) % CURVE_ORDER].map((x) => Buffer.from(scalarToBytes(x)));
+    for (const bytes of traffic) for (const secret of secrets) expect(Buffer.from(bytes).indexOf(secret)).to.equal(-1);
   });
 
   it('gives low-S signatures with a correct recovery id over many runs, with a fresh nonce each time', () => {
