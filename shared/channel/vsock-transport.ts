@@ -94,6 +94,7 @@ class VsockDuplex extends Duplex {
   private connectThreadRunning: boolean;
   private recvThreadRunning = false;
   private shutDown = false;
+  private readEnded = false;
   private onConnectResult: ((err?: CosignerError) => void) | undefined;
 
   constructor(cls: NativeVsockSocketClass, fd?: number) {
@@ -143,12 +144,15 @@ class VsockDuplex extends Duplex {
         }
         return;
       case '_data':
-        if (this.phase === 'open' && args[0] instanceof Uint8Array) this.push(args[0]);
+        // The addon delivers data and 'end' through separate thread-safe functions; never push after EOF.
+        if (this.phase === 'open' && !this.readEnded && args[0] instanceof Uint8Array) this.push(args[0]);
         return;
       case 'end':
         this.recvThreadRunning = false;
-        if (this.phase === 'open') this.push(null);
-        else this.release();
+        if (this.phase === 'open' && !this.readEnded) {
+          this.readEnded = true;
+          this.push(null);
+        } else this.release();
         return;
       case '_error':
         return this.onNativeError(args[0] instanceof Error ? args[0] : new Error(String(args[0])));
