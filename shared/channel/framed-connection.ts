@@ -17,19 +17,32 @@ export interface FramedConnectionEvents {
 /** How long to wait for a farewell frame to flush before destroying the stream anyway. */
 const FAREWELL_FLUSH_MS = 2000;
 
+export interface FramedConnectionOptions extends FrameOptions {
+  /**
+   * A frame that has started must be complete within this time (default 30 s), so a peer that
+   * sends half a frame and stalls cannot hold the connection open forever.
+   */
+  frameTimeoutMs?: number;
+}
+
 export class FramedConnection {
   private readonly decoder: FrameDecoder;
   private readonly maxFrameBytes: number;
   private reason: CosignerError | undefined;
   private closing = false;
   private closeReported = false;
+  private readonly frameTimeoutMs: number;
+  private frameTimer: NodeJS.Timeout | undefined;
+  private paused = false;
 
   constructor(
     readonly stream: Duplex,
     private readonly events: FramedConnectionEvents,
-    opts: FrameOptions = {},
+    opts: FramedConnectionOptions = {},
   ) {
     this.maxFrameBytes = resolveMaxFrameBytes(opts);
+    this.frameTimeoutMs = opts.frameTimeoutMs ?? 30_000;
+    if (!(this.frameTimeoutMs > 0)) throw new CosignerError('CONFIG_INVALID', 'frameTimeoutMs must be positive');
     this.decoder = new FrameDecoder({ maxFrameBytes: this.maxFrameBytes });
     stream.on('data', (chunk: Uint8Array) => this.onData(chunk));
     stream.on('end', () => this.onEnd());
@@ -81,7 +94,8 @@ export class FramedConnection {
 
   private onData(chunk: Uint8Array): void {
     if (this.closing) return;
-    for (const r of this.decoder.push(chunk)) {
+    const results = this.decoder.push(chunk);
+    for (const r of results) {
       if (this.closing) return;
       if (r.kind === 'frame') this.events.onFrame(r.value);
       else {
@@ -90,6 +104,43 @@ export class FramedConnection {
         if (r.fatal && !this.closing) this.close(r.error);
       }
     }
+    if (this.closing) return;
+    // The timer runs from the first byte of a frame until that frame is complete; it is
+    // restarted for the next partial frame, and stopped while we ourselves pause reading.
+    if (this.decoder.bufferedBytes === 0 || this.paused) this.clearFrameTimer();
+    else if (results.length > 0 || !this.frameTimer) this.startFrameTimer();
+  }
+
+  /** Stop reading (our own backpressure): the frame timer does not run meanwhile. */
+  pause(): void {
+    this.paused = true;
+    this.clearFrameTimer();
+    this.stream.pause();
+  }
+
+  resume(): void {
+    if (this.closing) return;
+    this.paused = false;
+    if (this.decoder.bufferedBytes > 0 && !this.frameTimer) this.startFrameTimer();
+    this.stream.resume();
+  }
+
+  private startFrameTimer(): void {
+    this.clearFrameTimer();
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = undefined;
+      if (this.closing) return;
+      const error = new CosignerError('FRAME_TRUNCATED', `frame not completed within ${this.frameTimeoutMs} ms`, { timeoutMs: this.frameTimeoutMs });
+      this.noteReason(error);
+      this.events.onFrameError(error, true);
+      if (!this.closing) this.close(error);
+    }, this.frameTimeoutMs);
+    this.frameTimer.unref();
+  }
+
+  private clearFrameTimer(): void {
+    clearTimeout(this.frameTimer);
+    this.frameTimer = undefined;
   }
 
   private onEnd(): void {
@@ -107,6 +158,7 @@ export class FramedConnection {
   }
 
   private reportClose(): void {
+    this.clearFrameTimer();
     if (this.closeReported) return;
     this.closeReported = true;
     this.closing = true;

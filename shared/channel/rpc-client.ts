@@ -19,8 +19,8 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { CosignerError, isCosignerError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { resolveMaxFrameBytes, type FrameOptions } from './frame.js';
-import { FramedConnection } from './framed-connection.js';
+import { resolveMaxFrameBytes } from './frame.js';
+import { FramedConnection, type FramedConnectionOptions } from './framed-connection.js';
 import {
   MAX_REQUEST_ID,
   NOTICE_ID,
@@ -37,7 +37,7 @@ import {
   type ResponseOf,
 } from './messages.js';
 
-export interface RpcClientOptions extends FrameOptions {
+export interface RpcClientOptions extends FramedConnectionOptions {
   /** Opens a new stream to the server; called again for every reconnection attempt. */
   connect: () => Promise<Duplex>;
   /** Default per-call timeout (default 10 s). */
@@ -277,7 +277,7 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
             resolveClosed();
           },
         },
-        { maxFrameBytes: this.maxFrameBytes },
+        { maxFrameBytes: this.maxFrameBytes, frameTimeoutMs: this.opts.frameTimeoutMs },
       ),
     };
     this.conn = conn;

@@ -18,8 +18,7 @@
 import type { Duplex } from 'node:stream';
 import { CosignerError, isCosignerError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import type { FrameOptions } from './frame.js';
-import { FramedConnection } from './framed-connection.js';
+import { FramedConnection, type FramedConnectionOptions } from './framed-connection.js';
 import {
   NOTICE_ID,
   envelopeId,
@@ -44,7 +43,7 @@ export type RpcHandlers<C extends MessageCatalog> = {
   [K in MessageType<C>]: (body: RequestOf<C, K>, ctx: CallContext) => ResponseOf<C, K> | Promise<ResponseOf<C, K>>;
 };
 
-export interface RpcServerOptions extends FrameOptions {
+export interface RpcServerOptions extends FramedConnectionOptions {
   /** Requests handled concurrently per connection; reading pauses beyond it (default 64). */
   maxInFlightPerConnection?: number;
   logger?: Logger;
@@ -182,8 +181,8 @@ class ServerConnection<C extends MessageCatalog> {
       });
     }
     const busy = this.queue.length > 0 || this.inFlight >= this.maxInFlight || this.conn.congested;
-    if (busy) this.conn.stream.pause();
-    else if (!this.conn.isClosing) this.conn.stream.resume();
+    if (busy) this.conn.pause();
+    else this.conn.resume();
   }
 
   private async handle({ id, value }: QueuedRequest): Promise<void> {

@@ -135,6 +135,23 @@ describe('channel RPC client against a misbehaving server', () => {
     });
   }
 
+  it('a response frame that starts and stalls: FRAME_TRUNCATED after frameTimeoutMs, then reconnects', async () => {
+    const impatient = new RpcClient(testCatalog, {
+      connect: () => transport.connect(16, 6000),
+      reconnect: { initialDelayMs: 5, maxDelayMs: 50 },
+      frameTimeoutMs: 40,
+      logger: quietLogger(),
+    });
+    try {
+      fake.then(send(() => new Uint8Array([...header(50), 0xa1])));
+      await rejectsWith(impatient.call('add', { a: 1, b: 2 }), 'FRAME_TRUNCATED');
+      await impatient.waitConnected(20_000);
+      expect(await impatient.call('add', { a: 2, b: 2 })).to.deep.equal({ sum: 4 });
+    } finally {
+      await impatient.close();
+    }
+  });
+
   it('tells the server why it is closing the connection', async () => {
     fake.then(send(() => rawFrame(new Uint8Array([0xff]))));
     await rejectsWith(client.call('add', { a: 1, b: 2 }), 'FRAME_NOT_CBOR');

@@ -7,7 +7,7 @@ import { LoopbackTransport } from '../../shared/channel/loopback-transport.js';
 import { RpcClient, RpcServer, type CallContext, type MessageCatalog } from '../../shared/channel/rpc.js';
 import type { VsockListener } from '../../shared/channel/transport.js';
 import { SECRET_IN_CRASH, testCatalog, testHandlers, type TestCatalog } from './fixtures/test-catalog.js';
-import { outcome, quietLogger, rejectsWith, tempSocketDir } from './fixtures/helpers.js';
+import { RawPeer, header, outcome, quietLogger, rejectsWith, tempSocketDir } from './fixtures/helpers.js';
 
 const PORT = 5000;
 
@@ -262,6 +262,18 @@ describe('channel RPC (in process, over the loopback emulator)', () => {
     expect((await b.call('held', {})).count).to.equal(2); // h2 and h4
     for (const key of ['h2', 'h4']) await b.call('release', { key });
     expect((await Promise.all(holds)).map((r) => r.key)).to.deep.equal(['h1', 'h2', 'h3', 'h4']);
+  });
+
+  it('closes a connection whose peer starts a frame and stalls (FRAME_TRUNCATED notice)', async () => {
+    await startServer(16, { frameTimeoutMs: 40 });
+    const peer = await RawPeer.connect(transport.socketPath(16, PORT));
+    peer.write(new Uint8Array([...header(100), 1, 2, 3])); // 3 of 100 body bytes, then nothing
+    await peer.closed;
+    expect(peer.frames).to.have.length(1);
+    expect(peer.frames[0]).to.deep.include({ id: 0, ok: false });
+    expect((peer.frames[0] as { error: { code: string } }).error.code).to.equal('FRAME_TRUNCATED');
+    const c = client();
+    expect(await c.call('add', { a: 1, b: 2 })).to.deep.equal({ sum: 3 });
   });
 
   it('server close() drops every connection and stops listening', async () => {
