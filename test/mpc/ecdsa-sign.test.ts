@@ -16,6 +16,7 @@ import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
 import { EcdsaKeygenP1, EcdsaKeygenP2 } from '../../shared/mpc/ecdsa/keygen.js';
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
 import { ECDSA_SIGN_PROTOCOL, EcdsaSignP1, EcdsaSignP2, type EcdsaSignOptions } from '../../shared/mpc/ecdsa/sign.js';
+import { PaillierRandomizerPool } from '../../shared/mpc/ecdsa/randomizer-pool.js';
 import { CURVE_ORDER, G, mulBase, randomScalar, scalarToBytes } from '../../shared/mpc/ecdsa/curve.js';
 import { commit } from '../../shared/mpc/commitment.js';
 import { proveDlog } from '../../shared/mpc/zk/dlog.js';
@@ -165,6 +166,23 @@ describe('mpc/ecdsa — two-party signing', function () {
     expect(Buffer.from(p2.result().publicKey).equals(Buffer.from(derived.publicKey))).to.equal(true);
     const rec = new secp256k1.Signature(sig.r, sig.s, sig.recoveryId).recoverPublicKey(hash).toBytes(true);
     expect(Buffer.from(rec).equals(Buffer.from(derived.publicKey))).to.equal(true);
+  });
+
+  it('P2 can take its Paillier randomizers from a pool filled while idle, each used once', () => {
+    const pool = new PaillierRandomizerPool(share2.paillier, 2);
+    pool.refill();
+    expect(pool.available).to.equal(2);
+    const hash = new Uint8Array(randomBytes(32));
+    for (let i = 0; i < 3; i++) {
+      const { s1 } = fresh();
+      const sessionId = sid();
+      const p1 = new EcdsaSignP1(s1, { sessionId, messageHash: hash });
+      run(p1, new EcdsaSignP2(share2, { sessionId, messageHash: hash, randomizers: pool }));
+      expect(nobleOk(p1.result(), hash, share1.publicKey)).to.equal(true);
+      expect(pool.available).to.equal(Math.max(0, 1 - i));
+    }
+    const otherKey = new PaillierRandomizerPool(generatePaillierKeyPair(1024).publicKey);
+    expectCode(() => new EcdsaSignP2(share2, { sessionId: sid(), messageHash: hash, randomizers: otherKey }), 'MPC_STATE');
   });
 
   it('works with configured party ids and refuses a tweak outside [0, q)', () => {

@@ -32,6 +32,7 @@ import { EcdsaSignature, finalizeSignature, hashToScalar } from './signature.js'
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from './key-share.js';
 import { TwoPartySession, proofFailed, type TwoPartyIds } from './two-party-session.js';
 import { RHO_BITS } from './bounds.js';
+import { PaillierRandomizerPool } from './randomizer-pool.js';
 
 export const ECDSA_SIGN_PROTOCOL = 'ecdsa2p-secp256k1-sign/v1';
 
@@ -45,6 +46,11 @@ export interface EcdsaSignOptions extends TwoPartyIds {
   messageHash: Uint8Array;
   /** Additive derivation tweak t ∈ [0, q): signs for Q + t·G. Both parties must pass the same t. */
   tweak?: bigint;
+}
+
+export interface EcdsaSignP2Options extends EcdsaSignOptions {
+  /** Precomputed Paillier randomizers for this key's N (P2 only); a fresh one is computed without. */
+  randomizers?: PaillierRandomizerPool;
 }
 
 /** What P2 learns: r (and the derived public key it signed for); it never sees s. */
@@ -184,7 +190,13 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
   private nonce: EcdsaNonce | undefined;
   private output: EcdsaSignP2Output | undefined;
 
-  constructor(private readonly share: EcdsaKeyShareP2, options: EcdsaSignOptions) {
+  private readonly randomizers: PaillierRandomizerPool | undefined;
+
+  constructor(private readonly share: EcdsaKeyShareP2, options: EcdsaSignP2Options) {
+    if (options.randomizers && options.randomizers.publicKey.n !== share.paillier.n) {
+      throw new CosignerError('MPC_STATE', 'randomizer pool belongs to another Paillier key');
+    }
+    this.randomizers = options.randomizers;
     // The mask bound (bounds.ts) needs N ≥ 2^2047; shares from keygen/decode always satisfy it.
     if (bitLength(share.paillier.n) < PAILLIER_MIN_BITS) throw new CosignerError('MPC_INVALID_KEY', 'Paillier modulus too short for the signing mask');
     this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options, 'p2');
@@ -238,7 +250,9 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
       const x2 = modQ(this.share.x2 + this.tweak);
       // Plaintext ρ·q + k2⁻¹·(m + r·x2'), below 2^1281 ≪ N/2 (bounds.ts), plus (k2⁻¹·r)·x1 via c_key.
       const plain = randomBits(RHO_BITS) * CURVE_ORDER + modQ(k2inv * modQ(this.m + r * x2));
-      const c3 = pk.add(pk.encrypt(plain).c, pk.mul(this.share.cKey, modQ(k2inv * r)));
+      // Enc(plain; r) = (1 + plain·N)·r^N with a randomizer used for this ciphertext only.
+      const rN = this.randomizers ? this.randomizers.take() : pk.encrypt(0n).c;
+      const c3 = pk.add((pk.plaintextPart(plain) * rN) % pk.nSquared, pk.mul(this.share.cKey, modQ(k2inv * r)));
       this.output = { r, publicKey: pointToBytes(this.childKey) };
       S.finish();
       return [S.envelope(4, { c3: uintToWire(c3) })];
