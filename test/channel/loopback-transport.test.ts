@@ -8,6 +8,8 @@ import type { Duplex } from 'node:stream';
 import { isCosignerError, type CosignerError } from '../../shared/errors.js';
 import { LoopbackTransport } from '../../shared/channel/loopback-transport.js';
 import { ANY_CID, PARENT_CID, type VsockListener } from '../../shared/channel/transport.js';
+import { transportFromEnv } from '../../shared/channel/transport-from-env.js';
+import { NativeVsockTransport } from '../../shared/channel/vsock-transport.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string): Promise<CosignerError> {
   try {
@@ -196,5 +198,15 @@ describe('loopback vsock transport', () => {
   it('gives plain net.Socket streams (the Duplex the RPC layer expects)', async () => {
     await listen(16, 5500, (s) => expect(s).to.be.instanceOf(net.Socket));
     expect(await connect(16, 5500)).to.be.instanceOf(net.Socket);
+  });
+});
+
+describe('transportFromEnv', () => {
+  it('picks the loopback emulator when VSOCK_LOOPBACK_DIR is set, AF_VSOCK otherwise', () => {
+    const loop = transportFromEnv({ VSOCK_LOOPBACK_DIR: '/tmp/some-dir' });
+    expect(loop).to.be.instanceOf(LoopbackTransport);
+    expect((loop as LoopbackTransport).dir).to.equal('/tmp/some-dir');
+    expect(transportFromEnv({})).to.be.instanceOf(NativeVsockTransport);
+    expect(transportFromEnv({ VSOCK_LOOPBACK_DIR: '' })).to.be.instanceOf(NativeVsockTransport);
   });
 });
