@@ -4,9 +4,10 @@
 // A = a·G and z = a + e·x mod q with e = H(session, prover, label, X, A). The challenge binds the
 // session id and the prover's id, so a proof cannot be replayed in another session or by the
 // other party (CRYPTO.md attack 4).
+import { createECDH } from 'node:crypto';
 import * as s from '../../schema.js';
 import { proofTranscript, type ProofContext } from './context.js';
-import { CURVE_ORDER, G, POINT_BYTES, SCALAR_BYTES, type Point, modQ, pointFromBytes, pointToBytes, publicCombination, randomScalar, scalarToBytes } from '../ecdsa/curve.js';
+import { CURVE_ORDER, POINT_BYTES, SCALAR_BYTES, type Point, modQ, pointFromBytes, pointToBytes, publicCombination, randomScalar, scalarToBytes } from '../ecdsa/curve.js';
 import { bytesToBigint } from '../transcript.js';
 
 export const DlogProofSchema = s.struct({
@@ -22,10 +23,17 @@ function challenge(X: Point, A: Uint8Array, ctx: ProofContext): bigint {
   return t.challengeScalars('e', CURVE_ORDER, 1)[0]!;
 }
 
-/** Prove knowledge of x ∈ [1, q) with X = x·G. */
+/**
+ * Prove knowledge of x ∈ [1, q) with X = x·G. The commitment a·G is computed by OpenSSL (constant
+ * time, and directly in compressed form); a comes from node:crypto like every other secret scalar.
+ */
 export function proveDlog(x: bigint, X: Point, ctx: ProofContext): DlogProof {
   let a = randomScalar();
-  const A = pointToBytes(G.multiply(a));
+  const ecdh = createECDH('secp256k1');
+  const ab = scalarToBytes(a);
+  ecdh.setPrivateKey(ab);
+  ab.fill(0);
+  const A = new Uint8Array(ecdh.getPublicKey(null, 'compressed'));
   const e = challenge(X, A, ctx);
   const z = modQ(a + e * x);
   a = 0n;
