@@ -34,6 +34,7 @@ describe('mpc/zk/dlog — Schnorr PoK over secp256k1', () => {
     // z ≥ q is not canonical even if it would reduce to the right value.
     const big = z + CURVE_ORDER < 2n ** 256n ? z + CURVE_ORDER : undefined;
     if (big !== undefined) expect(verifyDlog(X, { ...proof, z: new Uint8Array(Buffer.from(big.toString(16).padStart(64, '0'), 'hex')) }, ctx)).to.equal(false);
+    expect(verifyDlog(X, { ...proof, z: new Uint8Array(32) }, ctx)).to.equal(false);
     expect(verifyDlog(X, { ...proof, A: G.multiply(7n).toBytes(true) }, ctx)).to.equal(false);
     const notOnCurve = new Uint8Array(proof.A);
     notOnCurve[0] = 0x05;

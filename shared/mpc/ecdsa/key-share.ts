@@ -149,6 +149,11 @@ export class EcdsaKeyShareP2 {
     return pointToBytes(this.Q);
   }
 
+  /** P1's Paillier modulus. */
+  get N(): bigint {
+    return this.paillier.n;
+  }
+
   encode(): Uint8Array {
     return encodeCbor({
       v: 1,
