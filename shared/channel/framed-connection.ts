@@ -25,6 +25,15 @@ export interface FramedConnectionOptions extends FrameOptions {
   frameTimeoutMs?: number;
 }
 
+/** Largest delay node timers accept (about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 0x7fff_ffff;
+
+export function resolveFrameTimeoutMs(opts: FramedConnectionOptions): number {
+  const ms = opts.frameTimeoutMs ?? 30_000;
+  if (!Number.isFinite(ms) || ms <= 0 || ms > MAX_TIMER_MS) throw new CosignerError('CONFIG_INVALID', `frameTimeoutMs must be in 1..${MAX_TIMER_MS}`);
+  return ms;
+}
+
 export class FramedConnection {
   private readonly decoder: FrameDecoder;
   private readonly maxFrameBytes: number;
@@ -41,8 +50,7 @@ export class FramedConnection {
     opts: FramedConnectionOptions = {},
   ) {
     this.maxFrameBytes = resolveMaxFrameBytes(opts);
-    this.frameTimeoutMs = opts.frameTimeoutMs ?? 30_000;
-    if (!(this.frameTimeoutMs > 0)) throw new CosignerError('CONFIG_INVALID', 'frameTimeoutMs must be positive');
+    this.frameTimeoutMs = resolveFrameTimeoutMs(opts);
     this.decoder = new FrameDecoder({ maxFrameBytes: this.maxFrameBytes });
     stream.on('data', (chunk: Uint8Array) => this.onData(chunk));
     stream.on('end', () => this.onEnd());

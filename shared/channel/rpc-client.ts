@@ -20,7 +20,7 @@ import type { Duplex } from 'node:stream';
 import { CosignerError, isCosignerError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { resolveMaxFrameBytes } from './frame.js';
-import { FramedConnection, type FramedConnectionOptions } from './framed-connection.js';
+import { FramedConnection, MAX_TIMER_MS, resolveFrameTimeoutMs, type FramedConnectionOptions } from './framed-connection.js';
 import {
   MAX_REQUEST_ID,
   NOTICE_ID,
@@ -103,6 +103,7 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
     this.initialDelayMs = positive(opts.reconnect?.initialDelayMs ?? 50, 'reconnect.initialDelayMs');
     this.maxDelayMs = Math.max(this.initialDelayMs, positive(opts.reconnect?.maxDelayMs ?? 5000, 'reconnect.maxDelayMs'));
     this.maxFrameBytes = resolveMaxFrameBytes(opts);
+    resolveFrameTimeoutMs(opts); // fail here, not on the first connection
     this.log = opts.logger ?? createLogger('rpc-client');
   }
 
@@ -133,6 +134,12 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
       } catch (e) {
         return reject(e as CosignerError);
       }
+      let timeoutMs: number;
+      try {
+        timeoutMs = positive(opts.timeoutMs ?? this.timeoutMs, 'timeoutMs');
+      } catch (e) {
+        return reject(e as CosignerError);
+      }
       const id = this.allocateId();
       const call: PendingCall = {
         id,
@@ -143,7 +150,6 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
         timer: undefined,
         sentOn: undefined,
       };
-      const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
       call.timer = setTimeout(() => this.timeOut(call, timeoutMs), timeoutMs);
       this.waiting.push(call);
       this.start();
@@ -380,6 +386,6 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
 }
 
 function positive(v: number, name: string): number {
-  if (!Number.isFinite(v) || v <= 0) throw new CosignerError('CONFIG_INVALID', `${name} must be a positive number`);
+  if (!Number.isFinite(v) || v <= 0 || v > MAX_TIMER_MS) throw new CosignerError('CONFIG_INVALID', `${name} must be in 1..${MAX_TIMER_MS} ms`);
   return v;
 }

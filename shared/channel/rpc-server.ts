@@ -18,7 +18,8 @@
 import type { Duplex } from 'node:stream';
 import { CosignerError, isCosignerError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { FramedConnection, type FramedConnectionOptions } from './framed-connection.js';
+import { resolveMaxFrameBytes } from './frame.js';
+import { FramedConnection, resolveFrameTimeoutMs, type FramedConnectionOptions } from './framed-connection.js';
 import {
   NOTICE_ID,
   envelopeId,
@@ -70,6 +71,8 @@ export class RpcServer<C extends MessageCatalog> {
     }
     const max = opts.maxInFlightPerConnection ?? 64;
     if (!Number.isSafeInteger(max) || max < 1) throw new CosignerError('CONFIG_INVALID', 'maxInFlightPerConnection must be a positive integer');
+    resolveMaxFrameBytes(opts);
+    resolveFrameTimeoutMs(opts); // fail here, not on the first connection
     this.log = opts.logger ?? createLogger('rpc-server');
   }
 
@@ -83,8 +86,14 @@ export class RpcServer<C extends MessageCatalog> {
       stream.destroy();
       return;
     }
-    const conn = new ServerConnection(this, stream, this.nextConnectionId++, this.log, () => this.connections.delete(conn));
-    this.connections.add(conn);
+    try {
+      const conn = new ServerConnection(this, stream, this.nextConnectionId++, this.log, () => this.connections.delete(conn));
+      this.connections.add(conn);
+    } catch (e) {
+      // Never let one connection's setup failure escape into the transport's accept path.
+      this.log.error({ code: isCosignerError(e) ? e.code : 'UNKNOWN' }, 'could not serve an rpc connection');
+      stream.destroy();
+    }
   }
 
   /** Listen on a transport and serve every connection it accepts. */

@@ -291,6 +291,20 @@ describe('channel RPC (in process, over the loopback emulator)', () => {
     expect(() => new RpcServer(catalog, {} as never)).to.throw(CosignerError).with.property('code', 'CONFIG_INVALID');
   });
 
+  it('refuses invalid timeouts and frame sizes up front (CONFIG_INVALID)', async () => {
+    const connect = () => transport.connect(16, PORT);
+    for (const bad of [{ timeoutMs: 0 }, { connectTimeoutMs: -1 }, { frameTimeoutMs: 2 ** 31 }, { maxFrameBytes: 0 }, { reconnect: { initialDelayMs: Number.NaN } }]) {
+      expect(() => new RpcClient(testCatalog, { connect, ...bad }), JSON.stringify(bad)).to.throw(CosignerError).with.property('code', 'CONFIG_INVALID');
+    }
+    for (const bad of [{ frameTimeoutMs: 0 }, { maxFrameBytes: -5 }, { maxInFlightPerConnection: 0 }]) {
+      expect(() => new RpcServer(testCatalog, testHandlers(), bad), JSON.stringify(bad)).to.throw(CosignerError).with.property('code', 'CONFIG_INVALID');
+    }
+    await startServer();
+    const c = client();
+    await rejectsWith(c.call('add', { a: 1, b: 1 }, { timeoutMs: -1 }), 'CONFIG_INVALID');
+    expect(await c.call('add', { a: 1, b: 1 })).to.deep.equal({ sum: 2 });
+  });
+
   it('lets a listener close without closing the server', async () => {
     const { listener } = await startServer();
     const c = client();
