@@ -187,7 +187,7 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
     this.st = 'closed';
     this.wake?.();
     for (const call of this.waiting.splice(0)) this.settle(call, new CosignerError('CHANNEL_CLOSED', 'rpc client closed before the request was sent', { sent: false }));
-    this.emit('_closed');
+    this.emitSafely('_closed');
     const conn = this.conn;
     if (conn) {
       conn.framed.close(new CosignerError('CHANNEL_CLOSED', 'rpc client closed'));
@@ -210,20 +210,33 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
         if (this.isClosed()) return;
       }
       this.st = 'connecting';
+      let stream: Duplex;
       try {
-        const stream = await this.connectOnce();
-        if (this.isClosed()) {
-          stream.destroy();
-          return;
-        }
-        this.failures = 0;
-        this.lastError = undefined;
-        this.attach(stream);
-        return;
+        stream = await this.connectOnce();
       } catch (e) {
         this.lastError = isCosignerError(e) ? e : new CosignerError('TRANSPORT_ERROR', 'connect failed', undefined, { cause: e });
         this.log.debug({ code: this.lastError.code, attempt: this.failures }, 'rpc connect failed');
         delayMs = this.backoff();
+        continue;
+      }
+      if (this.isClosed()) {
+        stream.destroy();
+        return;
+      }
+      this.failures = 0;
+      this.lastError = undefined;
+      this.attach(stream);
+      return;
+    }
+  }
+
+  /** Listeners are the caller's code: their exceptions must not break the connection logic. */
+  private emitSafely(event: 'connected' | 'disconnected' | '_closed', ...args: unknown[]): void {
+    for (const listener of this.rawListeners(event) as Array<(...a: unknown[]) => void>) {
+      try {
+        listener.apply(this, args); // rawListeners keeps once() wrappers, which remove themselves
+      } catch (e) {
+        this.log.error({ event, errorName: e instanceof Error ? e.name : typeof e }, 'rpc client event listener threw');
       }
     }
   }
@@ -289,7 +302,7 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
     this.conn = conn;
     this.st = 'connected';
     this.log.debug('rpc connected');
-    this.emit('connected');
+    this.emitSafely('connected');
     this.flush();
   }
 
@@ -355,7 +368,7 @@ export class RpcClient<C extends MessageCatalog> extends EventEmitter {
     if (this.conn !== conn) return;
     this.conn = undefined;
     if (this.st !== 'closed') this.st = 'waiting';
-    this.emit('disconnected', dropped ? new CosignerError('CHANNEL_CLOSED', `connection closed (${why})`) : reason);
+    this.emitSafely('disconnected', dropped ? new CosignerError('CHANNEL_CLOSED', `connection closed (${why})`) : reason);
     if (this.st !== 'closed') {
       this.log.info({ reason: why }, 'rpc disconnected, reconnecting');
       void this.connectLoop(this.backoff());

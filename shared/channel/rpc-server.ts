@@ -184,10 +184,12 @@ class ServerConnection<C extends MessageCatalog> {
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight && !this.conn.isClosing) {
       const req = this.queue.shift()!;
       this.inFlight++;
-      void this.handle(req).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
+      this.handle(req)
+        .catch((e: unknown) => this.log.error({ connection: this.id, errorName: e instanceof Error ? e.name : typeof e }, 'rpc request handling failed'))
+        .finally(() => {
+          this.inFlight--;
+          this.pump();
+        });
     }
     const busy = this.queue.length > 0 || this.inFlight >= this.maxInFlight || this.conn.congested;
     if (busy) this.conn.pause();
@@ -208,13 +210,18 @@ class ServerConnection<C extends MessageCatalog> {
       const err = isCosignerError(e) ? e : new CosignerError('SCHEMA_VIOLATION', 'invalid request');
       return this.reply(errorEnvelope(id, err.code, err.message));
     }
-    const handler = (this.server.handlers as Record<string, (b: unknown, ctx: CallContext) => unknown>)[type]!;
+    const handlers = this.server.handlers as Record<string, (b: unknown, ctx: CallContext) => unknown>;
     let result: unknown;
     try {
-      result = await handler(body, { connectionId: this.id, signal: this.abort.signal });
+      // Called as a method, so handlers may be a class instance using `this`.
+      result = await handlers[type]!.call(handlers, body, { connectionId: this.id, signal: this.abort.signal });
     } catch (e) {
       if (isCosignerError(e)) return this.reply(errorEnvelope(id, e.code, e.message));
-      this.server.opts.onHandlerError?.(type, e);
+      try {
+        this.server.opts.onHandlerError?.(type, e);
+      } catch {
+        // The hook's own failure must not take the connection down.
+      }
       this.log.error({ connection: this.id, type, errorName: e instanceof Error ? e.name : typeof e }, 'rpc handler failed');
       return this.reply(errorEnvelope(id, 'INTERNAL', 'internal error'));
     }

@@ -306,6 +306,37 @@ describe('channel RPC (in process, over the loopback emulator)', () => {
     expect(await c.call('add', { a: 1, b: 1 })).to.deep.equal({ sum: 2 });
   });
 
+  it('survives event listeners and handler hooks that throw', async () => {
+    await startServer(16, {
+      onHandlerError: () => {
+        throw new Error('hook broke');
+      },
+    });
+    const c = client();
+    let connectedSeen = 0;
+    c.on('connected', () => {
+      throw new Error('listener broke');
+    });
+    c.once('connected', () => connectedSeen++);
+    await c.waitConnected(30_000);
+    expect(connectedSeen).to.equal(1);
+    await rejectsWith(c.call('crash', {}), 'INTERNAL');
+    expect(await c.call('add', { a: 1, b: 1 })).to.deep.equal({ sum: 2 });
+    expect(c.listenerCount('connected')).to.equal(1); // the once() listener removed itself
+  });
+
+  it('calls handlers as methods of their object', async () => {
+    class Handlers {
+      private readonly base = 1000;
+      add({ a, b }: { a: number; b: number }) {
+        return { sum: this.base + a + b };
+      }
+    }
+    const h = Object.assign(new Handlers(), { ...testHandlers(), add: Handlers.prototype.add });
+    await startServer(16, {}, h as unknown as ReturnType<typeof testHandlers>);
+    expect(await client().call('add', { a: 1, b: 2 })).to.deep.equal({ sum: 1003 });
+  });
+
   it('lets a listener close without closing the server', async () => {
     const { listener } = await startServer();
     const c = client();
