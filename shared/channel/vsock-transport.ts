@@ -6,7 +6,11 @@
 //   '_data', Buffer       recv() returned bytes          'end'                recv() returned 0
 //   '_error', Error       "Connect socket failed: …", "read data failed: …", "Accept connection failed: …"
 //   '_shutdown', 'close'  synchronous echoes of shutdown()/close()
-// writeBuffer() is a blocking send() on the JS thread (the binding has no non-blocking writes).
+// writeBuffer() is a blocking send() on the JS thread (the binding has no non-blocking writes):
+// a peer that stops reading can stall this process's event loop once the socket buffer is full.
+// The parent can stop the enclave anyway, so this adds no new power to a hostile parent, but it
+// is why frames are bounded (1 MiB) and why nothing latency-critical should share the process.
+// The binding cannot pause reading either: received bytes are pushed as they arrive.
 //
 // Known binding bugs and how this wrapper avoids them:
 // 1. The accept thread loops forever, also on errors: closing a listening socket makes accept()
