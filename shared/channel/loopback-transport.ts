@@ -3,10 +3,12 @@
 // paths as on Nitro. The bytes on the stream are whatever the caller writes (our CBOR frames),
 // exactly as over AF_VSOCK.
 //
-// Address lookup mirrors Linux af_vsock (vsock_find_bound_socket): a connect to (cid, port)
-// first looks for a socket bound to exactly (cid, port), then for one bound to
-// (VMADDR_CID_ANY, port). Unlike real vsock, every CID exists here: the emulator cannot tell
-// that no enclave owns CID 17, so such a connect may reach an ANY_CID listener.
+// Addressing mirrors Linux af_vsock (__vsock_find_bound_socket, used by both bind and connect):
+// an address (cid, port) matches a socket bound to exactly (cid, port) or, when either side is
+// VMADDR_CID_ANY, any socket bound to that port. So a connect to (cid, port) reaches a listener
+// on (cid, port) or on (ANY, port), and listening on (ANY, port) while something listens on
+// (cid', port) — or the reverse — is EADDRINUSE. Unlike real vsock, every CID exists here: the
+// emulator cannot tell that no enclave owns CID 17, so such a connect may reach an ANY listener.
 import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -66,6 +68,7 @@ export class LoopbackTransport implements VsockTransport {
       throw toTransportError(e, cid, port);
     }
     await removeStaleSocket(file, cid, port);
+    await this.refuseOverlappingListener(cid, port);
     const server = net.createServer((s) => onConnection(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) => reject(toTransportError(e, cid, port)));
@@ -89,6 +92,34 @@ export class LoopbackTransport implements VsockTransport {
         }
       },
     };
+  }
+
+  /** (ANY, port) overlaps every (cid, port) and the reverse, as in af_vsock's bind. */
+  private async refuseOverlappingListener(cid: number, port: number): Promise<void> {
+    let others: string[];
+    if (cid === ANY_CID) {
+      others = fs.readdirSync(this.dir).filter((n) => {
+        const m = /^vsock-(\d+)-(\d+)\.sock$/.exec(n);
+        return m !== null && Number(m[2]) === port && Number(m[1]) !== ANY_CID;
+      });
+    } else {
+      others = [path.basename(this.socketPath(ANY_CID, port))];
+    }
+    for (const name of others) {
+      if (await isLiveSocket(path.join(this.dir, name))) {
+        throw new CosignerError('TRANSPORT_ERROR', `loopback vsock ${cid}:${port}: address already in use by ${name} (EADDRINUSE)`, { cid, port, errno: 'EADDRINUSE' });
+      }
+    }
+  }
+}
+
+async function isLiveSocket(file: string): Promise<boolean> {
+  try {
+    if (!fs.lstatSync(file).isSocket()) return false;
+    (await connectUnix(file)).destroy();
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -109,13 +109,28 @@ describe('loopback vsock transport', () => {
     expect(fs.lstatSync(transport.socketPath(16, 5000)).isSocket()).to.equal(true);
   });
 
-  it('reaches an ANY_CID listener through any CID, but an exact-CID listener wins (like af_vsock)', async () => {
+  it('reaches an ANY_CID listener through any CID', async () => {
     await listen(ANY_CID, 7000, tagging('any'));
     expect(await firstData(await connect(PARENT_CID, 7000))).to.equal('any');
     expect(await firstData(await connect(21, 7000))).to.equal('any');
-    await listen(21, 7000, tagging('exact'));
-    expect(await firstData(await connect(21, 7000))).to.equal('exact');
-    expect(await firstData(await connect(22, 7000))).to.equal('any');
+    expect(await firstData(await connect(ANY_CID, 7000))).to.equal('any');
+  });
+
+  it('refuses ANY_CID and a specific CID on the same port, either way round (EADDRINUSE, like af_vsock bind)', async () => {
+    const any = await transport.listen(ANY_CID, 7100, tagging('any'));
+    const e1 = await rejectsWith(transport.listen(21, 7100, tagging('exact')), 'TRANSPORT_ERROR');
+    expect(e1.details).to.include({ errno: 'EADDRINUSE' });
+    await any.close();
+    await listen(21, 7100, tagging('exact'));
+    await listen(22, 7100, tagging('other')); // two specific CIDs do not overlap
+    const e2 = await rejectsWith(transport.listen(ANY_CID, 7100, tagging('any')), 'TRANSPORT_ERROR');
+    expect(e2.details).to.include({ errno: 'EADDRINUSE' });
+    expect(await firstData(await connect(21, 7100))).to.equal('exact');
+    expect(await firstData(await connect(22, 7100))).to.equal('other');
+    await rejectsWith(transport.connect(23, 7100), 'TRANSPORT_ERROR');
+    // A different port is a different address.
+    await listen(ANY_CID, 71000, tagging('any-other-port'));
+    expect(await firstData(await connect(21, 71000))).to.equal('any-other-port');
   });
 
   it('does not reach a listener on another port or another specific CID', async () => {
