@@ -192,6 +192,10 @@ describe('mpc/ecdsa — two-party signing', function () {
     expect(nobleOk(sig, hash, share1.publicKey)).to.equal(true);
     expectCode(() => new EcdsaSignP2(s2, { sessionId: sid(), messageHash: hash, tweak: CURVE_ORDER }), 'KEY_DERIVATION_INVALID');
     expectCode(() => new EcdsaSignP1(s1, { sessionId: sid(), messageHash: hash, tweak: -1n }), 'KEY_DERIVATION_INVALID');
+    // A tweak that sends the child key to the point at infinity (only computable here, where the test knows x).
+    const toInfinity = CURVE_ORDER - ((share1.x1 + share2.x2) % CURVE_ORDER);
+    expectCode(() => new EcdsaSignP1(s1, { sessionId: sid(), messageHash: hash, tweak: toInfinity }), 'KEY_DERIVATION_INVALID');
+    expectCode(() => new EcdsaSignP2(s2, { sessionId: sid(), messageHash: hash, tweak: toInfinity }), 'KEY_DERIVATION_INVALID');
     expectCode(() => new EcdsaSignP1(s1, { sessionId: sid(), messageHash: hash.subarray(1) }), 'MPC_STATE');
   });
 
