@@ -1,7 +1,7 @@
 // The emulator's keys, persisted in one JSON state file so that a restarted emulator can still
 // decrypt what it encrypted. Writes are atomic (temp file in the same directory, fsync, rename,
 // fsync the directory): a crash leaves either the old or the new file, never a torn one.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 
@@ -60,7 +60,7 @@ export class KeyStore {
     const tmp = join(dir, `.${basename(this.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     const fd = openSync(tmp, 'wx', 0o600);
     try {
-      writeSync(fd, JSON.stringify(state, null, 2));
+      writeFileSync(fd, JSON.stringify(state, null, 2)); // loops until every byte is written
       fsyncSync(fd);
     } catch (e) {
       closeSync(fd);
