@@ -19,6 +19,8 @@ export interface MeasureOptions {
   /** … and stop early once this much time has been spent (at least `minIterations` runs). */
   budgetMs?: number;
   minIterations?: number;
+  /** Untimed work before each run (e.g. refilling a precompute pool, as an idle co-signer would). */
+  before?: () => void;
 }
 
 export function median(xs: readonly number[]): number {
@@ -30,13 +32,17 @@ export function median(xs: readonly number[]): number {
 
 /** `fn` may return per-party compute times (from drive()); their medians are reported too. */
 export function measure(name: string, fn: () => void | Map<number, number>, o: MeasureOptions): Measurement {
-  for (let i = 0; i < (o.warmup ?? 1); i++) fn();
+  for (let i = 0; i < (o.warmup ?? 1); i++) {
+    o.before?.();
+    fn();
+  }
   const times: number[] = [];
   const parties = new Map<number, number[]>();
   const begin = performance.now();
   const budget = o.budgetMs ?? Number.POSITIVE_INFINITY;
   const min = o.minIterations ?? 3;
   for (let i = 0; i < o.iterations; i++) {
+    o.before?.();
     const t0 = performance.now();
     const spent = fn();
     times.push(performance.now() - t0);

@@ -31,6 +31,7 @@ const rows: Row[] = [];
 if (ecdsa) {
   rows.push({ operation: 'ECDSA 2P keygen (incl. Paillier)', mpc: ecdsa.keygen, baselines: [base.nodeSecp256k1Keygen, base.nobleSecp256k1Keygen], targetMs: 2000 });
   rows.push({ operation: 'ECDSA 2P sign (secp256k1)', mpc: ecdsa.sign, baselines: [base.nodeSecp256k1Sign, base.nobleSecp256k1Sign], targetMs: 10 });
+  rows.push({ operation: 'ECDSA 2P sign, r^N precomputed', mpc: ecdsa.signPooled, baselines: [base.nodeSecp256k1Sign, base.nobleSecp256k1Sign], targetMs: 10 });
 }
 rows.push({ operation: 'FROST Ed25519 2-of-2 sign', mpc: ed.sign, baselines: [base.nodeEd25519Sign, base.nobleEd25519Sign], targetMs: 10 });
 rows.push({ operation: 'FROST BIP340 2-of-2 sign (Taproot)', mpc: tr.sign, baselines: [base.nobleSchnorrSign], targetMs: 10 });
