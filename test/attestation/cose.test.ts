@@ -10,18 +10,11 @@ import {
 } from '../../shared/attestation/cose.js';
 import { encodeStrictCbor } from '../../shared/attestation/strict-cbor.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
-import { isCosignerError } from '../../shared/errors.js';
 import { fixturePath, requireFixtures } from './fixtures.js';
+import { expectCosignerError } from '../support/expect-error.js';
 
 function expectInvalid(fn: () => unknown, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isCosignerError(e, 'ATTESTATION_INVALID'), String(e)).to.equal(true);
-    expect((e as Error).message).to.match(pattern);
-    return;
-  }
-  expect.fail('accepted');
+  expectCosignerError(fn, 'ATTESTATION_INVALID', pattern);
 }
 
 describe('COSE_Sign1 ES384', () => {

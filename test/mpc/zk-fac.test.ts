@@ -13,14 +13,12 @@ import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
 import { bitLength, generateBlumPrime, isqrt, mod } from '../../shared/mpc/bigint/modarith.js';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import * as s from '../../shared/schema.js';
-import { isCosignerError, type ErrorCode } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 import type { ProofContext } from '../../shared/mpc/zk/context.js';
+import { expectCosignerError } from '../support/expect-error.js';
 
 function expectCode(fn: () => unknown, code: ErrorCode = 'MPC_PROOF_FAILED'): string {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(isCosignerError(err, code), `expected ${code}, got ${String(err)}`).to.equal(true);
-  return (err as Error).message;
+  return expectCosignerError(fn, code).message;
 }
 
 const opts = { minAuxBits: 1024 };

@@ -11,14 +11,12 @@ import {
 } from '../../shared/mpc/bigint/modarith.js';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import * as s from '../../shared/schema.js';
-import { isCosignerError, type ErrorCode } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 import type { ProofContext } from '../../shared/mpc/zk/context.js';
+import { expectCosignerError } from '../support/expect-error.js';
 
 function expectCode(fn: () => unknown, code: ErrorCode = 'MPC_PROOF_FAILED'): string {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(isCosignerError(err, code), `expected ${code}, got ${String(err)}`).to.equal(true);
-  return (err as Error).message;
+  return expectCosignerError(fn, code).message;
 }
 
 const nonResidues = new Map<bigint, bigint>();

@@ -10,13 +10,11 @@ import { gcd, isProbablePrime, jacobi, mod, modPow, randomBelow, randomCoprime }
 import { proofTranscript, type ProofContext } from '../../shared/mpc/zk/context.js';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import * as s from '../../shared/schema.js';
-import { isCosignerError, type ErrorCode } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
+import { expectCosignerError } from '../support/expect-error.js';
 
 function expectCode(fn: () => unknown, code: ErrorCode = 'MPC_PROOF_FAILED'): string {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(isCosignerError(err, code), `expected ${code}, got ${String(err)}`).to.equal(true);
-  return (err as Error).message;
+  return expectCosignerError(fn, code).message;
 }
 
 const TEST_BITS = 1024;

@@ -3,7 +3,6 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { encodeCbor } from '../../shared/cbor.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
-import { isCosignerError } from '../../shared/errors.js';
 import {
   NSM_ERROR_NAMES,
   decodeNsmRequest,
@@ -15,6 +14,7 @@ import {
   type NsmResponse,
 } from '../../shared/nsm/codec.js';
 import { fixturePath, requireFixtures } from '../attestation/fixtures.js';
+import { expectCosignerError } from '../support/expect-error.js';
 
 interface Row {
   message: string;
@@ -59,14 +59,7 @@ const RESPONSES: Record<string, NsmResponse[]> = {
 };
 
 function expectNsmError(fn: () => unknown, name: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isCosignerError(e, 'NSM_ERROR'), String(e)).to.equal(true);
-    expect((e as Error).message).to.equal(name);
-    return;
-  }
-  expect.fail(`expected NSM_ERROR ${name}`);
+  expectCosignerError(fn, 'NSM_ERROR', name);
 }
 
 describe('NSM codec', () => {

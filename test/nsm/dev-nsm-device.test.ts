@@ -3,17 +3,10 @@ import { existsSync } from 'node:fs';
 import koffi from 'koffi';
 import { DevNsmDevice, NSM_IOCTL_RAW, NsmRaw } from '../../enclave/nsm/dev-nsm-device.js';
 import { openNsm } from '../../enclave/nsm/open-nsm.js';
-import { isCosignerError } from '../../shared/errors.js';
+import { expectCosignerRejection } from '../support/expect-error.js';
 
 async function expectNsmError(p: Promise<unknown> | (() => unknown), pattern: RegExp): Promise<void> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    expect(isCosignerError(e, 'NSM_ERROR'), String(e)).to.equal(true);
-    expect((e as Error).message).to.match(pattern);
-    return;
-  }
-  expect.fail('expected NSM_ERROR');
+  await expectCosignerRejection(p, 'NSM_ERROR', pattern);
 }
 
 describe('/dev/nsm device (koffi)', () => {

@@ -1,19 +1,12 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { seal, unseal, SEALED_OVERHEAD } from '../../enclave/sealing/sealed-blob.js';
-import { isCosignerError } from '../../shared/errors.js';
+import { expectCosignerError } from '../support/expect-error.js';
 
 const ARN = 'arn:aws:kms:us-east-1:111122223333:key/0f0e0d0c-0000-4000-8000-000000000001';
 
 function expectInvalid(fn: () => unknown, reason: RegExp) {
-  try {
-    fn();
-  } catch (e) {
-    expect(isCosignerError(e, 'SEALED_STATE_INVALID'), String(e)).to.equal(true);
-    expect((e as Error).message).to.match(reason);
-    return;
-  }
-  expect.fail('expected SEALED_STATE_INVALID');
+  expectCosignerError(fn, 'SEALED_STATE_INVALID', reason);
 }
 
 describe('sealed-state blob', () => {
