@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { CosignerError } from '../shared/errors.js';
 import { ENCLAVE_RPC_PORT, KMS_PROXY_PORT } from '../shared/messages.js';
+import { integerOption } from '../shared/cli-args.js';
 
 export interface EnclaveConfig {
   transport: 'vsock' | 'loopback';
@@ -24,12 +25,6 @@ export interface EnclaveConfig {
   allowPlainHttpKms: boolean;
 }
 
-function port(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff) throw new CosignerError('CONFIG_INVALID', `--${name} must be a port number`);
-  return n;
-}
 
 export function parseEnclaveConfig(argv: string[]): EnclaveConfig {
   const { values } = parseArgs({
@@ -51,14 +46,13 @@ export function parseEnclaveConfig(argv: string[]): EnclaveConfig {
   if (transport !== 'vsock' && transport !== 'loopback') throw new CosignerError('CONFIG_INVALID', '--transport must be vsock or loopback');
   if (transport === 'loopback' && !values['loopback-dir']) throw new CosignerError('CONFIG_INVALID', '--transport loopback needs --loopback-dir');
   if (values.nsm && values['nsm-socket']) throw new CosignerError('CONFIG_INVALID', 'give --nsm or --nsm-socket, not both');
-  const cid = Number(values.cid);
-  if (!Number.isInteger(cid) || cid < 3) throw new CosignerError('CONFIG_INVALID', '--cid must be an integer ≥ 3');
+  const cid = integerOption('cid', values.cid, 16, 4, 0xfffffffe);
   return {
     transport,
     loopbackDir: values['loopback-dir'],
     cid,
-    rpcPort: port('rpc-port', values['rpc-port'], ENCLAVE_RPC_PORT),
-    kmsProxyPort: port('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),
+    rpcPort: integerOption('rpc-port', values['rpc-port'], ENCLAVE_RPC_PORT),
+    kmsProxyPort: integerOption('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),
     nsmDevice: values['nsm-socket'] ? undefined : (values.nsm ?? '/dev/nsm'),
     nsmSocket: values['nsm-socket'],
     kmsTlsCa: values['kms-tls-ca'] ? readFileSync(values['kms-tls-ca'], 'utf8') : undefined,

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CosignerError } from '../shared/errors.js';
 import { ENCLAVE_RPC_PORT, KMS_PROXY_PORT } from '../shared/messages.js';
+import { integerOption } from '../shared/cli-args.js';
 import { AWS_NITRO_ROOT_G1_PEM } from '../shared/attestation/verify.js';
 import type { Endpoint } from './kms-proxy.js';
 import type { EnclaveCidSetting } from './enclave-cid.js';
@@ -28,12 +29,6 @@ export interface ParentConfig {
   credentials: { source: 'auto' | 'imds' | 'env'; imdsBaseUrl: string | undefined };
 }
 
-function int(name: string, v: string | undefined, dflt: number, min = 1, max = 0xffffffff): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new CosignerError('CONFIG_INVALID', `--${name} must be an integer in ${min}..${max}`);
-  return n;
-}
 
 export function endpointOf(url: string): Endpoint {
   let u: URL;
@@ -91,9 +86,9 @@ export function parseParentConfig(argv: string[]): ParentConfig {
     enclaveCid:
       values['enclave-cid'] === 'auto'
         ? { kind: 'auto', name: values['enclave-name'], nitroCli: values['nitro-cli']! }
-        : { kind: 'fixed', cid: int('enclave-cid', values['enclave-cid'], 16, 4, 0xfffffffe) },
-    enclaveRpcPort: int('enclave-rpc-port', values['enclave-rpc-port'], ENCLAVE_RPC_PORT),
-    kmsProxyPort: int('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),
+        : { kind: 'fixed', cid: integerOption('enclave-cid', values['enclave-cid'], 16, 4, 0xfffffffe) },
+    enclaveRpcPort: integerOption('enclave-rpc-port', values['enclave-rpc-port'], ENCLAVE_RPC_PORT),
+    kmsProxyPort: integerOption('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),
     kms: { region, endpoint, keyId },
     kmsTarget: target,
     // The configured endpoint is the allowlist unless more are named explicitly.

@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { parseParentConfig } from '../../parent/config.js';
+import { parseEnclaveConfig } from '../../enclave/config.js';
+import { AWS_NITRO_ROOT_G1_PEM } from '../../shared/attestation/verify.js';
+import { expectCosignerError } from '../support/expect-error.js';
+
+const base = ['--kms-region', 'eu-west-1', '--kms-key-id', 'arn:aws:kms:eu-west-1:111122223333:key/k'];
+
+describe('entry-point configuration', () => {
+  it('parent: production defaults — real vsock, the regional KMS endpoint as the only allowed target, the AWS root pinned', () => {
+    const c = parseParentConfig(base);
+    expect(c.transport).to.equal('vsock');
+    expect(c.kms.endpoint).to.equal('https://kms.eu-west-1.amazonaws.com');
+    expect(c.kmsTarget).to.deep.equal({ host: 'kms.eu-west-1.amazonaws.com', port: 443 });
+    expect(c.kmsAllowlist).to.deep.equal([c.kmsTarget]);
+    expect(c.attestationRootPem).to.equal(AWS_NITRO_ROOT_G1_PEM);
+    expect(c.enclaveCid).to.deep.equal({ kind: 'fixed', cid: 16 });
+    expect(parseParentConfig([...base, '--enclave-cid', 'auto', '--enclave-name', 'cosigner']).enclaveCid).to.deep.equal({ kind: 'auto', name: 'cosigner', nitroCli: 'nitro-cli' });
+  });
+
+  it('parent: refuses what it cannot use', () => {
+    expectCosignerError(() => parseParentConfig([]), 'CONFIG_INVALID', /--kms-region and --kms-key-id/);
+    expectCosignerError(() => parseParentConfig([...base, '--enclave-cid', '3']), 'CONFIG_INVALID', /--enclave-cid/);
+    expectCosignerError(() => parseParentConfig([...base, '--enclave-cid', '1e3']), 'CONFIG_INVALID', /--enclave-cid/);
+    expectCosignerError(() => parseParentConfig([...base, '--transport', 'loopback']), 'CONFIG_INVALID', /--loopback-dir/);
+    expectCosignerError(() => parseParentConfig([...base, '--kms-endpoint', 'ftp://x']), 'CONFIG_INVALID', /http/);
+    expectCosignerError(() => parseParentConfig([...base, '--kms-allow', 'nohostport']), 'CONFIG_INVALID', /host:port/);
+    expectCosignerError(() => parseParentConfig([...base, '--credentials', 'file']), 'CONFIG_INVALID', /--credentials/);
+    expect(() => parseParentConfig([...base, '--surprise'])).to.throw(/Unknown option/);
+  });
+
+  it('enclave: the real device unless the emulator socket is named; local-only weakenings are off by default', () => {
+    const c = parseEnclaveConfig([]);
+    expect(c.transport).to.equal('vsock');
+    expect(c.nsmDevice).to.equal('/dev/nsm');
+    expect(c.nsmSocket).to.equal(undefined);
+    expect(c.allowPlainHttpKms).to.equal(false);
+    expect(c.kmsTlsCa).to.equal(undefined);
+    const local = parseEnclaveConfig(['--transport', 'loopback', '--loopback-dir', '/tmp/x', '--nsm-socket', '/tmp/x/nsm.sock', '--cid', '21']);
+    expect(local.nsmDevice).to.equal(undefined);
+    expect(local.cid).to.equal(21);
+    expectCosignerError(() => parseEnclaveConfig(['--nsm', '/dev/nsm', '--nsm-socket', '/x']), 'CONFIG_INVALID', /not both/);
+    expectCosignerError(() => parseEnclaveConfig(['--rpc-port', '0']), 'CONFIG_INVALID', /--rpc-port/);
+    expectCosignerError(() => parseEnclaveConfig(['--transport', 'tcp']), 'CONFIG_INVALID', /--transport/);
+  });
+});
