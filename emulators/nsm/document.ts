@@ -7,17 +7,10 @@
 import type { KeyObject } from 'node:crypto';
 import { signCoseSign1Es384 } from '../../shared/attestation/cose.js';
 import { encodeStrictCbor, type CborKey, type CborValue } from '../../shared/attestation/strict-cbor.js';
+import type { AttestationDocument } from '../../shared/attestation/document.js';
 
-export interface DocumentFields {
-  moduleId: string;
-  timestamp: number;
-  pcrs: Map<number, Uint8Array>;
-  certificate: Uint8Array;
-  cabundle: Uint8Array[];
-  publicKey: Uint8Array | null;
-  userData: Uint8Array | null;
-  nonce: Uint8Array | null;
-}
+/** What the emulator signs: the payload fields of a real document (digest is always SHA384). */
+export type DocumentFields = Omit<AttestationDocument, 'digest' | 'debug'>;
 
 export function encodeAttestationPayload(f: DocumentFields): Uint8Array {
   const pcrs = new Map<CborKey, CborValue>([...f.pcrs.entries()].sort(([a], [b]) => a - b));
