@@ -20,8 +20,27 @@ import { encodeLogStarProof, proveLogStar } from '../../shared/mpc/zk/pi-log.js'
 import { proveDlog, type DlogProof } from '../../shared/mpc/zk/dlog.js';
 import { commit } from '../../shared/mpc/commitment.js';
 import { ECDSA_KEYGEN_PROTOCOL, EcdsaKeygenP1, EcdsaKeygenP2 } from '../../shared/mpc/ecdsa/keygen.js';
-import { EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
+import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
 import { CURVE_ORDER, G, mulBase, randomScalar } from '../../shared/mpc/ecdsa/curve.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+
+/**
+ * The chain-code formula written out independently of shared/mpc/ecdsa/chain-code.ts:
+ * SHA-256 over u32be(|label|) ‖ label ‖ u32be(|data|) ‖ data for domain, session, cc1, cc2.
+ */
+function expectedChainCode(sessionId: Uint8Array, cc1: Uint8Array, cc2: Uint8Array): Buffer {
+  const lp = (label: string, data: Uint8Array) => {
+    const l = Buffer.from(label, 'utf8');
+    const h = Buffer.alloc(4);
+    const d = Buffer.alloc(4);
+    h.writeUInt32BE(l.length);
+    d.writeUInt32BE(data.length);
+    return Buffer.concat([h, l, d, Buffer.from(data)]);
+  };
+  return Buffer.from(sha256(Buffer.concat([
+    lp('domain', Buffer.from('nitro-cosigner/ecdsa2p/chain-code/v1')), lp('session', sessionId), lp('cc1', cc1), lp('cc2', cc2),
+  ])));
+}
 
 const wire = (m: MpcMessage): MpcMessage => decodeCbor(encodeCbor(m)) as MpcMessage;
 const sid = () => new Uint8Array(randomBytes(32));
@@ -74,6 +93,8 @@ interface Evil {
   key?: KeyMaterial;
   /** Replace what P1 commits to and opens (Q1 encoding and its proof). */
   opening?: (Q1: Uint8Array, proof: DlogProof, sessionId: Uint8Array) => { Q1: Uint8Array; proofQ1: DlogProof };
+  /** Open a different cc1 than the one committed to. */
+  openCc1?: (committed: Uint8Array) => Uint8Array;
   /** Rewrite the round-3 payload after everything was computed honestly for `key`. */
   mutate?: (payload: Record<string, unknown>, sk: { pk: PaillierPublicKey; x1: bigint }) => Record<string, unknown>;
 }
@@ -100,8 +121,10 @@ describe('mpc/ecdsa — two-party key generation', function () {
     const Q1 = mulBase(x1);
     const honestProof = proveDlog(x1, Q1, ctx(sessionId, 'Q1'));
     const opening = evil.opening?.(Q1.toBytes(true), honestProof, sessionId) ?? { Q1: Q1.toBytes(true), proofQ1: honestProof };
-    const c = commit({ sessionId, party: 1, label: `${ECDSA_KEYGEN_PROTOCOL}/Q1` }, [opening.Q1, opening.proofQ1.A, opening.proofQ1.z]);
+    const cc1 = new Uint8Array(randomBytes(32));
+    const c = commit({ sessionId, party: 1, label: `${ECDSA_KEYGEN_PROTOCOL}/Q1` }, [opening.Q1, opening.proofQ1.A, opening.proofQ1.z, cc1]);
     const [r2] = p2.receive(wire(env(1, { commitment: c.commitment })));
+    const cc2 = (r2!.payload as { cc2: Uint8Array }).cc2;
     const params = s.parse(RingPedersenParamsSchema, (r2!.payload as { aux: { params: unknown } }).aux.params);
 
     const k = evil.key ?? { n: honestKey.publicKey.n, p: honestKey.p, q: honestKey.q };
@@ -111,6 +134,7 @@ describe('mpc/ecdsa — two-party key generation', function () {
     let payload: Record<string, unknown> = {
       Q1: opening.Q1,
       proofQ1: opening.proofQ1,
+      cc1: evil.openCc1 ? evil.openCc1(cc1) : cc1,
       salt: c.salt,
       paillier: {
         N: uintToWire(k.n),
@@ -121,21 +145,32 @@ describe('mpc/ecdsa — two-party key generation', function () {
       proofLog: encodeLogStarProof(proveLogStar({ paillier: pk, C: cKey, X: Q1 }, { x: x1, rho: r }, params, ctx(sessionId, 'c_key'))),
     };
     if (evil.mutate) payload = evil.mutate(payload, { pk, x1 });
-    return { p2, deliver: () => p2.receive(wire(env(3, payload))), env, Q1 };
+    return { p2, deliver: () => p2.receive(wire(env(3, payload))), env, Q1, cc1, cc2, sessionId };
   }
 
   it('honest parties agree on Q, P2 checks c_key, and the shares seal', () => {
     const sessionId = sid();
     const k1 = new EcdsaKeygenP1({ sessionId, paillier: honestKey, minRingPedersenBits: TEST_AUX_BITS });
     const k2 = new EcdsaKeygenP2({ sessionId, ringPedersen: aux, minRingPedersenBits: TEST_AUX_BITS });
-    run(k1, k2);
+    const seen: MpcMessage[] = [];
+    run(k1, k2, (m) => { seen.push(m); return m; });
     const s1 = k1.result();
     const s2 = k2.result();
     expect(k1.done && k2.done).to.equal(true);
+    // The joint chain code: both parties agree, and it is H(domain, sid, cc1, cc2) of the traffic.
+    const cc2 = (seen.find((m) => m.round === 2)!.payload as { cc2: Uint8Array }).cc2;
+    const cc1 = (seen.find((m) => m.round === 3)!.payload as { cc1: Uint8Array }).cc1;
+    expect(Buffer.from(cc1).equals(Buffer.from(cc2))).to.equal(false);
+    expect(Buffer.from(s1.chainCode).equals(expectedChainCode(sessionId, cc1, cc2))).to.equal(true);
+    expect(Buffer.from(s2.chainCode).equals(Buffer.from(s1.chainCode))).to.equal(true);
+    expect(Buffer.from((seen.find((m) => m.round === 4)!.payload as { chainCode: Uint8Array }).chainCode).equals(Buffer.from(s1.chainCode))).to.equal(true);
     expect(s1.Q.equals(s2.Q)).to.equal(true);
     expect(s1.publicKey).to.have.length(33);
     expect(mulBase((s1.x1 + s2.x2) % CURVE_ORDER).equals(s2.Q)).to.equal(true);
-    expect(EcdsaKeyShareP2.decode(s2.encode()).Q.equals(s1.Q)).to.equal(true);
+    const d2 = EcdsaKeyShareP2.decode(s2.encode());
+    expect(d2.Q.equals(s1.Q)).to.equal(true);
+    expect(Buffer.from(d2.chainCode).equals(Buffer.from(s2.chainCode))).to.equal(true);
+    expect(Buffer.from(EcdsaKeyShareP1.decode(s1.encode()).chainCode).equals(Buffer.from(s1.chainCode))).to.equal(true);
     expectCode(() => k1.start(), 'MPC_STATE');
   });
 
@@ -153,6 +188,23 @@ describe('mpc/ecdsa — two-party key generation', function () {
       const { p2, deliver, Q1 } = evilP1();
       expect(deliver()).to.have.length(1);
       expect(p2.result().Q1.equals(Q1)).to.equal(true);
+    });
+
+    it('derives the chain code from the committed cc1 and its own cc2', () => {
+      const { p2, deliver, cc1, cc2, sessionId } = evilP1();
+      const [confirm] = deliver();
+      expect(Buffer.from(p2.result().chainCode).equals(expectedChainCode(sessionId, cc1, cc2))).to.equal(true);
+      expect(Buffer.from((confirm!.payload as { chainCode: Uint8Array }).chainCode).equals(Buffer.from(p2.result().chainCode))).to.equal(true);
+    });
+
+    it('rejects a cc1 opening that differs from the committed one (P1 cannot choose the chain code after seeing cc2)', () => {
+      const flip = (cc: Uint8Array) => { const x = new Uint8Array(cc); x[0]! ^= 1; return x; };
+      const e = evilP1({ openCc1: flip });
+      expectCode(e.deliver, 'MPC_PROOF_FAILED');
+      expectCode(() => e.p2.result(), 'MPC_STATE');
+      // Malformed cc1 (wrong length, missing): a schema error.
+      expectCode(evilP1({ openCc1: (cc) => cc.subarray(1) }).deliver, 'MPC_INVALID_MESSAGE');
+      expectCode(evilP1({ mutate: (p) => { const { cc1: _omit, ...rest } = p; return rest; } }).deliver, 'MPC_INVALID_MESSAGE');
     });
 
     it('rejects Q1 that is not on the curve, or the zero encoding', () => {
@@ -290,10 +342,43 @@ describe('mpc/ecdsa — two-party key generation', function () {
       expectCode(() => t.k1.result(), 'MPC_STATE');
     });
 
-    it('rejects a key confirmation for another key', () => {
-      const t = withTamper(4, () => ({ Q: G.multiply(2n).toBytes(true) }));
+    it('rejects a key confirmation for another key or another chain code', () => {
+      const t = withTamper(4, (p) => ({ ...p, Q: G.multiply(2n).toBytes(true) }));
       expectCode(t.go, 'MPC_INVALID_MESSAGE');
       expect(t.k1.done).to.equal(false);
+      const u = withTamper(4, (p) => { const chainCode = new Uint8Array(p.chainCode as Uint8Array); chainCode[31]! ^= 0x80; return { ...p, chainCode }; });
+      const e = expectCode(u.go, 'MPC_INVALID_MESSAGE');
+      expect(e.message).to.contain('chain code');
+      expect(u.k1.done).to.equal(false);
+      expectCode(withTamper(4, (p) => ({ Q: p.Q })).go, 'MPC_INVALID_MESSAGE');
+    });
+
+    it('rejects a malformed cc2 (wrong length, wrong type, missing)', () => {
+      for (const bad of [new Uint8Array(31), new Uint8Array(33), 'cc2', 7]) {
+        const t = withTamper(2, (p) => ({ ...p, cc2: bad }));
+        const e = expectCode(t.go, 'MPC_INVALID_MESSAGE');
+        expect(e.message).to.contain('cc2');
+        expectCode(() => t.k1.result(), 'MPC_STATE');
+      }
+      expectCode(withTamper(2, (p) => { const { cc2: _omit, ...rest } = p; return rest; }).go, 'MPC_INVALID_MESSAGE');
+    });
+
+    it('a cc2 replaced in flight (by the relay) is caught by the key confirmation', () => {
+      // P1 derives its chain code from the cc2 it received, P2 from the one it sent: the confirmation differs.
+      const forced = new Uint8Array(32).fill(0x5a);
+      const sessionId = sid();
+      const k1 = new EcdsaKeygenP1({ sessionId, paillier: honestKey, minRingPedersenBits: TEST_AUX_BITS });
+      const k2 = new EcdsaKeygenP2({ sessionId, ringPedersen: aux, minRingPedersenBits: TEST_AUX_BITS });
+      let cc1: Uint8Array | undefined;
+      let original: Uint8Array | undefined;
+      expectCode(() => run(k1, k2, (m) => {
+        if (m.round === 2) { original = (m.payload as { cc2: Uint8Array }).cc2; return { ...m, payload: { ...(m.payload as object), cc2: forced } }; }
+        if (m.round === 3) cc1 = (m.payload as { cc1: Uint8Array }).cc1;
+        return m;
+      }), 'MPC_INVALID_MESSAGE');
+      expect(k2.done).to.equal(true);
+      expect(k1.done).to.equal(false);
+      expect(Buffer.from(k2.result().chainCode).equals(expectedChainCode(sessionId, cc1!, original!))).to.equal(true);
     });
   });
 });

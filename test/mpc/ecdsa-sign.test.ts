@@ -108,7 +108,10 @@ describe('mpc/ecdsa — two-party signing', function () {
     // Recovery id recovers the joint key; P2 saw the same r.
     const rec = new secp256k1.Signature(sig.r, sig.s, sig.recoveryId).recoverPublicKey(hash).toBytes(true);
     expect(Buffer.from(rec).equals(Buffer.from(share1.publicKey))).to.equal(true);
-    expect(p2.result().r).to.equal(sig.r);
+    // P2 received the same signature in round 5 and verified it itself.
+    expect(p2.done).to.equal(true);
+    expect(Buffer.from(p2.result().toCompact()).equals(Buffer.from(sig.toCompact()))).to.equal(true);
+    expect(p2.result().recoveryId).to.equal(sig.recoveryId);
     // DER and compact agree with noble's encodings of the same (r, s).
     const ns = new secp256k1.Signature(sig.r, sig.s);
     expect(Buffer.from(sig.toDer()).equals(Buffer.from(ns.toBytes('der')))).to.equal(true);
@@ -119,7 +122,7 @@ describe('mpc/ecdsa — two-party signing', function () {
     const traffic = [...keygenTraffic];
     const { s1, s2 } = fresh();
     sign(s1, s2, { messageHash: new Uint8Array(32).fill(8) }, (m) => { traffic.push(encodeCbor(m)); return m; });
-    expect(traffic.length).to.equal(8);
+    expect(traffic.length).to.equal(9);
     const secrets = [share1.x1, share2.x2, (share1.x1 + share2.x2) % CURVE_ORDER].map((x) => Buffer.from(scalarToBytes(x)));
     for (const bytes of traffic) for (const secret of secrets) expect(Buffer.from(bytes).indexOf(secret)).to.equal(-1);
   });
@@ -163,7 +166,8 @@ describe('mpc/ecdsa — two-party signing', function () {
     const { sig, p2 } = sign(s1, s2, { messageHash: hash, tweak: derived.tweak });
     expect(nobleOk(sig, hash, derived.publicKey)).to.equal(true);
     expect(nobleOk(sig, hash, share1.publicKey)).to.equal(false);
-    expect(Buffer.from(p2.result().publicKey).equals(Buffer.from(derived.publicKey))).to.equal(true);
+    expect(Buffer.from(p2.publicKey).equals(Buffer.from(derived.publicKey))).to.equal(true);
+    expect(nobleOk(p2.result(), hash, derived.publicKey)).to.equal(true);
     const rec = new secp256k1.Signature(sig.r, sig.s, sig.recoveryId).recoverPublicKey(hash).toBytes(true);
     expect(Buffer.from(rec).equals(Buffer.from(derived.publicKey))).to.equal(true);
   });
@@ -392,13 +396,105 @@ describe('mpc/ecdsa — two-party signing', function () {
     });
   });
 
+  describe('P2 receiving the signature from P1 (round 5)', () => {
+    const hash = new Uint8Array(32).fill(6);
+
+    function withRound5(f: (payload: Record<string, unknown>) => unknown, opts: Partial<EcdsaSignOptions> = {}) {
+      const { s1 } = fresh();
+      const sessionId = sid();
+      const p1 = new EcdsaSignP1(s1, { messageHash: hash, ...opts, sessionId });
+      const p2 = new EcdsaSignP2(share2, { messageHash: hash, ...opts, sessionId });
+      const go = () => run(p1, p2, (m) => (m.round === 5 ? { ...m, payload: f(m.payload as Record<string, unknown>) } : m));
+      return { p1, p2, s1, go };
+    }
+    const flipLastByte = (b: unknown) => { const x = new Uint8Array(b as Uint8Array); x[31]! ^= 1; return x; };
+    const scalar = (b: unknown) => BigInt('0x' + Buffer.from(b as Uint8Array).toString('hex'));
+
+    it('the unmodified round 5 is accepted (the harness is sound)', () => {
+      const { p1, p2, go } = withRound5((p) => ({ ...p }));
+      go();
+      expect(p2.done && p1.done).to.equal(true);
+      expect(Buffer.from(p2.result().toDer()).equals(Buffer.from(p1.result().toDer()))).to.equal(true);
+    });
+
+    const cases: [string, (p: Record<string, unknown>) => unknown][] = [
+      ['s changed', (p) => ({ ...p, s: flipLastByte(p.s) })],
+      ['r changed', (p) => ({ ...p, r: flipLastByte(p.r) })],
+      ['recovery id flipped', (p) => ({ ...p, recoveryId: (p.recoveryId as number) ^ 1 })],
+      ['recovery id with the R.x ≥ q bit', (p) => ({ ...p, recoveryId: (p.recoveryId as number) | 2 })],
+      ['s = 0', (p) => ({ ...p, s: new Uint8Array(32) })],
+      ['s ≥ q', (p) => ({ ...p, s: scalarToBytes(CURVE_ORDER - 1n).map((b, i) => (i === 0 ? 0xff : b)) })],
+      ['s missing', (p) => ({ r: p.r, recoveryId: p.recoveryId })],
+      ['s of 31 bytes', (p) => ({ ...p, s: (p.s as Uint8Array).subarray(1) })],
+      ['recovery id out of range', (p) => ({ ...p, recoveryId: 4 })],
+      ['an empty payload', () => ({})],
+      ['no payload at all', () => null],
+    ];
+    for (const [what, f] of cases) {
+      it(`rejects a final signature with ${what}: MPC_SIGNATURE_INVALID at P2, P1 unaffected`, () => {
+        const { p1, p2, s1, go } = withRound5(f);
+        expectCode(go, 'MPC_SIGNATURE_INVALID');
+        expect(p1.done).to.equal(true);
+        expect(s1.locked).to.equal(false);
+        expect(p2.done).to.equal(false);
+        expectCode(() => p2.result(), 'MPC_STATE');
+      });
+    }
+
+    it('rejects the high-S twin of the signature (valid ECDSA, but not the one P1 outputs)', () => {
+      let twin: { r: bigint; s: bigint } | undefined;
+      const { p1, go } = withRound5((p) => {
+        const s = CURVE_ORDER - scalar(p.s);
+        twin = { r: scalar(p.r), s };
+        return { ...p, s: scalarToBytes(s), recoveryId: (p.recoveryId as number) ^ 1 };
+      });
+      expectCode(go, 'MPC_SIGNATURE_INVALID');
+      // The twin does verify when high S is allowed, so only canonicality rejected it.
+      expect(secp256k1.verify(new secp256k1.Signature(twin!.r, twin!.s).toBytes('compact'), hash, share1.publicKey, { prehash: false, lowS: false })).to.equal(true);
+      expect(p1.done).to.equal(true);
+    });
+
+    it('rejects a valid signature on the same hash and key from another session (replay)', () => {
+      const { s1 } = fresh();
+      const old = sign(s1, share2, { messageHash: hash });
+      expect(nobleOk(old.sig, hash, share1.publicKey)).to.equal(true);
+      const { go, p2 } = withRound5(() => ({ r: scalarToBytes(old.sig.r), s: scalarToBytes(old.sig.s), recoveryId: old.sig.recoveryId }));
+      expectCode(go, 'MPC_SIGNATURE_INVALID');
+      expect(p2.done).to.equal(false);
+    });
+
+    it('rejects a signature under the untweaked key when the session signs for a derived key', () => {
+      // P1 would need x to do this; here the test (which knows x) forges it: P2 must check against Q', not Q.
+      const x = (share1.x1 + share2.x2) % CURVE_ORDER;
+      const { go } = withRound5(() => {
+        const sig = secp256k1.Signature.fromBytes(secp256k1.sign(hash, scalarToBytes(x), { prehash: false, lowS: true, format: 'recovered' }), 'recovered');
+        return { r: scalarToBytes(sig.r), s: scalarToBytes(sig.s), recoveryId: sig.recovery! };
+      }, { tweak: 12345n });
+      expectCode(go, 'MPC_SIGNATURE_INVALID');
+    });
+
+    it('a session that failed at round 5 refuses anything further; a wrong round number is an envelope error', () => {
+      const { p1, p2, go } = withRound5((p) => ({ ...p, s: flipLastByte(p.s) }));
+      expectCode(go, 'MPC_SIGNATURE_INVALID');
+      const good = p1.result();
+      const msg: MpcMessage = { protocol: ECDSA_SIGN_PROTOCOL, sessionId: p2.sessionId, from: 1, to: 2, round: 5, payload: { r: scalarToBytes(good.r), s: scalarToBytes(good.s), recoveryId: good.recoveryId } };
+      expectCode(() => p2.receive(wire(msg)), 'MPC_STATE');
+      const other = withRound5((p) => p);
+      expectCode(() => run(other.p1, other.p2, (m) => (m.round === 5 ? { ...m, round: 6 } : m)), 'MPC_INVALID_MESSAGE');
+      expect(other.p2.done).to.equal(false);
+    });
+  });
+
   describe('sealed key shares', () => {
-    it('round-trip and re-validate on decode', () => {
+    it('round-trip and re-validate on decode (the chain code included)', () => {
       const b1 = share1.encode();
       const b2 = share2.encode();
       const d1 = EcdsaKeyShareP1.decode(b1);
       const d2 = EcdsaKeyShareP2.decode(b2);
       expect(d1.Q.equals(share1.Q) && d2.Q.equals(share2.Q) && d1.x1 === share1.x1 && d2.x2 === share2.x2).to.equal(true);
+      expect(share1.chainCode).to.have.length(32);
+      expect(Buffer.from(d1.chainCode).equals(Buffer.from(share1.chainCode))).to.equal(true);
+      expect(Buffer.from(d2.chainCode).equals(Buffer.from(share1.chainCode))).to.equal(true);
       expect(JSON.stringify(d1)).to.not.contain(share1.x1.toString(16));
       expect(JSON.stringify(d2)).to.not.contain(share2.x2.toString(16));
     });
@@ -415,6 +511,16 @@ describe('mpc/ecdsa — two-party signing', function () {
       expectCode(() => EcdsaKeyShareP1.decode(encodeCbor({ ...w1, cKey: uintToWire(share1.paillier.publicKey.encrypt(1n).c) })), 'SEALED_STATE_INVALID');
       expectCode(() => EcdsaKeyShareP1.decode(encodeCbor({ ...w1, locked: 0 })), 'SEALED_STATE_INVALID');
       expectCode(() => EcdsaKeyShareP1.decode(new Uint8Array([1, 2, 3])), 'SEALED_STATE_INVALID');
+      // The chain code: wrong length, missing, not bytes.
+      for (const chainCode of [new Uint8Array(31), new Uint8Array(33), 'cc', undefined]) {
+        expectCode(() => EcdsaKeyShareP1.decode(encodeCbor({ ...w1, chainCode })), 'SEALED_STATE_INVALID');
+        expectCode(() => EcdsaKeyShareP2.decode(encodeCbor({ ...w2, chainCode })), 'SEALED_STATE_INVALID');
+      }
+      // A version-1 blob (no chain code) is refused with a message saying why.
+      const { chainCode: _omit, ...v1 } = w2;
+      const e = expectCode(() => EcdsaKeyShareP2.decode(encodeCbor({ ...v1, v: 1 })), 'SEALED_STATE_INVALID');
+      expect(e.message).to.contain('version 1');
+      expectCode(() => EcdsaKeyShareP2.decode(encodeCbor({ ...w2, v: 3 })), 'SEALED_STATE_INVALID');
     });
   });
 });

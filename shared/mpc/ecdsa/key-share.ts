@@ -4,6 +4,10 @@
 // The proofs (Πmod, Πfac, Πlog*) were verified at key generation and are not re-run on decode: the
 // sealed blob is authenticated (KMS + AES-GCM), the checks here catch corruption and mix-ups.
 //
+// Both shares carry the jointly generated BIP32 master chain code (chain-code.ts) for xpub export and
+// non-hardened derivation (derive.ts). Encoding version 2 added it; a version-1 blob (no chain code)
+// is refused with a message saying so, since no xpub can ever be exported for it.
+//
 // P1 holds the `locked` flag (Lindell 2017 Protocol 3.3, "why P1 stops"; CVE-2023-33242): once a signature
 // fails verification the share refuses to sign again; the flag is part of the sealed encoding.
 import * as s from '../../schema.js';
@@ -12,6 +16,7 @@ import { decodeCbor, encodeCbor } from '../../cbor.js';
 import { uintToWire } from '../bigint/wire.js';
 import { PaillierPublicKey, PaillierSecretKey, checkPaillierModulusShape } from '../paillier/paillier.js';
 import { PAILLIER_MAX_BITS } from '../paillier/modulus-shape.js';
+import { CHAIN_CODE_BYTES } from './chain-code.js';
 import { type Point, POINT_BYTES, SCALAR_BYTES, mulBase, pointFromBytes, pointToBytes, scalarFromBytes, scalarToBytes } from './curve.js';
 
 const CT_BYTES = (2 * PAILLIER_MAX_BITS) / 8;
@@ -28,35 +33,49 @@ function decodePoint(b: Uint8Array, what: string): Point {
   }
 }
 
+/** Sealed encoding version (2: chain code added). */
+export const ECDSA_KEY_SHARE_VERSION = 2;
+
 const P1Wire = s.struct({
-  v: s.literal(1),
+  v: s.literal(ECDSA_KEY_SHARE_VERSION),
   kind: s.literal('ecdsa2p-secp256k1-p1'),
   x1: s.bytes({ len: SCALAR_BYTES }),
   Q1: s.bytes({ len: POINT_BYTES }),
   Q2: s.bytes({ len: POINT_BYTES }),
   Q: s.bytes({ len: POINT_BYTES }),
+  chainCode: s.bytes({ len: CHAIN_CODE_BYTES }),
   paillier: s.bytes({ max: 4096 }),
   cKey: s.biguint({ maxBytes: CT_BYTES }),
   locked: s.bool(),
 });
 
 const P2Wire = s.struct({
-  v: s.literal(1),
+  v: s.literal(ECDSA_KEY_SHARE_VERSION),
   kind: s.literal('ecdsa2p-secp256k1-p2'),
   x2: s.bytes({ len: SCALAR_BYTES }),
   Q1: s.bytes({ len: POINT_BYTES }),
   Q2: s.bytes({ len: POINT_BYTES }),
   Q: s.bytes({ len: POINT_BYTES }),
+  chainCode: s.bytes({ len: CHAIN_CODE_BYTES }),
   N: s.biguint({ maxBytes: PAILLIER_MAX_BITS / 8 }),
   cKey: s.biguint({ maxBytes: CT_BYTES }),
 });
 
 function parseWire<T>(schema: s.Schema<T>, b: Uint8Array): T {
+  let raw: unknown;
   try {
     if (!(b instanceof Uint8Array)) throw new TypeError('not bytes');
-    return s.parse(schema, decodeCbor(b));
+    raw = decodeCbor(b);
+  } catch {
+    return sealedInvalid('not a CBOR key share');
+  }
+  if (typeof raw === 'object' && raw !== null && (raw as { v?: unknown }).v === 1) {
+    sealedInvalid('encoding version 1 has no BIP32 chain code and is no longer accepted; generate a new key');
+  }
+  try {
+    return s.parse(schema, raw);
   } catch (e) {
-    return sealedInvalid(e instanceof CosignerError ? e.message : 'not a CBOR key share');
+    return sealedInvalid(e instanceof CosignerError ? e.message : 'not a key share');
   }
 }
 
@@ -72,8 +91,11 @@ export class EcdsaKeyShareP1 {
     readonly Q1: Point,
     readonly Q2: Point,
     readonly Q: Point,
+    /** BIP32 master chain code (32 bytes), generated jointly at key generation. */
+    readonly chainCode: Uint8Array,
     locked = false,
   ) {
+    if (!(chainCode instanceof Uint8Array) || chainCode.length !== CHAIN_CODE_BYTES) throw new CosignerError('INTERNAL', 'chain code must be 32 bytes');
     this.lockedFlag = locked;
   }
 
@@ -95,12 +117,13 @@ export class EcdsaKeyShareP1 {
   encode(): Uint8Array {
     const sk = this.paillier.encode();
     const out = encodeCbor({
-      v: 1,
+      v: ECDSA_KEY_SHARE_VERSION,
       kind: 'ecdsa2p-secp256k1-p1',
       x1: scalarToBytes(this.x1),
       Q1: pointToBytes(this.Q1),
       Q2: pointToBytes(this.Q2),
       Q: pointToBytes(this.Q),
+      chainCode: this.chainCode,
       paillier: sk,
       cKey: uintToWire(this.cKey),
       locked: this.lockedFlag,
@@ -121,7 +144,7 @@ export class EcdsaKeyShareP1 {
     const paillier = PaillierSecretKey.decode(w.paillier);
     w.paillier.fill(0);
     if (!paillier.publicKey.isValidCiphertext(w.cKey) || paillier.decrypt(w.cKey) !== x1) sealedInvalid('c_key does not encrypt x1');
-    return new EcdsaKeyShareP1(x1, paillier, w.cKey, Q1, Q2, Q, w.locked);
+    return new EcdsaKeyShareP1(x1, paillier, w.cKey, Q1, Q2, Q, w.chainCode, w.locked);
   }
 
   /** Never serialise secrets by accident (logs, JSON). */
@@ -141,7 +164,10 @@ export class EcdsaKeyShareP2 {
     readonly Q1: Point,
     readonly Q2: Point,
     readonly Q: Point,
+    /** BIP32 master chain code (32 bytes), generated jointly at key generation. */
+    readonly chainCode: Uint8Array,
   ) {
+    if (!(chainCode instanceof Uint8Array) || chainCode.length !== CHAIN_CODE_BYTES) throw new CosignerError('INTERNAL', 'chain code must be 32 bytes');
     this.paillier = paillier;
   }
 
@@ -156,12 +182,13 @@ export class EcdsaKeyShareP2 {
 
   encode(): Uint8Array {
     return encodeCbor({
-      v: 1,
+      v: ECDSA_KEY_SHARE_VERSION,
       kind: 'ecdsa2p-secp256k1-p2',
       x2: scalarToBytes(this.x2),
       Q1: pointToBytes(this.Q1),
       Q2: pointToBytes(this.Q2),
       Q: pointToBytes(this.Q),
+      chainCode: this.chainCode,
       N: uintToWire(this.paillier.n),
       cKey: uintToWire(this.cKey),
     });
@@ -184,7 +211,7 @@ export class EcdsaKeyShareP2 {
       return sealedInvalid(e instanceof CosignerError ? e.message : 'bad Paillier modulus');
     }
     if (!paillier.isValidCiphertext(w.cKey)) sealedInvalid('c_key is not a valid ciphertext');
-    return new EcdsaKeyShareP2(x2, paillier, w.cKey, Q1, Q2, Q);
+    return new EcdsaKeyShareP2(x2, paillier, w.cKey, Q1, Q2, Q, w.chainCode);
   }
 
   toJSON(): { type: string; publicKey: string } {

@@ -3,10 +3,13 @@
 // range proof replaced by CGGMP21 Πlog* (ePrint 2021/060 Fig. 25), and P1's Paillier key proven
 // with Πmod + Πfac (Figs. 16, 28) against P2's ring-Pedersen parameters (proven with Πprm, Fig. 17).
 //
-//   1. P1 → P2  com(Q1, π_DL(x1))                              (Protocol 3.2 step 1: commit before seeing Q2)
-//   2. P2 → P1  Q2, π_DL(x2), (N̂, s, t), Πprm                  (Protocol 3.2 step 2)
-//   3. P1 → P2  open(Q1, π_DL(x1)), N, Πmod, Πfac, c_key = Enc_N(x1), Πlog*(c_key, Q1)   (Protocol 3.2 step 3)
-//   4. P2 → P1  Q (key confirmation; P2 accepts only after verifying everything in 3)
+//   1. P1 → P2  com(Q1, π_DL(x1), cc1)                         (Protocol 3.2 step 1: commit before seeing Q2)
+//   2. P2 → P1  Q2, π_DL(x2), cc2, (N̂, s, t), Πprm             (Protocol 3.2 step 2)
+//   3. P1 → P2  open(Q1, π_DL(x1), cc1), N, Πmod, Πfac, c_key = Enc_N(x1), Πlog*(c_key, Q1)   (Protocol 3.2 step 3)
+//   4. P2 → P1  Q, chainCode (key confirmation; P2 accepts only after verifying everything in 3)
+//
+// cc1, cc2 are 32-byte contributions to the BIP32 master chain code (not part of Lindell's protocol;
+// chain-code.ts): committed before cc2 is seen, so neither party can choose chainCode = H(sid, cc1, cc2).
 //
 // P2 (the enclave in deployment) verifies every point, scalar, proof and modulus shape before it
 // accepts (CRYPTO.md attacks 1, 3, 5, 7). Neither party's secret ever appears in a message or error.
@@ -26,30 +29,34 @@ import { type Point, POINT_BYTES, mulBase, pointFromBytes, pointToBytes, randomS
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from './key-share.js';
 import { TwoPartySession, proofFailed, type TwoPartyIds } from './two-party-session.js';
 import { RING_PEDERSEN_MIN_BITS } from './bounds.js';
+import { CHAIN_CODE_BYTES, jointChainCode, randomChainCodeContribution } from './chain-code.js';
+import { equalBytes } from '../../bytes.js';
 import {
   AuxParamsWireSchema, PaillierKeyWireSchema, proveAuxParams, provePaillierKey, verifyAuxParams, verifyPaillierKey,
 } from './aux-proofs.js';
 
-export const ECDSA_KEYGEN_PROTOCOL = 'ecdsa2p-secp256k1-keygen/v1';
+// v2: chain-code contributions in rounds 1–3 and the chain code in the confirmation (v1 peers are refused).
+export const ECDSA_KEYGEN_PROTOCOL = 'ecdsa2p-secp256k1-keygen/v2';
 
 const Round1 = s.struct({ commitment: s.bytes({ len: COMMITMENT_BYTES }) });
-const Round2 = s.struct({ Q2: s.bytes({ len: POINT_BYTES }), proofQ2: DlogProofSchema, aux: AuxParamsWireSchema });
+const Round2 = s.struct({ Q2: s.bytes({ len: POINT_BYTES }), proofQ2: DlogProofSchema, cc2: s.bytes({ len: CHAIN_CODE_BYTES }), aux: AuxParamsWireSchema });
 const Round3 = s.struct({
   Q1: s.bytes({ len: POINT_BYTES }),
   proofQ1: DlogProofSchema,
+  cc1: s.bytes({ len: CHAIN_CODE_BYTES }),
   salt: s.bytes({ len: COMMITMENT_SALT_BYTES }),
   paillier: PaillierKeyWireSchema,
   cKey: s.biguint({ maxBytes: (2 * PAILLIER_MAX_BITS) / 8 }),
   proofLog: LogStarProofSchema,
 });
-const Round4 = s.struct({ Q: s.bytes({ len: POINT_BYTES }) });
+const Round4 = s.struct({ Q: s.bytes({ len: POINT_BYTES }), chainCode: s.bytes({ len: CHAIN_CODE_BYTES }) });
 
 function ctx(session: TwoPartySession, prover: number, label: string): ProofContext {
   return { sessionId: session.sessionId, prover, label: `${ECDSA_KEYGEN_PROTOCOL}/${label}` };
 }
 
-function commitmentItems(Q1: Uint8Array, proof: DlogProof): Uint8Array[] {
-  return [Q1, proof.A, proof.z];
+function commitmentItems(Q1: Uint8Array, proof: DlogProof, cc1: Uint8Array): Uint8Array[] {
+  return [Q1, proof.A, proof.z, cc1];
 }
 
 function jointKey(Q1: Point, Q2: Point): Point {
@@ -73,6 +80,7 @@ export class EcdsaKeygenP1 implements Party<EcdsaKeyShareP1> {
   private Q1: Point | undefined;
   private proofQ1: DlogProof | undefined;
   private salt: Uint8Array | undefined;
+  private cc1: Uint8Array | undefined;
   private pending: EcdsaKeyShareP1 | undefined;
   private output: EcdsaKeyShareP1 | undefined;
   private paillier: PaillierSecretKey | undefined;
@@ -91,9 +99,10 @@ export class EcdsaKeygenP1 implements Party<EcdsaKeyShareP1> {
     this.x1 = randomScalar();
     this.Q1 = mulBase(this.x1);
     this.proofQ1 = proveDlog(this.x1, this.Q1, ctx(this.session, this.session.p1, 'Q1'));
+    this.cc1 = randomChainCodeContribution();
     const c = commit(
       { sessionId: this.session.sessionId, party: this.session.p1, label: `${ECDSA_KEYGEN_PROTOCOL}/Q1` },
-      commitmentItems(pointToBytes(this.Q1), this.proofQ1),
+      commitmentItems(pointToBytes(this.Q1), this.proofQ1, this.cc1),
     );
     this.salt = c.salt;
     return [this.session.envelope(1, { commitment: c.commitment })];
@@ -118,17 +127,19 @@ export class EcdsaKeygenP1 implements Party<EcdsaKeyShareP1> {
     const aux: RingPedersenParams = verifyAuxParams(m.aux, ctx(S, S.p2, 'aux'), this.options.minRingPedersenBits ?? RING_PEDERSEN_MIN_BITS);
     const Q1 = this.Q1!;
     const Q = jointKey(Q1, Q2);
+    const chainCode = jointChainCode(S.sessionId, this.cc1!, m.cc2);
 
     const sk = this.paillier ?? generatePaillierKeyPair().secretKey;
     const { c: cKey, r } = sk.encrypt(this.x1);
     const paillierWire = provePaillierKey(sk, aux, ctx(S, S.p1, 'paillier'));
     const proofLog = proveLogStar({ paillier: sk.publicKey, C: cKey, X: Q1 }, { x: this.x1, rho: r }, aux, ctx(S, S.p1, 'c_key'));
 
-    this.pending = new EcdsaKeyShareP1(this.x1, sk, cKey, Q1, Q2, Q);
+    this.pending = new EcdsaKeyShareP1(this.x1, sk, cKey, Q1, Q2, Q, chainCode);
     this.paillier = undefined;
     const out = this.session.envelope(3, {
       Q1: pointToBytes(Q1),
       proofQ1: this.proofQ1!,
+      cc1: this.cc1!,
       salt: this.salt!,
       paillier: paillierWire,
       cKey: uintToWire(cKey),
@@ -143,6 +154,7 @@ export class EcdsaKeygenP1 implements Party<EcdsaKeyShareP1> {
     const share = this.pending!;
     const Q = pointFromBytes(m.Q, 'Q');
     if (!Q.equals(share.Q)) throw new CosignerError('MPC_INVALID_MESSAGE', 'P2 confirmed a different public key');
+    if (!equalBytes(m.chainCode, share.chainCode)) throw new CosignerError('MPC_INVALID_MESSAGE', 'P2 confirmed a different chain code');
     this.output = share;
     this.pending = undefined;
     this.session.finish();
@@ -169,6 +181,7 @@ export class EcdsaKeygenP2 implements Party<EcdsaKeyShareP2> {
   private x2: bigint = 0n;
   private Q2: Point | undefined;
   private commitment: Uint8Array | undefined;
+  private cc2: Uint8Array | undefined;
   private output: EcdsaKeyShareP2 | undefined;
   private readonly minAuxBits: number;
 
@@ -205,19 +218,21 @@ export class EcdsaKeygenP2 implements Party<EcdsaKeyShareP2> {
     this.x2 = randomScalar();
     this.Q2 = mulBase(this.x2);
     const proofQ2 = proveDlog(this.x2, this.Q2, ctx(S, S.p2, 'Q2'));
+    // Chosen after P1 is bound to cc1 (its commitment), which P2 cannot see yet.
+    this.cc2 = randomChainCodeContribution();
     const aux = proveAuxParams(this.options.ringPedersen, ctx(S, S.p2, 'aux'));
     S.expect(3);
-    return [S.envelope(2, { Q2: pointToBytes(this.Q2), proofQ2, aux })];
+    return [S.envelope(2, { Q2: pointToBytes(this.Q2), proofQ2, cc2: this.cc2, aux })];
   }
 
   private onRound3(m: s.Infer<typeof Round3>): MpcMessage[] {
     const S = this.session;
-    // Open P1's commitment first: Q1 and its proof were fixed before P1 saw Q2.
+    // Open P1's commitment first: Q1, its proof and cc1 were fixed before P1 saw Q2 and cc2.
     const opened = verifyCommitment(
       { sessionId: S.sessionId, party: S.p1, label: `${ECDSA_KEYGEN_PROTOCOL}/Q1` },
-      this.commitment!, m.salt, commitmentItems(m.Q1, m.proofQ1),
+      this.commitment!, m.salt, commitmentItems(m.Q1, m.proofQ1, m.cc1),
     );
-    if (!opened) proofFailed('opening of the commitment to Q1');
+    if (!opened) proofFailed('opening of the commitment to Q1 and cc1');
     const Q1 = pointFromBytes(m.Q1, 'Q1');
     if (!verifyDlog(Q1, m.proofQ1, ctx(S, S.p1, 'Q1'))) proofFailed('proof of knowledge of x1');
     const Q = jointKey(Q1, this.Q2!);
@@ -228,10 +243,11 @@ export class EcdsaKeygenP2 implements Party<EcdsaKeyShareP2> {
     if (!paillier.isValidCiphertext(m.cKey)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c_key is not a valid Paillier ciphertext');
     if (!verifyLogStar({ paillier, C: m.cKey, X: Q1 }, aux, m.proofLog, ctx(S, S.p1, 'c_key'))) proofFailed('Πlog* for c_key');
 
-    this.output = new EcdsaKeyShareP2(this.x2, paillier, m.cKey, Q1, this.Q2!, Q);
+    const chainCode = jointChainCode(S.sessionId, m.cc1, this.cc2!);
+    this.output = new EcdsaKeyShareP2(this.x2, paillier, m.cKey, Q1, this.Q2!, Q, chainCode);
     this.x2 = 0n;
     S.finish();
-    return [S.envelope(4, { Q: pointToBytes(Q) })];
+    return [S.envelope(4, { Q: pointToBytes(Q), chainCode })];
   }
 
   result(): EcdsaKeyShareP2 {

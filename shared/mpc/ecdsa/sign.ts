@@ -7,6 +7,13 @@
 //   3. P1 → P2  open(R1, π_DL(k1))                        (Protocol 3.3 step 3)
 //   4. P2 → P1  c3 = Enc(ρ·q + k2⁻¹·(m + r·x2')) ⊕ (k2⁻¹·r) ⊗ c_key,  ρ ← [0, 2^1024)   (Protocol 3.3 step 3)
 //   P1: s' = Dec(c3) mod q, s = k1⁻¹·s' mod q, verify, low-S, recovery id   (Protocol 3.3 step 4)
+//   5. P1 → P2  (r, s, recoveryId)                        (not in the paper: P2 — the enclave — learns
+//                                                         the result; P2 verifies it under Q' on its own hash)
+//
+// Releasing the signature to P2 adds nothing for a cheating P2: a valid (r, s) for this session's R,
+// m and Q' is unique up to the sign of s, so it is exactly what an honest run outputs; P1 sends it
+// only after it verified, so the one bit a bad c3 can extract (valid or not) is still all there is,
+// and that is covered by P1's terminal lock.
 //
 // Derivation (BIP32 non-hardened, CRYPTO.md "Derivation"): the child key is Q' = Q + t·G. P2 adds
 // the tweak to its share (x2' = x2 + t) because x2 enters its message in the clear; P1 leaves x1 and
@@ -26,20 +33,23 @@ import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
 import { PAILLIER_MAX_BITS, PAILLIER_MIN_BITS } from '../paillier/modulus-shape.js';
 import { bitLength, randomBits } from '../bigint/modarith.js';
 import { uintToWire } from '../bigint/wire.js';
-import { CURVE_ORDER, type Point, POINT_BYTES, modQ, mulBase, pointFromBytes, pointToBytes } from './curve.js';
+import { CURVE_ORDER, type Point, POINT_BYTES, SCALAR_BYTES, modQ, mulBase, pointFromBytes, pointToBytes, scalarToBytes } from './curve.js';
 import { EcdsaNonce, rFromX } from './nonce.js';
-import { EcdsaSignature, finalizeSignature, hashToScalar } from './signature.js';
+import { EcdsaSignature, finalizeSignature, hashToScalar, isCanonicalSignatureFor } from './signature.js';
+import { bytesToBigint } from '../transcript.js';
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from './key-share.js';
 import { TwoPartySession, proofFailed, type TwoPartyIds } from './two-party-session.js';
 import { RHO_BITS } from './bounds.js';
 import { PaillierRandomizerPool } from './randomizer-pool.js';
 
-export const ECDSA_SIGN_PROTOCOL = 'ecdsa2p-secp256k1-sign/v1';
+// v2: round 5 (the signature to P2); v1 peers are refused.
+export const ECDSA_SIGN_PROTOCOL = 'ecdsa2p-secp256k1-sign/v2';
 
 const Round1 = s.struct({ commitment: s.bytes({ len: COMMITMENT_BYTES }) });
 const Round2 = s.struct({ R2: s.bytes({ len: POINT_BYTES }), proofR2: DlogProofSchema });
 const Round3 = s.struct({ R1: s.bytes({ len: POINT_BYTES }), proofR1: DlogProofSchema, salt: s.bytes({ len: COMMITMENT_SALT_BYTES }) });
 const Round4 = s.struct({ c3: s.biguint({ maxBytes: (2 * PAILLIER_MAX_BITS) / 8 }) });
+const Round5 = s.struct({ r: s.bytes({ len: SCALAR_BYTES }), s: s.bytes({ len: SCALAR_BYTES }), recoveryId: s.uint({ max: 3 }) });
 
 export interface EcdsaSignOptions extends TwoPartyIds {
   /** The 32-byte hash to sign, computed by this party itself (never taken from the peer). */
@@ -51,12 +61,6 @@ export interface EcdsaSignOptions extends TwoPartyIds {
 export interface EcdsaSignP2Options extends EcdsaSignOptions {
   /** Precomputed Paillier randomizers for this key's N (P2 only); a fresh one is computed without. */
   randomizers?: PaillierRandomizerPool;
-}
-
-/** What P2 learns: r (and the derived public key it signed for); it never sees s. */
-export interface EcdsaSignP2Output {
-  r: bigint;
-  publicKey: Uint8Array;
 }
 
 function ctx(session: TwoPartySession, prover: number, label: string): ProofContext {
@@ -110,6 +114,8 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
   get sessionId(): Uint8Array { return this.session.sessionId; }
   get self(): number { return this.session.self; }
   get done(): boolean { return this.session.done; }
+  /** The (derived) public key Q' = Q + t·G this session signs for, compressed. */
+  get publicKey(): Uint8Array { return pointToBytes(this.childKey); }
 
   start(): MpcMessage[] {
     this.session.begin(2);
@@ -165,7 +171,8 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
       }
       this.output = sig;
       this.session.finish();
-      return [];
+      // Only a verified, canonical signature ever leaves P1.
+      return [this.session.envelope(5, { r: scalarToBytes(sig.r), s: scalarToBytes(sig.s), recoveryId: sig.recoveryId })];
     } finally {
       nonce.wipe();
       this.nonce = undefined;
@@ -178,8 +185,11 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
   }
 }
 
-/** P2 of signing (the enclave in deployment): contributes k2 and x2' homomorphically; never decrypts. */
-export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
+/**
+ * P2 of signing (the enclave in deployment): contributes k2 and x2' homomorphically; never decrypts.
+ * Its output is the signature P1 sends back in round 5, accepted only if it verifies.
+ */
+export class EcdsaSignP2 implements Party<EcdsaSignature> {
   readonly protocol = ECDSA_SIGN_PROTOCOL;
   private readonly session: TwoPartySession;
   private readonly hash: Uint8Array;
@@ -188,7 +198,9 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
   private readonly tweak: bigint;
   private commitment: Uint8Array | undefined;
   private nonce: EcdsaNonce | undefined;
-  private output: EcdsaSignP2Output | undefined;
+  /** r of this session, computed by P2 itself in round 3 (then only round 5 is accepted). */
+  private r: bigint | undefined;
+  private output: EcdsaSignature | undefined;
 
   private readonly randomizers: PaillierRandomizerPool | undefined;
 
@@ -209,6 +221,8 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
   get sessionId(): Uint8Array { return this.session.sessionId; }
   get self(): number { return this.session.self; }
   get done(): boolean { return this.session.done; }
+  /** The (derived) public key Q' = Q + t·G this session signs for, compressed. */
+  get publicKey(): Uint8Array { return pointToBytes(this.childKey); }
 
   start(): MpcMessage[] {
     this.session.begin(1);
@@ -218,7 +232,8 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
   receive(message: MpcMessage): MpcMessage[] {
     try {
       if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
-      return this.session.handle(message, Round3, (m) => this.onRound3(m));
+      if (this.r === undefined) return this.session.handle(message, Round3, (m) => this.onRound3(m));
+      return this.session.handle(message, Round5, (m) => this.onRound5(m), 'MPC_SIGNATURE_INVALID');
     } catch (e) {
       this.nonce?.wipe();
       this.nonce = undefined;
@@ -253,8 +268,8 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
       // Enc(plain; r) = (1 + plain·N)·r^N with a randomizer used for this ciphertext only.
       const rN = this.randomizers ? this.randomizers.take() : pk.encrypt(0n).c;
       const c3 = pk.add((pk.plaintextPart(plain) * rN) % pk.nSquared, pk.mul(this.share.cKey, modQ(k2inv * r)));
-      this.output = { r, publicKey: pointToBytes(this.childKey) };
-      S.finish();
+      this.r = r;
+      S.expect(5);
       return [S.envelope(4, { c3: uintToWire(c3) })];
     } finally {
       nonce.wipe();
@@ -262,7 +277,22 @@ export class EcdsaSignP2 implements Party<EcdsaSignP2Output> {
     }
   }
 
-  result(): EcdsaSignP2Output {
+  /**
+   * Round 5: the signature must verify under the key P2 derived, on the hash P2 computed, with the
+   * r P2 computed, in canonical form. Anything else (including a payload without a signature) is
+   * MPC_SIGNATURE_INVALID — P1 misbehaved or was impersonated — never a timeout.
+   */
+  private onRound5(m: s.Infer<typeof Round5>): MpcMessage[] {
+    const sig = new EcdsaSignature(bytesToBigint(m.r), bytesToBigint(m.s), m.recoveryId);
+    if (!isCanonicalSignatureFor(sig, this.m, this.r!, this.childKey)) {
+      throw new CosignerError('MPC_SIGNATURE_INVALID', 'the signature P1 returned does not verify for this session, message hash and key');
+    }
+    this.output = sig;
+    this.session.finish();
+    return [];
+  }
+
+  result(): EcdsaSignature {
     if (!this.output) throw new CosignerError('MPC_STATE', 'signing not finished');
     return this.output;
   }

@@ -75,3 +75,16 @@ export function finalizeSignature(m: bigint, r: bigint, s: bigint, Q: Point): Ec
   }
   return new EcdsaSignature(r, sLow, recoveryId);
 }
+
+/**
+ * P2's check of the signature P1 releases (SEC 1 §4.1.4 verification under the key P2 derived
+ * itself, on the hash P2 computed itself): valid, r equal to the r P2 computed from its own nonce
+ * (so it belongs to this session, not a replay of an older signature on the same hash), low-S,
+ * and the recovery id the one finalizeSignature gives — i.e. exactly the canonical signature P1
+ * outputs, so both parties hold the same bytes.
+ */
+export function isCanonicalSignatureFor(sig: EcdsaSignature, m: bigint, expectedR: bigint, Q: Point): boolean {
+  if (sig.r !== expectedR || sig.s <= 0n || sig.s > HALF_ORDER) return false;
+  const canonical = finalizeSignature(m, sig.r, sig.s, Q);
+  return canonical !== undefined && canonical.s === sig.s && canonical.recoveryId === sig.recoveryId;
+}

@@ -2,7 +2,7 @@
 // envelope checks before any payload is parsed, strict payload schemas, one run per object, and a
 // dead session after the first error. Error messages name fields, never values.
 import * as s from '../../schema.js';
-import { CosignerError, isCosignerError } from '../../errors.js';
+import { CosignerError, isCosignerError, type ErrorCode } from '../../errors.js';
 import { SESSION_ID_BYTES, checkEnvelope, type MpcMessage } from '../party.js';
 
 export const DEFAULT_P1_ID = 1;
@@ -61,8 +61,9 @@ export class TwoPartySession {
   /**
    * Check the envelope, parse the payload and run `step`. Any failure kills the session; errors
    * that are not CosignerErrors become MPC_INVALID_MESSAGE without their (possibly secret) text.
+   * A payload that fails its schema is `payloadErrorCode` (default MPC_INVALID_MESSAGE).
    */
-  handle<P, R>(msg: MpcMessage, schema: s.Schema<P>, step: (payload: P) => R): R {
+  handle<P, R>(msg: MpcMessage, schema: s.Schema<P>, step: (payload: P) => R, payloadErrorCode: ErrorCode = 'MPC_INVALID_MESSAGE'): R {
     if (!this.started) throw new CosignerError('MPC_STATE', `${this.protocol}: start() first`);
     if (this.failed) throw new CosignerError('MPC_STATE', `${this.protocol}: session already failed`);
     if (this.finished) throw new CosignerError('MPC_STATE', `${this.protocol}: session already finished`);
@@ -72,7 +73,7 @@ export class TwoPartySession {
         checkEnvelope(msg, { protocol: this.protocol, sessionId: this.sessionId, self: this.self, peers: [this.peer], round: this.expectedRound });
         payload = s.parse(schema, msg.payload, 'payload');
       } catch (e) {
-        if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('MPC_INVALID_MESSAGE', `${this.protocol}: ${e.message}`);
+        if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError(payloadErrorCode, `${this.protocol}: ${e.message}`);
         throw e;
       }
       return step(payload);
