@@ -3,14 +3,15 @@
 // only a request: KMS answers reach us encrypted to a key that exists only in this process, and the
 // sealed blob is authenticated, so a hostile parent can refuse service but not plant state.
 import type { Duplex } from 'node:stream';
-import { CosignerError, describeError, isCosignerError } from '../shared/errors.js';
+import { CosignerError, isCosignerError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
-import { equalBytes, toHex } from '../shared/bytes.js';
+import { equalBytes } from '../shared/bytes.js';
 import type { RpcHandlers, RequestOf, ResponseOf } from '../shared/channel/rpc.js';
 import { EnclaveMessages, type SealedFile } from '../shared/messages.js';
 import type { Nsm } from './nsm/nsm.js';
 import { EnclaveKmsClient } from './kms/recipient-client.js';
 import { openSealedState } from './sealing/open-sealed-state.js';
+import { checkSealingKeyPolicy } from './sealing/key-policy-check.js';
 import { createInitialState, decodeState, encodeState, publicKeysOf, type EnclaveState } from './state.js';
 import { wipe } from '../shared/bytes.js';
 
@@ -64,7 +65,7 @@ export class EnclaveApp {
       this.deps.log.info({ outcome: res.outcome }, 'enclave state ready');
       return res;
     } catch (e) {
-      const err = await this.explain(e);
+      const err = this.explain(e);
       this.phase = 'failed';
       this.failure = { code: err.code, message: err.message.slice(0, 1024) };
       this.deps.log.error({ code: err.code }, `boot failed: ${err.message}`);
@@ -82,6 +83,11 @@ export class EnclaveApp {
       tlsCa: this.deps.kmsTlsCa,
       allowPlainHttp: this.deps.allowPlainHttpKms,
     });
+    if (req.sealed === null) {
+      // First boot: refuse a key that anyone but this enclave could decrypt with (see key-policy-check.ts).
+      const own = { pcr0: (await this.deps.nsm.describePcr(0)).data, pcr8: (await this.deps.nsm.describePcr(8)).data };
+      checkSealingKeyPolicy(await kms.getKeyPolicy(req.kms.keyId), own);
+    }
     const opened = await openSealedState({
       existing: req.sealed,
       kms,
@@ -118,22 +124,8 @@ export class EnclaveApp {
     return { outcome: 'already-booted', toStore: null, ...keys };
   }
 
-  /** Turn a KMS refusal into an error that names this enclave's measurement. */
-  private async explain(e: unknown): Promise<CosignerError> {
-    if (!isCosignerError(e)) return new CosignerError('INTERNAL', `boot failed: ${describeError(e)}`);
-    if (e.code !== 'KMS_ACCESS_DENIED') return e;
-    const pcrs: string[] = [];
-    for (const i of [0, 1, 2, 8]) {
-      try {
-        pcrs.push(`PCR${i}=${toHex((await this.deps.nsm.describePcr(i)).data)}`);
-      } catch {
-        /* measurement unavailable; the KMS reason still stands */
-      }
-    }
-    return new CosignerError(
-      'KMS_ACCESS_DENIED',
-      `KMS key policy refuses this enclave (PCR mismatch?): ${e.message}; this enclave measures ${pcrs.join(' ')}`,
-      e.details ? { ...e.details } : undefined,
-    );
+  /** Errors keep their code; anything untyped becomes INTERNAL without its (possibly data-bearing) text. */
+  private explain(e: unknown): CosignerError {
+    return isCosignerError(e) ? e : new CosignerError('INTERNAL', `boot failed: ${e instanceof Error ? e.name : 'error'}`);
   }
 }

@@ -18,6 +18,7 @@ export type ErrorCode =
   // kms / sealing
   | 'KMS_ERROR'
   | 'KMS_ACCESS_DENIED'
+  | 'KMS_KEY_POLICY_UNSAFE'
   | 'CMS_INVALID'
   | 'SEALED_STATE_INVALID'
   | 'SEALED_STORE_ERROR'

@@ -11,7 +11,9 @@ import {
   KMSClient,
   DecryptCommand,
   GenerateDataKeyCommand,
+  GetKeyPolicyCommand,
   type DecryptCommandOutput,
+  type GetKeyPolicyCommandOutput,
   type GenerateDataKeyCommandOutput,
 } from '@aws-sdk/client-kms';
 import { CosignerError } from '../../shared/errors.js';
@@ -133,6 +135,24 @@ export class EnclaveKmsClient {
     ));
     if (!out.KeyId) throw new CosignerError('KMS_ERROR', 'Decrypt returned no KeyId');
     return { plaintext: this.unwrap('Decrypt', out, recipient), keyArn: out.KeyId };
+  }
+
+  /**
+   * The key's policy document, read over the enclave's own TLS session (the parent cannot alter
+   * the answer). Used to refuse sealing under a key that others could decrypt with.
+   */
+  async getKeyPolicy(keyId: string): Promise<string> {
+    let out: GetKeyPolicyCommandOutput;
+    try {
+      out = await this.client.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }), { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (e) {
+      const name = (e as { name?: string })?.name ?? 'Error';
+      const message = String((e as { message?: string })?.message ?? e).slice(0, 1024);
+      if (name === 'AccessDeniedException') throw new CosignerError('KMS_ACCESS_DENIED', `KMS GetKeyPolicy denied (the enclave reads the sealing key's policy before first use): ${message}`);
+      throw new CosignerError('KMS_ERROR', `KMS GetKeyPolicy failed: ${name}: ${message}`, { kmsError: name });
+    }
+    if (!out.Policy) throw new CosignerError('KMS_ERROR', 'GetKeyPolicy returned no policy');
+    return out.Policy;
   }
 
   destroy(): void {

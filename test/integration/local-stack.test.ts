@@ -1,7 +1,7 @@
 // The foundation issue's failure behaviour, shown on the real processes (NSM emulator, KMS
 // emulator, enclave, parent) over the loopback vsock emulator, as `npm start` runs them.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -100,8 +100,7 @@ describe('local stack (separate processes, loopback vsock)', function () {
     stack.startParent();
     const failed = await bootOnce();
     expect(String(failed.msg)).to.match(/enclave boot failed: KMS_ACCESS_DENIED/);
-    expect(String(failed.msg)).to.contain(`PCR0=${stack.pcr0}`);
-    expect(String(failed.msg)).to.match(/PCR mismatch/);
+    expect(String(failed.msg)).to.contain(`refuses this enclave's measurement (PCR0 ${stack.pcr0})`);
     expect(snapshot(stack.sealedFile)).to.deep.equal(stored);
 
     // The enclave reports its own failure to anyone asking.
@@ -110,6 +109,27 @@ describe('local stack (separate processes, loopback vsock)', function () {
     await client.close();
     expect(status.phase).to.equal('failed');
     expect(status.failure?.code).to.equal('KMS_ACCESS_DENIED');
+  });
+
+  it('on first boot, refuses a sealing key others could decrypt with, or one for another image, and stores nothing', async () => {
+    const kms = stack.kmsAdmin();
+    const open = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111122223333:root' }, Action: 'kms:*', Resource: '*' }] });
+    await kms.send(new PutKeyPolicyCommand({ KeyId: stack.keyId, PolicyName: 'default', Policy: open }));
+    stack.startEnclave();
+    stack.startParent();
+    const unsafe = await bootOnce();
+    expect(String(unsafe.msg)).to.match(/enclave boot failed: KMS_KEY_POLICY_UNSAFE: .*allows kms:Decrypt, kms:ReEncryptFrom, kms:CreateGrant without requiring an attestation/);
+    expect(existsSync(stack.sealedFile)).to.equal(false);
+
+    await stack.stopProcess('parent');
+    await stack.stopProcess('enclave');
+    await kms.send(new PutKeyPolicyCommand({ KeyId: stack.keyId, PolicyName: 'default', Policy: LocalStack.keyPolicy('ab'.repeat(48)) }));
+    kms.destroy();
+    stack.startEnclave();
+    stack.startParent();
+    const other = await bootOnce();
+    expect(String(other.msg)).to.contain(`lets another enclave image decrypt (PCR0 ${'ab'.repeat(48)}); this enclave measures PCR0 ${stack.pcr0} — a PCR mismatch`);
+    expect(existsSync(stack.sealedFile)).to.equal(false);
   });
 
   for (const [name, damage] of [
