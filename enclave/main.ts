@@ -10,11 +10,14 @@ import { EnclaveMessages } from '../shared/messages.js';
 import { openNsm } from './nsm/open-nsm.js';
 import { parseEnclaveConfig } from './config.js';
 import { EnclaveApp } from './app.js';
+import { modPowImplementation } from '../shared/mpc/bigint/modarith.js';
 
 const log = createLogger('enclave');
 
 async function main(): Promise<void> {
   const cfg = parseEnclaveConfig(process.argv.slice(2));
+  // The big-integer route (OpenSSL or BigInt) is chosen by a self-test against BigInt, at start-up.
+  log.info({ modPow: modPowImplementation() }, 'big-integer self-test done');
   const transport: VsockTransport = cfg.transport === 'loopback' ? new LoopbackTransport({ dir: cfg.loopbackDir }) : new NativeVsockTransport({ logger: log });
   const nsm = await openNsm(cfg.nsmSocket ? { emulatorSocket: cfg.nsmSocket } : { devicePath: cfg.nsmDevice });
   if (cfg.allowPlainHttpKms) log.warn('plain-http KMS allowed: the parent could forge KMS answers; local emulator use only');
