@@ -1,7 +1,7 @@
 // Parent daemon entry point: KMS proxy for the enclave, RPC connection to the enclave (re-established
 // whenever the enclave restarts), boot on every connection, and a status line for the operator.
 import { createLogger } from '../shared/log.js';
-import { describeError } from '../shared/errors.js';
+import { describeError, isCosignerError } from '../shared/errors.js';
 import { PARENT_CID, type VsockTransport } from '../shared/channel/transport.js';
 import { LoopbackTransport } from '../shared/channel/loopback-transport.js';
 import { NativeVsockTransport } from '../shared/channel/vsock-transport.js';
@@ -16,6 +16,13 @@ import { mkdirSync } from 'node:fs';
 import { toHex } from '../shared/bytes.js';
 
 const log = createLogger('parent');
+const BOOT_RETRY_INITIAL_MS = 2_000;
+const BOOT_RETRY_MAX_MS = 60_000;
+
+/** Failures that may pass by themselves; everything else needs the operator. */
+function isTransientBootFailure(e: unknown): boolean {
+  return isCosignerError(e) && ['KMS_ERROR', 'RPC_TIMEOUT', 'TRANSPORT_ERROR', 'BOOT_IN_PROGRESS', 'NSM_ERROR'].includes(e.code);
+}
 
 async function main(): Promise<void> {
   const cfg = parseParentConfig(process.argv.slice(2));
@@ -31,18 +38,28 @@ async function main(): Promise<void> {
     logger: log,
   });
 
+  // One boot at a time. A failure the operator must fix (key policy, sealed file) is reported and
+  // waits for the next enclave (re)connection; a passing one (KMS unreachable, a timeout) is retried
+  // with backoff while the connection lasts.
   let booting = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryDelayMs = BOOT_RETRY_INITIAL_MS;
   const onConnected = async (): Promise<void> => {
     if (booting) return;
     booting = true;
+    clearTimeout(retryTimer);
     try {
       const report = await bootEnclave(client, store, cfg, log);
+      retryDelayMs = BOOT_RETRY_INITIAL_MS;
       for (const line of describePcrs(report.pcrs)) log.info(line);
       log.info({ outcome: report.outcome, moduleId: report.moduleId, identityPublicKey: toHex(report.identityPublicKey) }, 'ready');
     } catch (e) {
-      // Reported, not fatal: the operator can fix the key policy or the file and restart the
-      // enclave; nothing on disk was changed.
       log.error(`enclave boot failed: ${describeError(e)}`);
+      if (isTransientBootFailure(e) && client.state === 'connected') {
+        log.info({ retryInMs: retryDelayMs }, 'boot will be retried');
+        retryTimer = setTimeout(() => void onConnected(), retryDelayMs);
+        retryDelayMs = Math.min(retryDelayMs * 2, BOOT_RETRY_MAX_MS);
+      }
     } finally {
       booting = false;
     }
@@ -51,11 +68,15 @@ async function main(): Promise<void> {
     log.info({ port: cfg.enclaveRpcPort }, 'connected to enclave');
     void onConnected();
   });
-  client.on('disconnected', (reason) => log.warn(`enclave connection lost: ${describeError(reason)}; reconnecting`));
+  client.on('disconnected', (reason) => {
+    clearTimeout(retryTimer);
+    log.warn(`enclave connection lost: ${describeError(reason)}; reconnecting`);
+  });
   client.start();
 
   const stop = (signal: string): void => {
     log.info({ signal }, 'parent stopping');
+    clearTimeout(retryTimer);
     void Promise.allSettled([client.close(), proxy.close()]).finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -83,6 +83,20 @@ describe('local stack (separate processes, loopback vsock)', function () {
     expect(snapshot(stack.sealedFile)).to.deep.equal(stored);
   });
 
+  it('retries a boot that failed for a passing reason (KMS unreachable) and succeeds once KMS is back', async () => {
+    await stack.stopProcess('kms');
+    stack.startEnclave();
+    stack.startParent();
+    const failed = await bootOnce();
+    expect(String(failed.msg)).to.match(/enclave boot failed: KMS_ERROR/);
+    await stack.waitFor('parent', /boot will be retried/);
+    expect(existsSync(stack.sealedFile)).to.equal(false);
+    await stack.startKms();
+    const ready = logged(await stack.waitFor('parent', /"msg":"ready"/, 120_000));
+    expect(ready.outcome).to.equal('initialised');
+    expect(existsSync(stack.sealedFile)).to.equal(true);
+  });
+
   it('refuses to start under a key policy for another PCR0, names the mismatch, and leaves the blob untouched', async () => {
     stack.startEnclave();
     stack.startParent();
