@@ -96,6 +96,7 @@ export class EcdsaKeyShareP1 {
     locked = false,
   ) {
     if (!(chainCode instanceof Uint8Array) || chainCode.length !== CHAIN_CODE_BYTES) throw new CosignerError('INTERNAL', 'chain code must be 32 bytes');
+    this.chainCode = new Uint8Array(chainCode);
     this.lockedFlag = locked;
   }
 
@@ -168,6 +169,7 @@ export class EcdsaKeyShareP2 {
     readonly chainCode: Uint8Array,
   ) {
     if (!(chainCode instanceof Uint8Array) || chainCode.length !== CHAIN_CODE_BYTES) throw new CosignerError('INTERNAL', 'chain code must be 32 bytes');
+    this.chainCode = new Uint8Array(chainCode);
     this.paillier = paillier;
   }
 

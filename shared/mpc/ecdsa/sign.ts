@@ -284,7 +284,13 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
    */
   private onRound5(m: s.Infer<typeof Round5>): MpcMessage[] {
     const sig = new EcdsaSignature(bytesToBigint(m.r), bytesToBigint(m.s), m.recoveryId);
-    if (!isCanonicalSignatureFor(sig, this.m, this.r!, this.childKey)) {
+    let ok = false;
+    try {
+      ok = isCanonicalSignatureFor(sig, this.m, this.r!, this.childKey);
+    } catch {
+      ok = false; // whatever went wrong, the verdict is the same: no valid signature from P1
+    }
+    if (!ok) {
       throw new CosignerError('MPC_SIGNATURE_INVALID', 'the signature P1 returned does not verify for this session, message hash and key');
     }
     this.output = sig;
