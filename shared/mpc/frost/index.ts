@@ -3,5 +3,7 @@ export * from './key-share.js';
 export * from './messages.js';
 export * from './dkg-party.js';
 export * from './sign-party.js';
+export * from './signing.js';
+export * from './signing-key.js';
 export * from './tweak.js';
 export * from './derive.js';

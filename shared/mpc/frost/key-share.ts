@@ -67,8 +67,10 @@ export class FrostKeyShare {
   readonly verifyingShares: readonly Uint8Array[];
   readonly chainCode: Uint8Array;
   readonly #signingShare: Uint8Array;
+  /** The points above, parsed and validated once by fromParts (public values only). */
+  readonly #points: { commitments: readonly GroupPoint[]; verifyingShares: readonly GroupPoint[] };
 
-  private constructor(p: FrostKeyShareParts) {
+  private constructor(p: FrostKeyShareParts, points: { commitments: GroupPoint[]; verifyingShares: GroupPoint[] }) {
     this.scheme = p.scheme;
     this.self = p.self;
     this.threshold = p.threshold;
@@ -77,6 +79,7 @@ export class FrostKeyShare {
     this.verifyingShares = Object.freeze(p.verifyingShares.map((c) => new Uint8Array(c)));
     this.chainCode = new Uint8Array(p.chainCode);
     this.#signingShare = new Uint8Array(p.signingShare);
+    this.#points = Object.freeze({ commitments: Object.freeze(points.commitments), verifyingShares: Object.freeze(points.verifyingShares) });
   }
 
   /** Build and fully validate a key share; throws MPC_KEY_SHARE_INVALID. */
@@ -98,14 +101,15 @@ export class FrostKeyShare {
     if (!(p.chainCode instanceof Uint8Array) || p.chainCode.length !== CHAIN_CODE_BYTES) invalid('chain code must be 32 bytes');
     const phi = p.commitments.map((c, i) => suite.decodePoint(c, `commitments[${i}]`, 'MPC_KEY_SHARE_INVALID'));
     // Each verifying share must be the commitment polynomial evaluated at that participant.
-    p.verifyingShares.forEach((y, i) => {
+    const ys = p.verifyingShares.map((y, i) => {
       const Y = suite.decodePoint(y, `verifyingShares[${i}]`, 'MPC_KEY_SHARE_INVALID');
       if (!Y.equals(evaluateCommitment(suite, phi, BigInt(parties[i]!)))) invalid(`verifying share of party ${parties[i]} does not match the commitment`);
+      return Y;
     });
     const sk = suite.decodeScalar(p.signingShare, 'signingShare', { nonZero: true, code: 'MPC_KEY_SHARE_INVALID' });
     const own = p.verifyingShares[parties.indexOf(p.self)]!;
     if (!equalBytes(suite.base.multiply(sk).toBytes(true), own)) invalid('signing share does not match its verifying share');
-    return new FrostKeyShare({ ...p, parties });
+    return new FrostKeyShare({ ...p, parties }, { commitments: phi, verifyingShares: ys });
   }
 
   get suite(): FrostSuite {
@@ -120,6 +124,11 @@ export class FrostKeyShare {
   /** The key outside verifiers use: Ed25519 A, or the 32-byte x-only key for bip340. */
   get externalPublicKey(): Uint8Array {
     return this.suite.externalKey(this.commitments[0]!);
+  }
+
+  /** φ_k and every Y_i as validated points (parsed once, when this object was built). */
+  get points(): { readonly commitments: readonly GroupPoint[]; readonly verifyingShares: readonly GroupPoint[] } {
+    return this.#points;
   }
 
   verifyingShareOf(party: number): Uint8Array {

@@ -2,17 +2,20 @@
 // signer broadcasts its commitments, then its signature share, and every signer aggregates.
 //
 //   round 1  commit(): fresh hiding/binding nonces (RFC 9591 §4.1 nonce_generate, 32 fresh random
-//            bytes per nonce), broadcast their commitments with the group key and a hash of the
-//            message, so a peer signing something else is named at once.
-//   round 2  sign(): this signer's share z_i, broadcast.
+//            bytes from node:crypto per nonce), broadcast their commitments with the group key and
+//            a hash of the message, so a peer signing something else is named at once. Every peer
+//            commitment is parsed and validated once, on receipt (suite.decodePoint).
+//   round 2  sign(): this signer's share z_i (§5.2), broadcast.
 //   finish   every peer share is verified against that peer's verifying share (§5.4) before
 //            aggregation — a bad share names its sender — then aggregate (§5.3) and verify the
-//            final signature with the curve library's ordinary verifier before output.
+//            final signature with an independent verifier (node:crypto for Ed25519, @noble's
+//            schnorr.verify for BIP340) before output.
 //
-// The nonces live only inside this object: generated in start(), consumed (and zeroed) by the
-// one sign() call, erased on abort, never encoded or sealed. A party signs once.
+// The arithmetic is in signing.ts, the per-key precomputation in signing-key.ts. The nonces live
+// only inside this object: generated in start(), consumed (and zeroed) by the one sign step,
+// erased on abort, never encoded or sealed. A party signs once.
+import { randomBytes } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { NonceCommitments, Nonces } from '@noble/curves/abstract/frost.js';
 import { CosignerError } from '../../errors.js';
 import { equalBytes, wipe } from '../../bytes.js';
 import * as s from '../../schema.js';
@@ -20,7 +23,9 @@ import { SESSION_ID_BYTES, type MpcMessage } from '../party.js';
 import type { FrostKeyShare } from './key-share.js';
 import { SignRound1Schema, SignRound2Schema } from './messages.js';
 import { RoundParty } from './round-party.js';
-import { checkPartyIds, type FrostScheme, type FrostSuite } from './suite.js';
+import { aggregate, commitmentShare, computeBindingFactors, groupCommitment, nonceGenerate, ownCommitmentShare, signShare, verifySignatureShare, type SignerCommitment } from './signing.js';
+import { signingKeyOf, type SigningKey } from './signing-key.js';
+import { checkPartyIds, type FrostScheme, type FrostSuite, type GroupPoint } from './suite.js';
 
 export interface FrostSignOptions {
   /** The key to sign with (already derived / Taproot-tweaked as wanted; see tweak.ts). */
@@ -51,17 +56,27 @@ export function frostSignProtocol(scheme: FrostScheme): string {
   return `frost-sign/${scheme}`;
 }
 
+/** What round 1 fixed: the group commitment R, the challenge and each signer's share of R. */
+interface SigningState {
+  R: GroupPoint;
+  challenge: bigint;
+  commitmentShares: Map<number, GroupPoint>;
+  ownShare: bigint;
+}
+
 export class FrostSignParty extends RoundParty<FrostSignature> {
   readonly scheme: FrostScheme;
   readonly signers: readonly number[];
   readonly #suite: FrostSuite;
   readonly #key: FrostKeyShare;
+  readonly #signing: SigningKey;
   readonly #message: Uint8Array;
   readonly #messageHash: Uint8Array;
-  readonly #rng: ((bytes: number) => Uint8Array) | undefined;
-  #nonces: Nonces | undefined;
-  #commitments = new Map<number, NonceCommitments>();
-  #ownShare: Uint8Array | undefined;
+  readonly #rng: (bytes: number) => Uint8Array;
+  /** Serialized hiding and binding nonces: used once, then zeroed. */
+  #nonces: { hiding: Uint8Array; binding: Uint8Array } | undefined;
+  readonly #commitments = new Map<number, SignerCommitment>();
+  #state: SigningState | undefined;
 
   constructor(o: FrostSignOptions) {
     const key = o.keyShare;
@@ -76,18 +91,30 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
     this.signers = signers;
     this.#suite = key.suite;
     this.#key = key;
+    this.#signing = signingKeyOf(key);
     this.#message = new Uint8Array(o.message);
     this.#messageHash = sha256(this.#message);
-    this.#rng = o.rng;
+    this.#rng = o.rng ?? randomBytes;
   }
 
+  // RFC 9591 §5.1 commit.
   protected begin(): MpcMessage[] {
-    const { secret } = this.#key.toNoble();
-    const gen = this.#rng ? this.#suite.frost.commit(secret, this.#rng as never) : this.#suite.frost.commit(secret);
-    wipe(secret.signingShare);
-    this.#nonces = gen.nonces;
-    this.#commitments.set(this.self, gen.commitments);
-    const payload = { hiding: new Uint8Array(gen.commitments.hiding), binding: new Uint8Array(gen.commitments.binding), groupKey: this.#key.groupPublicKey, messageHash: this.#messageHash };
+    const suite = this.#suite;
+    const secret = this.#key.signingShareBytes();
+    let d: bigint, e: bigint;
+    try {
+      d = nonceGenerate(suite, secret, this.#rng);
+      e = nonceGenerate(suite, secret, this.#rng);
+    } finally {
+      wipe(secret);
+    }
+    this.#nonces = { hiding: suite.encodeScalar(d), binding: suite.encodeScalar(e) };
+    // Secret scalars: constant-time fixed-base multiplication.
+    const hiding = suite.base.multiply(d);
+    const binding = suite.base.multiply(e);
+    const own: SignerCommitment = { party: this.self, hiding, binding, hidingBytes: hiding.toBytes(true), bindingBytes: binding.toBytes(true) };
+    this.#commitments.set(this.self, own);
+    const payload = { hiding: own.hidingBytes, binding: own.bindingBytes, groupKey: this.#key.groupPublicKey, messageHash: this.#messageHash };
     return this.toPeers(1, () => payload);
   }
 
@@ -95,51 +122,73 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
     const suite = this.#suite;
     if (round === 1) {
       const p = s.parse(SignRound1Schema, raw, 'payload');
-      suite.decodePoint(p.hiding, `party ${from} hiding commitment`);
-      suite.decodePoint(p.binding, `party ${from} binding commitment`);
       if (!equalBytes(p.groupKey, this.#key.groupPublicKey)) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} signs under a different key`, { culprit: from });
       if (!equalBytes(p.messageHash, this.#messageHash)) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} signs a different message`, { culprit: from });
-      this.#commitments.set(from, { identifier: suite.identifier(from), hiding: p.hiding, binding: p.binding } as NonceCommitments);
+      // Parsed and validated once here (on the curve, not the identity, prime-order subgroup,
+      // canonical); the Point objects are what the rest of the session uses.
+      const hiding = suite.decodePoint(p.hiding, `party ${from} hiding commitment`);
+      const binding = suite.decodePoint(p.binding, `party ${from} binding commitment`);
+      this.#commitments.set(from, { party: from, hiding, binding, hidingBytes: p.hiding, bindingBytes: p.binding });
       return p;
     }
     const p = s.parse(SignRound2Schema, raw, 'payload');
-    suite.decodeScalar(p.signatureShare, `party ${from} signature share`);
-    // RFC 9591 §5.4: z_i·G = R_i + c·λ_i·Y_i, with Y_i this signer's verifying share from the key.
-    if (!suite.frost.verifyShare(this.#key.noblePublic(), this.#commitmentList(), this.#message, suite.identifier(from), p.signatureShare)) {
-      throw new CosignerError('MPC_SIGNATURE_INVALID', `signature share from party ${from} is invalid`, { culprit: from });
-    }
-    return p.signatureShare;
+    const z = suite.decodeScalar(p.signatureShare, `party ${from} signature share`);
+    const st = this.#state!;
+    // RFC 9591 §5.4 before aggregation, so a bad share names its sender.
+    const ok = verifySignatureShare(suite, {
+      z,
+      commitmentShare: st.commitmentShares.get(from)!,
+      verifyingShare: this.#signing.verifyingShare(from),
+      lambda: this.#signing.lambda(this.signers, from),
+      challenge: st.challenge,
+      R: st.R,
+    });
+    if (!ok) throw new CosignerError('MPC_SIGNATURE_INVALID', `signature share from party ${from} is invalid`, { culprit: from });
+    return z;
   }
 
   protected complete(round: number, payloads: ReadonlyMap<number, unknown>): { send: MpcMessage[] } | { output: FrostSignature } {
     const suite = this.#suite;
     if (round === 1) {
-      const { public: pub, secret } = this.#key.toNoble();
-      const nonces = this.#nonces!;
-      this.#nonces = undefined; // one use only: noble zeroes the nonce bytes inside signShare()
-      try {
-        this.#ownShare = suite.frost.signShare(secret, pub, nonces, this.#commitmentList(), this.#message);
-      } finally {
-        wipe(nonces.hiding);
-        wipe(nonces.binding);
-        wipe(secret.signingShare);
-      }
-      const share = this.#ownShare;
-      return { send: this.toPeers(2, () => ({ signatureShare: share })) };
+      const ownShare = this.#sign();
+      const bytes = suite.encodeScalar(ownShare);
+      return { send: this.toPeers(2, () => ({ signatureShare: bytes })) };
     }
-    const shares: Record<string, Uint8Array> = { [suite.identifier(this.self)]: this.#ownShare! };
-    for (const [p, z] of payloads) shares[suite.identifier(p)] = z as Uint8Array;
-    let signature: Uint8Array;
+    const st = this.#state!;
+    const signature = aggregate(suite, st.R, [st.ownShare, ...[...payloads.values()].map((z) => z as bigint)]);
+    if (!this.#signing.verify(signature, this.#message)) throw new CosignerError('MPC_SIGNATURE_INVALID', 'aggregated FROST signature does not verify');
+    return { output: { scheme: this.scheme, signature, publicKey: this.#key.externalPublicKey, message: new Uint8Array(this.#message) } };
+  }
+
+  /** RFC 9591 §4.4–4.6 and §5.2 with the commitments of every signer; consumes the nonces. */
+  #sign(): bigint {
+    const suite = this.#suite;
+    const key = this.#signing;
+    const nonces = this.#nonces;
+    this.#nonces = undefined; // one use only
+    if (!nonces) throw new CosignerError('MPC_STATE', 'signing nonces already used');
+    const secret = this.#key.signingShareBytes();
     try {
-      signature = suite.frost.aggregate(this.#key.noblePublic(), this.#commitmentList(), this.#message, shares);
-    } catch (e) {
-      const cheaters = (e as { cheaters?: string[] }).cheaters ?? [];
-      throw new CosignerError('MPC_SIGNATURE_INVALID', `FROST aggregation failed${cheaters.length ? ' (invalid shares from ' + cheaters.length + ' signers)' : ''}`);
+      // this.signers is sorted ascending, i.e. by identifier, as §4.3 requires.
+      const list = this.signers.map((p) => this.#commitments.get(p)!);
+      const rho = computeBindingFactors(suite, key.groupKeyBytes, list, this.#message);
+      const d = suite.decodeScalar(nonces.hiding, 'hiding nonce', { code: 'INTERNAL' });
+      const e = suite.decodeScalar(nonces.binding, 'binding nonce', { code: 'INTERNAL' });
+      const shares = new Map<number, GroupPoint>();
+      list.forEach((c, i) => shares.set(c.party, c.party === this.self ? ownCommitmentShare(suite, d, e, rho[i]!) : commitmentShare(c, rho[i]!)));
+      const R = groupCommitment([...shares.values()]);
+      const challenge = suite.challenge(R, key.groupKey, this.#message);
+      let sk = suite.decodeScalar(secret, 'signing share', { code: 'INTERNAL' });
+      if (key.negateSecret) sk = suite.order - sk;
+      const bindingFactor = rho[this.signers.indexOf(this.self)]!;
+      const ownShare = signShare(suite, { hidingNonce: d, bindingNonce: e, bindingFactor, lambda: key.lambda(this.signers, this.self), signingShare: sk, challenge, R });
+      this.#state = { R, challenge, commitmentShares: shares, ownShare };
+      return ownShare;
+    } finally {
+      wipe(nonces.hiding);
+      wipe(nonces.binding);
+      wipe(secret);
     }
-    if (!suite.verify(signature, this.#message, this.#key.groupPublicKey)) {
-      throw new CosignerError('MPC_SIGNATURE_INVALID', 'aggregated FROST signature does not verify');
-    }
-    return { output: { scheme: this.scheme, signature: new Uint8Array(signature), publicKey: this.#key.externalPublicKey, message: new Uint8Array(this.#message) } };
   }
 
   protected abort(): void {
@@ -148,9 +197,5 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
       wipe(this.#nonces.binding);
     }
     this.#nonces = undefined;
-  }
-
-  #commitmentList(): NonceCommitments[] {
-    return this.signers.map((p) => this.#commitments.get(p)!);
   }
 }

@@ -2,11 +2,20 @@
 // written once. Everything that crosses the wire goes through decodePoint / decodeScalar here:
 // RFC 9591 §3.1 DeserializeElement (canonical encoding, on the curve, not the identity, in the
 // prime-order subgroup) and DeserializeScalar (canonical, < order).
+//
+// The signing hashes (RFC 9591 §4 H1..H5 and the challenge) are defined here per ciphersuite:
+//   ed25519: §6.1 FROST(Ed25519, SHA-512), contextString "FROST-ED25519-SHA512-v1"
+//   bip340:  frost-rs FROST(secp256k1, SHA-256)-TR (as @noble/curves' schnorr_FROST): the §6.5
+//            secp256k1 hashes with contextString "FROST-secp256k1-SHA256-TR-v1", challenge = BIP340
+//            tagged hash, and x-only/even-Y adjustments done by the signing code (signing.ts).
+import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { ed25519, ed25519_FROST } from '@noble/curves/ed25519.js';
 import { schnorr, schnorr_FROST, secp256k1, secp256k1_hasher } from '@noble/curves/secp256k1.js';
 import type { FROST } from '@noble/curves/abstract/frost.js';
-import { sha512 } from '@noble/hashes/sha2.js';
+import { invert } from '@noble/curves/abstract/modular.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { CosignerError, type ErrorCode } from '../../errors.js';
+import { concatBytes } from '../../bytes.js';
 
 export type FrostScheme = 'ed25519' | 'bip340';
 export const FROST_SCHEMES: readonly FrostScheme[] = ['ed25519', 'bip340'];
@@ -21,7 +30,11 @@ export interface GroupPoint {
   equals(other: GroupPoint): boolean;
   is0(): boolean;
   toBytes(compressed?: boolean): Uint8Array;
+  toAffine(): { x: bigint; y: bigint };
 }
+
+/** An independent verifier of whole signatures under one fixed key (built once per key). */
+export type SignatureVerifier = (signature: Uint8Array, message: Uint8Array) => boolean;
 
 export interface FrostSuite {
   readonly scheme: FrostScheme;
@@ -50,6 +63,31 @@ export interface FrostSuite {
   externalKey(groupKey: Uint8Array): Uint8Array;
   /** Independent verification with the curve library's single-party verifier (RFC 8032 / BIP340). */
   verify(signature: Uint8Array, message: Uint8Array, groupKey: Uint8Array): boolean;
+  /**
+   * An independent verifier for one group key, set up once per key: Ed25519 through node:crypto
+   * (OpenSSL, RFC 8032 cofactorless, strict), BIP340 through @noble's schnorr.verify.
+   */
+  verifierFor(groupKey: Uint8Array): SignatureVerifier;
+
+  // ---- RFC 9591 signing primitives of the ciphersuite ----
+  /** frost-rs TR ciphersuite: x-only keys and even-Y group commitments (BIP340). */
+  readonly taproot: boolean;
+  /** a⁻¹ mod order (a ≠ 0). */
+  invertScalar(a: bigint): bigint;
+  /** §4.1 / §6.x H1: binding factors ("rho"). */
+  h1(m: Uint8Array): bigint;
+  /** §6.x H3: nonce generation ("nonce"). */
+  h3(m: Uint8Array): bigint;
+  /** §6.x H4: message hash ("msg"), raw digest. */
+  h4(m: Uint8Array): Uint8Array;
+  /** §6.x H5: commitment-list hash ("com"), raw digest. */
+  h5(m: Uint8Array): Uint8Array;
+  /** §4.6 compute_challenge(R, PK, msg); PK already in the form the suite signs under. */
+  challenge(R: GroupPoint, groupKey: GroupPoint, message: Uint8Array): bigint;
+  /** RFC 9591 Appendix A signature encoding (bip340: x(R) ‖ z, as BIP340 and frost-rs TR). */
+  encodeSignature(R: GroupPoint, z: bigint): Uint8Array;
+  /** Whether the affine y coordinate is odd (used by the TR adjustments; false for Ed25519). */
+  hasOddY(p: GroupPoint): boolean;
 }
 
 function fail(code: ErrorCode, what: string, why: string): never {
@@ -88,6 +126,29 @@ function checkPoint(p: GroupPoint & { assertValidity(): void; isTorsionFree(): b
   const again = p.toBytes(true);
   if (again.length !== bytes.length || !again.every((v, i) => v === bytes[i])) fail(code, what, 'point encoding is not canonical');
   return p;
+}
+
+const utf8 = (t: string) => new TextEncoder().encode(t);
+const ED_CONTEXT = 'FROST-ED25519-SHA512-v1';
+const ED_RHO = utf8(ED_CONTEXT + 'rho');
+const ED_NONCE = utf8(ED_CONTEXT + 'nonce');
+const ED_MSG = utf8(ED_CONTEXT + 'msg');
+const ED_COM = utf8(ED_CONTEXT + 'com');
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const TR_CONTEXT = 'FROST-secp256k1-SHA256-TR-v1';
+const TR_RHO = utf8(TR_CONTEXT + 'rho');
+const TR_NONCE = utf8(TR_CONTEXT + 'nonce');
+const TR_MSG = utf8(TR_CONTEXT + 'msg');
+const TR_COM = utf8(TR_CONTEXT + 'com');
+const BIP340_TAG_HASH = sha256(utf8('BIP0340/challenge'));
+const BIP340_CHALLENGE_TAG = concatBytes(BIP340_TAG_HASH, BIP340_TAG_HASH);
+
+function edHashToScalar(prefix: Uint8Array, m: Uint8Array): bigint {
+  return leToBigint(sha512(concatBytes(prefix, m))) % ED_ORDER;
+}
+
+function xOnly(p: GroupPoint): Uint8Array {
+  return p.toBytes(true).subarray(1);
 }
 
 const ed25519Suite: FrostSuite = {
@@ -134,6 +195,28 @@ const ed25519Suite: FrostSuite = {
       return false;
     }
   },
+  verifierFor(groupKey) {
+    // RFC 8410 SubjectPublicKeyInfo for Ed25519: fixed prefix ‖ the 32-byte key.
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, groupKey]), format: 'der', type: 'spki' });
+    return (sig, msg) => {
+      try {
+        return sig.length === 64 && nodeVerify(null, msg, key, sig);
+      } catch {
+        return false;
+      }
+    };
+  },
+  taproot: false,
+  invertScalar: (a) => invert(a, ED_ORDER),
+  // §6.1: H1 = SHA-512(contextString ‖ "rho" ‖ m) mod L, H3 with "nonce"; H4/H5 raw SHA-512.
+  h1: (m) => edHashToScalar(ED_RHO, m),
+  h3: (m) => edHashToScalar(ED_NONCE, m),
+  h4: (m) => sha512(concatBytes(ED_MSG, m)),
+  h5: (m) => sha512(concatBytes(ED_COM, m)),
+  // §6.1 H2 = SHA-512(m) mod L without a prefix (RFC 8032 compatible), m = R ‖ PK ‖ msg.
+  challenge: (R, PK, msg) => leToBigint(sha512(concatBytes(R.toBytes(), PK.toBytes(), msg))) % ED_ORDER,
+  encodeSignature: (R, z) => concatBytes(R.toBytes(), ed25519.Point.Fn.toBytes(z)),
+  hasOddY: () => false,
 };
 
 const bip340Suite: FrostSuite = {
@@ -177,6 +260,28 @@ const bip340Suite: FrostSuite = {
       return false;
     }
   },
+  verifierFor(groupKey) {
+    const xOnly = groupKey.slice(1, 33);
+    return (sig, msg) => {
+      try {
+        return schnorr.verify(sig, msg, xOnly);
+      } catch {
+        return false;
+      }
+    };
+  },
+  taproot: true,
+  invertScalar: (a) => invert(a, K1_ORDER),
+  // §6.5 with the TR contextString: H1/H3 are RFC 9380 hash_to_field (expand_message_xmd SHA-256,
+  // L = 48) with DST contextString ‖ "rho" / "nonce"; H4/H5 raw SHA-256 of prefix ‖ m.
+  h1: (m) => secp256k1_hasher.hashToScalar(m, { DST: TR_RHO }),
+  h3: (m) => secp256k1_hasher.hashToScalar(m, { DST: TR_NONCE }),
+  h4: (m) => sha256(concatBytes(TR_MSG, m)),
+  h5: (m) => sha256(concatBytes(TR_COM, m)),
+  // BIP340 challenge: int(hash_BIP0340/challenge(x(R) ‖ x(P) ‖ m)) mod n.
+  challenge: (R, PK, msg) => beToBigint(sha256(concatBytes(BIP340_CHALLENGE_TAG, xOnly(R), xOnly(PK), msg))) % K1_ORDER,
+  encodeSignature: (R, z) => concatBytes(xOnly(R), secp256k1.Point.Fn.toBytes(z)),
+  hasOddY: (p) => (p.toAffine().y & 1n) === 1n,
 };
 
 export function frostSuite(scheme: FrostScheme): FrostSuite {

@@ -1,0 +1,73 @@
+// What signing needs from a key share that does not change from one signature to the next,
+// computed once per FrostKeyShare object and cached beside it: the group key and every verifying
+// share as validated points (already parsed by FrostKeyShare.fromParts), in the form the
+// ciphersuite signs under, the encoded group key for the binding factors, the independent
+// verifier of whole signatures, and the Lagrange coefficients of each signing set.
+//
+// TR (frost-rs secp256k1-TR / BIP340): keys are x-only, so a group key with odd Y signs as its
+// even-Y twin: the group key and every verifying share are negated here, and the signing share is
+// negated at signing time (negateSecret).
+import { CosignerError } from '../../errors.js';
+import type { FrostKeyShare } from './key-share.js';
+import { deriveInterpolatingValue } from './signing.js';
+import type { FrostSuite, GroupPoint, SignatureVerifier } from './suite.js';
+
+export interface SigningKey {
+  readonly suite: FrostSuite;
+  /** The group key as signed under (TR: even Y). */
+  readonly groupKey: GroupPoint;
+  /** SerializeElement(groupKey), the prefix of every binding-factor input (RFC 9591 §4.4). */
+  readonly groupKeyBytes: Uint8Array;
+  /** TR: the stored key has odd Y, so the signing share must be negated before use. */
+  readonly negateSecret: boolean;
+  /** Verifying share of a participant, in the same (adjusted) form as groupKey. */
+  verifyingShare(party: number): GroupPoint;
+  /** λ_party for this signing set (sorted party ids), cached per set. */
+  lambda(signers: readonly number[], party: number): bigint;
+  /** Independent verification of a whole signature under this key. */
+  readonly verify: SignatureVerifier;
+}
+
+const MAX_CACHED_LAMBDAS = 64;
+const cache = new WeakMap<FrostKeyShare, SigningKey>();
+
+export function signingKeyOf(share: FrostKeyShare): SigningKey {
+  let key = cache.get(share);
+  if (!key) {
+    key = buildSigningKey(share);
+    cache.set(share, key);
+  }
+  return key;
+}
+
+function buildSigningKey(share: FrostKeyShare): SigningKey {
+  const suite = share.suite;
+  const { commitments, verifyingShares } = share.points;
+  const negate = suite.taproot && suite.hasOddY(commitments[0]!);
+  const adjust = (p: GroupPoint) => (negate ? p.negate() : p);
+  const groupKey = adjust(commitments[0]!);
+  const shares = new Map<number, GroupPoint>(share.parties.map((p, i) => [p, adjust(verifyingShares[i]!)]));
+  const lambdas = new Map<string, bigint>();
+  return Object.freeze({
+    suite,
+    groupKey,
+    groupKeyBytes: groupKey.toBytes(true),
+    negateSecret: negate,
+    verifyingShare(party: number): GroupPoint {
+      const Y = shares.get(party);
+      if (!Y) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${party} holds no share of this key`);
+      return Y;
+    },
+    lambda(signers: readonly number[], party: number): bigint {
+      const k = `${signers.join(',')}:${party}`;
+      let l = lambdas.get(k);
+      if (l === undefined) {
+        l = deriveInterpolatingValue(suite, signers, party);
+        if (lambdas.size >= MAX_CACHED_LAMBDAS) lambdas.clear(); // a key is signed by few distinct sets
+        lambdas.set(k, l);
+      }
+      return l;
+    },
+    verify: suite.verifierFor(share.groupPublicKey),
+  });
+}
