@@ -31,6 +31,8 @@ export interface GroupPoint {
   is0(): boolean;
   toBytes(compressed?: boolean): Uint8Array;
   toAffine(): { x: bigint; y: bigint };
+  /** noble: attach a wNAF table (window W) so later multiplications of this point are faster. */
+  precompute(windowSize?: number, isLazy?: boolean): GroupPoint;
 }
 
 /** An independent verifier of whole signatures under one fixed key (built once per key). */
