@@ -211,6 +211,21 @@ describe('FROST against a malicious peer', function () {
         expectError(() => parties[0]!.result(), 'MPC_STATE');
       });
 
+      it('signing: a valid commitment plus a torsion point (not small-order, not torsion-free) is refused', function () {
+        if (scheme !== 'ed25519') this.skip(); // secp256k1 has cofactor 1: every curve point is in the group
+        for (const t of ED25519_TORSION_SUBGROUP.slice(1)) {
+          for (const field of ['hiding', 'binding']) {
+            const parties = signParties(scheme, [1, 2, 3]);
+            const r1 = parties.flatMap((p) => p.start());
+            const fromTwo = r1.find((m) => m.from === 2 && m.to === 1)!;
+            const honest = ed25519.Point.fromBytes((fromTwo.payload as Payload)[field] as Uint8Array);
+            const mixed = honest.add(ed25519.Point.fromBytes(Buffer.from(t, 'hex'))).toBytes();
+            expect(ed25519.Point.fromBytes(mixed).isSmallOrder()).to.equal(false);
+            expectError(() => parties[0]!.receive(withPayload(fromTwo, { [field]: mixed })), 'MPC_INVALID_MESSAGE');
+          }
+        }
+      });
+
       it('signing: an out-of-range share and invalid nonce commitments are refused', () => {
         {
           const parties = signParties(scheme);
@@ -225,6 +240,25 @@ describe('FROST against a malicious peer', function () {
             expectError(() => parties[0]!.receive(withPayload(fromTwo, { [field]: bad })), 'MPC_INVALID_MESSAGE');
           }
         }
+      });
+
+      it('signing: a tampered share is still rejected once the verifying-share tables are built (third signature with the same key objects)', () => {
+        const shares = runAll(dkgParties(scheme));
+        for (let i = 0; i < 2; i++) {
+          const sessionId = randomBytes(32);
+          const msg = randomBytes(32);
+          runAll(shares.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message: msg })));
+        }
+        const sessionId = randomBytes(32);
+        const msg = randomBytes(32);
+        const parties = shares.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message: msg }));
+        const r2 = deliver(parties, parties.flatMap((p) => p.start()));
+        const fromTwo = r2.find((m) => m.from === 2)!;
+        const z = (fromTwo.payload as Payload).signatureShare as Uint8Array;
+        expectError(() => parties[0]!.receive(withPayload(fromTwo, { signatureShare: scalarPlusOne(scheme, z) })), 'MPC_SIGNATURE_INVALID', 2);
+        // the untampered share from the same run is accepted by the other party
+        deliver(parties, r2.filter((m) => m.from === 1));
+        expect(parties[1]!.done).to.equal(true);
       });
 
       it('signing: a peer signing another message or under another key is named in round 1', () => {

@@ -7,7 +7,19 @@ import { createPublicKey, randomBytes, verify as nodeVerify } from 'node:crypto'
 import { schnorr } from '@noble/curves/secp256k1.js';
 import type { NonceCommitments } from '@noble/curves/abstract/frost.js';
 import type { MpcMessage, Party } from '../../shared/mpc/party.js';
-import { FrostDkgParty, FrostSignParty, taprootFrostKeyShare, tweakFrostKeyShare, type FrostKeyShare, type FrostScheme } from '../../shared/mpc/frost/index.js';
+import {
+  FrostDkgParty,
+  FrostSignParty,
+  commitmentShare,
+  computeBindingFactors,
+  groupCommitment,
+  signingKeyOf,
+  taprootFrostKeyShare,
+  tweakFrostKeyShare,
+  type FrostKeyShare,
+  type FrostScheme,
+  type SignerCommitment,
+} from '../../shared/mpc/frost/index.js';
 
 type Payload = Record<string, Uint8Array>;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -116,3 +128,35 @@ for (const scheme of ['ed25519', 'bip340'] as const) {
     });
   });
 }
+
+describe('FROST bip340: both parities of the group commitment R (TR nonce negation)', function () {
+  this.timeout(60_000);
+
+  it('signatures with even-Y and odd-Y R both verify with schnorr.verify and noble verifyShare', () => {
+    const keys = dkg('bip340', [1, 2], 2).map((k) => taprootFrostKeyShare(k));
+    const suite = keys[0]!.suite;
+    const seen = new Set<boolean>();
+    for (let i = 0; i < 64 && seen.size < 2; i++) {
+      const msg = randomBytes(32);
+      const sessionId = randomBytes(32);
+      const payloads = new Map<string, Payload>();
+      const [sig] = run(
+        keys.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message: msg })),
+        (m) => void payloads.set(`${m.round}/${m.from}`, m.payload as Payload),
+      );
+      // R recomputed from the public round-1 values (RFC 9591 §4.4–4.5), only to learn its parity.
+      const list: SignerCommitment[] = [1, 2].map((p) => {
+        const r1 = payloads.get(`1/${p}`)!;
+        return { party: p, hiding: suite.decodePoint(r1.hiding!, 'h'), binding: suite.decodePoint(r1.binding!, 'b'), hidingBytes: r1.hiding!, bindingBytes: r1.binding! };
+      });
+      const rho = computeBindingFactors(suite, signingKeyOf(keys[0]!).groupKeyBytes, list, msg);
+      const R = groupCommitment(list.map((c, j) => commitmentShare(c, rho[j]!)));
+      expect(Buffer.from(R.toBytes(true).subarray(1)).equals(Buffer.from(sig!.signature.subarray(0, 32)))).to.equal(true);
+      seen.add(suite.hasOddY(R));
+      expect(schnorr.verify(sig!.signature, msg, keys[0]!.externalPublicKey)).to.equal(true);
+      const nobleList = [1, 2].map((p) => ({ identifier: suite.identifier(p), hiding: payloads.get(`1/${p}`)!.hiding!, binding: payloads.get(`1/${p}`)!.binding! }) as NonceCommitments);
+      for (const p of [1, 2]) expect(suite.frost.verifyShare(keys[0]!.noblePublic(), nobleList, msg, suite.identifier(p), payloads.get(`2/${p}`)!.signatureShare!)).to.equal(true);
+    }
+    expect([...seen].sort()).to.deep.equal([false, true]);
+  });
+});

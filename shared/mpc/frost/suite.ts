@@ -63,8 +63,6 @@ export interface FrostSuite {
   decodeProof(proof: Uint8Array, what: string): { R: GroupPoint; z: bigint };
   /** The key an outside verifier uses: Ed25519 A (32 bytes) or the BIP340 x-only key (32 bytes). */
   externalKey(groupKey: Uint8Array): Uint8Array;
-  /** Independent verification with the curve library's single-party verifier (RFC 8032 / BIP340). */
-  verify(signature: Uint8Array, message: Uint8Array, groupKey: Uint8Array): boolean;
   /**
    * An independent verifier for one group key, set up once per key: Ed25519 through node:crypto
    * (OpenSSL, RFC 8032 cofactorless, strict), BIP340 through @noble's schnorr.verify.
@@ -190,13 +188,6 @@ const ed25519Suite: FrostSuite = {
     return { R: this.decodePoint(proof.subarray(0, 32), what), z: this.decodeScalar(proof.subarray(32), what) };
   },
   externalKey: (groupKey) => groupKey,
-  verify: (sig, msg, groupKey) => {
-    try {
-      return ed25519.verify(sig, msg, groupKey, { zip215: false });
-    } catch {
-      return false;
-    }
-  },
   verifierFor(groupKey) {
     // RFC 8410 SubjectPublicKeyInfo for Ed25519: fixed prefix ‖ the 32-byte key.
     const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, groupKey]), format: 'der', type: 'spki' });
@@ -255,13 +246,6 @@ const bip340Suite: FrostSuite = {
     return { R, z: this.decodeScalar(proof.subarray(32), what) };
   },
   externalKey: (groupKey) => groupKey.slice(1, 33),
-  verify: (sig, msg, groupKey) => {
-    try {
-      return schnorr.verify(sig, msg, groupKey.slice(1, 33));
-    } catch {
-      return false;
-    }
-  },
   verifierFor(groupKey) {
     const xOnly = groupKey.slice(1, 33);
     return (sig, msg) => {
