@@ -9,7 +9,7 @@
 //   finish   every peer share is verified against that peer's verifying share (§5.4) before
 //            aggregation — a bad share names its sender — then aggregate (§5.3) and verify the
 //            final signature with an independent verifier before output: node:crypto (OpenSSL)
-//            for Ed25519, BIP340 Verify from the output bytes (bip340-verify.ts) for BIP340.
+//            for Ed25519, @noble's schnorr.verify for BIP340.
 //
 // The arithmetic is in signing.ts, the per-key precomputation in signing-key.ts. The nonces live
 // only inside this object: generated in start(), consumed (and zeroed) by the one sign step,
