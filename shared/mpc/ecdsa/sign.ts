@@ -31,6 +31,7 @@ import type { ProofContext } from '../zk/context.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
 import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
 import { PAILLIER_MAX_BITS, PAILLIER_MIN_BITS } from '../paillier/modulus-shape.js';
+import type { PaillierSecretKey } from '../paillier/paillier.js';
 import { bitLength, randomBits } from '../bigint/modarith.js';
 import { uintToWire } from '../bigint/wire.js';
 import { CURVE_ORDER, type Point, POINT_BYTES, SCALAR_BYTES, modQ, mulBase, pointFromBytes, pointToBytes, scalarToBytes } from './curve.js';
@@ -83,6 +84,15 @@ function commitmentItems(R1: Uint8Array, proof: DlogProof, hash: Uint8Array, chi
 
 function commitmentContext(session: TwoPartySession) {
   return { sessionId: session.sessionId, party: session.p1, label: `${ECDSA_SIGN_PROTOCOL}/R1` };
+}
+
+/**
+ * c ∈ Z*_{N²} (0 < c < N² and gcd(c, N) = 1), decided with P1's factorisation: N = p·q with p, q
+ * prime, so c is a unit mod N exactly when neither p nor q divides it — two reductions instead of a
+ * 4096-by-2048-bit gcd. The same predicate as PaillierPublicKey.isValidCiphertext.
+ */
+function isUnitCiphertext(sk: PaillierSecretKey, c: bigint): boolean {
+  return typeof c === 'bigint' && c > 0n && c < sk.publicKey.nSquared && c % sk.p !== 0n && c % sk.q !== 0n;
 }
 
 function checkHash(h: Uint8Array): Uint8Array {
@@ -156,7 +166,7 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
       // Another session may have locked the share meanwhile: never decrypt for a locked key.
       if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
       // Validity of c3 does not depend on any secret, so rejecting it here leaks nothing: no lock.
-      if (!share.paillier.publicKey.isValidCiphertext(msg.c3)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c3 is not a valid Paillier ciphertext');
+      if (!isUnitCiphertext(share.paillier, msg.c3)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c3 is not a valid Paillier ciphertext');
       // From here on the outcome depends on x1: any failure, expected or not, is terminal for the key.
       let sig: EcdsaSignature | undefined;
       try {

@@ -3,7 +3,7 @@
 // candidate (r, s) against the (derived) public key before anything is released (CRYPTO.md attack 8).
 import { CosignerError } from '../../errors.js';
 import { bytesToBigint } from '../transcript.js';
-import { CURVE_ORDER, type Point, invQ, modQ, publicCombination, scalarToBytes } from './curve.js';
+import { CURVE_ORDER, type Point, invQ, keyWithTable, modQ, publicCombination, scalarToBytes } from './curve.js';
 
 const HALF_ORDER = CURVE_ORDER >> 1n;
 
@@ -47,12 +47,13 @@ export function hashToScalar(hash: Uint8Array): bigint {
 /**
  * Verify (r, s) on the hash integer m under public key Q (SEC 1 §4.1.4): R' = (m/s)·G + (r/s)·Q,
  * accept iff R' ≠ O and R'.x mod q = r. Returns R' (all public values, so the fast
- * variable-time multiplication is fine) or undefined when the signature is invalid.
+ * variable-time multiplication is fine) or undefined when the signature is invalid. A key that
+ * signs repeatedly gets a precomputed table (curve.ts keyWithTable), which makes this ~3x faster.
  */
 export function verifyAndRecoverR(m: bigint, r: bigint, s: bigint, Q: Point): Point | undefined {
   if (r <= 0n || r >= CURVE_ORDER || s <= 0n || s >= CURVE_ORDER) return undefined;
   const w = invQ(s);
-  const R = publicCombination(m * w, Q, r * w);
+  const R = publicCombination(m * w, keyWithTable(Q), r * w);
   if (R.is0()) return undefined;
   const { x } = R.toAffine();
   return modQ(x) === r ? R : undefined;
