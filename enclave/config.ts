@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { CosignerError } from '../shared/errors.js';
 import { ENCLAVE_RPC_PORT, KMS_PROXY_PORT } from '../shared/messages.js';
-import { integerOption } from '../shared/cli-args.js';
+import { TRANSPORT_OPTIONS, integerOption, transportOption } from '../shared/cli-args.js';
 
 export interface EnclaveConfig {
   transport: 'vsock' | 'loopback';
@@ -25,14 +25,12 @@ export interface EnclaveConfig {
   allowPlainHttpKms: boolean;
 }
 
-
 export function parseEnclaveConfig(argv: string[]): EnclaveConfig {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
-      transport: { type: 'string', default: 'vsock' },
-      'loopback-dir': { type: 'string' },
+      ...TRANSPORT_OPTIONS,
       cid: { type: 'string', default: '16' },
       'rpc-port': { type: 'string' },
       'kms-proxy-port': { type: 'string' },
@@ -42,14 +40,12 @@ export function parseEnclaveConfig(argv: string[]): EnclaveConfig {
       'allow-plain-http-kms': { type: 'boolean', default: false },
     },
   });
-  const transport = values.transport;
-  if (transport !== 'vsock' && transport !== 'loopback') throw new CosignerError('CONFIG_INVALID', '--transport must be vsock or loopback');
-  if (transport === 'loopback' && !values['loopback-dir']) throw new CosignerError('CONFIG_INVALID', '--transport loopback needs --loopback-dir');
+  const { transport, loopbackDir } = transportOption(values);
   if (values.nsm && values['nsm-socket']) throw new CosignerError('CONFIG_INVALID', 'give --nsm or --nsm-socket, not both');
   const cid = integerOption('cid', values.cid, 16, 4, 0xfffffffe);
   return {
     transport,
-    loopbackDir: values['loopback-dir'],
+    loopbackDir,
     cid,
     rpcPort: integerOption('rpc-port', values['rpc-port'], ENCLAVE_RPC_PORT),
     kmsProxyPort: integerOption('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CosignerError } from '../shared/errors.js';
 import { ENCLAVE_RPC_PORT, KMS_PROXY_PORT } from '../shared/messages.js';
-import { integerOption } from '../shared/cli-args.js';
+import { TRANSPORT_OPTIONS, integerOption, transportOption } from '../shared/cli-args.js';
 import { AWS_NITRO_ROOT_G1_PEM } from '../shared/attestation/verify.js';
 import type { Endpoint } from './kms-proxy.js';
 import type { EnclaveCidSetting } from './enclave-cid.js';
@@ -29,7 +29,6 @@ export interface ParentConfig {
   credentials: { source: 'auto' | 'imds' | 'env'; imdsBaseUrl: string | undefined };
 }
 
-
 export function endpointOf(url: string): Endpoint {
   let u: URL;
   try {
@@ -46,8 +45,7 @@ export function parseParentConfig(argv: string[]): ParentConfig {
     args: argv,
     strict: true,
     options: {
-      transport: { type: 'string', default: 'vsock' },
-      'loopback-dir': { type: 'string' },
+      ...TRANSPORT_OPTIONS,
       'enclave-cid': { type: 'string', default: '16' },
       'enclave-name': { type: 'string' },
       'nitro-cli': { type: 'string', default: 'nitro-cli' },
@@ -64,9 +62,7 @@ export function parseParentConfig(argv: string[]): ParentConfig {
       'imds-url': { type: 'string' },
     },
   });
-  const transport = values.transport;
-  if (transport !== 'vsock' && transport !== 'loopback') throw new CosignerError('CONFIG_INVALID', '--transport must be vsock or loopback');
-  if (transport === 'loopback' && !values['loopback-dir']) throw new CosignerError('CONFIG_INVALID', '--transport loopback needs --loopback-dir');
+  const { transport, loopbackDir } = transportOption(values);
   const region = values['kms-region'];
   const keyId = values['kms-key-id'];
   if (!region || !keyId) throw new CosignerError('CONFIG_INVALID', '--kms-region and --kms-key-id are required');
@@ -82,7 +78,7 @@ export function parseParentConfig(argv: string[]): ParentConfig {
   const stateDir = values['state-dir']!;
   return {
     transport,
-    loopbackDir: values['loopback-dir'],
+    loopbackDir,
     enclaveCid:
       values['enclave-cid'] === 'auto'
         ? { kind: 'auto', name: values['enclave-name'], nitroCli: values['nitro-cli']! }

@@ -10,3 +10,17 @@ export function integerOption(name: string, value: string | undefined, dflt: num
   }
   return n;
 }
+
+/** The options every entry point on the vsock channel takes. */
+export const TRANSPORT_OPTIONS = {
+  transport: { type: 'string', default: 'vsock' },
+  'loopback-dir': { type: 'string' },
+} as const;
+
+/** Real AF_VSOCK, or the loopback emulator (which needs its socket folder). */
+export function transportOption(values: { transport?: string; 'loopback-dir'?: string }): { transport: 'vsock' | 'loopback'; loopbackDir: string | undefined } {
+  const t = values.transport ?? 'vsock';
+  if (t !== 'vsock' && t !== 'loopback') throw new CosignerError('CONFIG_INVALID', '--transport must be vsock or loopback');
+  if (t === 'loopback' && !values['loopback-dir']) throw new CosignerError('CONFIG_INVALID', '--transport loopback needs --loopback-dir');
+  return { transport: t, loopbackDir: values['loopback-dir'] };
+}
