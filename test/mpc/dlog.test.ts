@@ -2,9 +2,11 @@
 // committed with in keygen/signing (shared/mpc/commitment.ts).
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { DlogProofSchema, proveDlog, verifyDlog } from '../../shared/mpc/zk/dlog.js';
 import { commit, verifyCommitment } from '../../shared/mpc/commitment.js';
-import { CURVE_ORDER, G, mulBase, randomScalar, scalarToBytes } from '../../shared/mpc/ecdsa/curve.js';
+import { CURVE_ORDER, G, modQ, mulBase, randomScalar, scalarToBytes } from '../../shared/mpc/ecdsa/curve.js';
+import { proofTranscript } from '../../shared/mpc/zk/context.js';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import * as s from '../../shared/schema.js';
 
@@ -40,6 +42,36 @@ describe('mpc/zk/dlog — Schnorr PoK over secp256k1', () => {
     notOnCurve[0] = 0x05;
     expect(verifyDlog(X, { ...proof, A: notOnCurve }, ctx)).to.equal(false);
     expect(verifyDlog(X, { ...proof, A: new Uint8Array(33) }, ctx)).to.equal(false);
+    // −A (the other y parity of the same x) is a valid point but not the commitment: refused.
+    const negated = new Uint8Array(proof.A);
+    negated[0] = negated[0] === 0x02 ? 0x03 : 0x02;
+    expect(verifyDlog(X, { ...proof, A: negated }, ctx)).to.equal(false);
+    // An uncompressed or truncated encoding of the right point is not the 33-byte commitment either.
+    const Afull = secp256k1.Point.fromBytes(proof.A).toBytes(false);
+    expect(verifyDlog(X, { ...proof, A: Afull }, ctx)).to.equal(false);
+    expect(verifyDlog(X, { ...proof, A: proof.A.subarray(0, 32) }, ctx)).to.equal(false);
+  });
+
+  it('checks the whole of A, y parity included: a response that opens −A is refused', () => {
+    const a = randomScalar();
+    const A = mulBase(a).toBytes(true);
+    // The challenge as dlog.ts derives it (this also pins the transcript layout).
+    const e = proofTranscript('nitro-cosigner/zk/dlog-secp256k1/v1', ctx)
+      .appendBytes('X', X.toBytes(true))
+      .appendBytes('A', A)
+      .challengeScalars('e', CURVE_ORDER, 1)[0]!;
+    expect(verifyDlog(X, { A, z: scalarToBytes(modQ(a + e * x)) }, ctx)).to.equal(true);
+    // z' = e·x − a gives z'·G − e·X = −A: same x-coordinate as A, opposite parity.
+    expect(verifyDlog(X, { A, z: scalarToBytes(modQ(e * x - a)) }, ctx)).to.equal(false);
+  });
+
+  it('proofs made by the constant-time prover verify for edge-case secrets, and only for their own statement', () => {
+    for (const w of [1n, 2n, CURVE_ORDER - 1n, CURVE_ORDER - 2n, 2n ** 255n]) {
+      const W = G.multiply(w);
+      const p = proveDlog(w, W, ctx);
+      expect(verifyDlog(W, p, ctx), `w = ${w}`).to.equal(true);
+      expect(verifyDlog(W.negate(), p, ctx)).to.equal(false);
+    }
   });
 
   it('a proof for another secret with the same commitment does not transfer', () => {

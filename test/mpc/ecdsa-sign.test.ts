@@ -340,7 +340,12 @@ describe('mpc/ecdsa — two-party signing', function () {
 
     it('rejects a c3 that is not a Paillier ciphertext without locking the key', () => {
       const N = share1.paillier.publicKey.n;
-      for (const c3 of [0n, N * N, N * N + 1n, share1.paillier.p * 12345n]) {
+      const { p, q } = share1.paillier;
+      // P1 decides validity with its factors; it must be the public predicate exactly.
+      for (const c of [0n, 1n, p, q, N, p * q * 7n, p * 12345n, q * (N + 3n), N * N - 1n, N * N, share2.cKey, N * N - p]) {
+        expect(share1.paillier.isValidCiphertext(c), `c = ${c}`).to.equal(share1.paillier.publicKey.isValidCiphertext(c));
+      }
+      for (const c3 of [0n, N * N, N * N + 1n, p * 12345n, q * 3n, N]) {
         const { s1 } = fresh();
         expectCode(() => sign(s1, share2, { messageHash: hash }, tamperRound(4, () => ({ c3: uintToWire(c3) }))), 'MPC_INVALID_MESSAGE');
         expect(s1.locked).to.equal(false);

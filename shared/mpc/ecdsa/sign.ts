@@ -31,7 +31,6 @@ import type { ProofContext } from '../zk/context.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
 import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
 import { PAILLIER_MAX_BITS, PAILLIER_MIN_BITS } from '../paillier/modulus-shape.js';
-import type { PaillierSecretKey } from '../paillier/paillier.js';
 import { bitLength, randomBits } from '../bigint/modarith.js';
 import { uintToWire } from '../bigint/wire.js';
 import { CURVE_ORDER, type Point, POINT_BYTES, SCALAR_BYTES, modQ, mulBase, pointFromBytes, pointToBytes, scalarToBytes } from './curve.js';
@@ -41,7 +40,7 @@ import { bytesToBigint } from '../transcript.js';
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from './key-share.js';
 import { TwoPartySession, proofFailed, type TwoPartyIds } from './two-party-session.js';
 import { RHO_BITS } from './bounds.js';
-import { PaillierRandomizerPool } from './randomizer-pool.js';
+import { PaillierRandomizerPool, freshRandomizer } from './randomizer-pool.js';
 
 // v2: round 5 (the signature to P2); v1 peers are refused.
 export const ECDSA_SIGN_PROTOCOL = 'ecdsa2p-secp256k1-sign/v2';
@@ -84,15 +83,6 @@ function commitmentItems(R1: Uint8Array, proof: DlogProof, hash: Uint8Array, chi
 
 function commitmentContext(session: TwoPartySession) {
   return { sessionId: session.sessionId, party: session.p1, label: `${ECDSA_SIGN_PROTOCOL}/R1` };
-}
-
-/**
- * c ∈ Z*_{N²} (0 < c < N² and gcd(c, N) = 1), decided with P1's factorisation: N = p·q with p, q
- * prime, so c is a unit mod N exactly when neither p nor q divides it — two reductions instead of a
- * 4096-by-2048-bit gcd. The same predicate as PaillierPublicKey.isValidCiphertext.
- */
-function isUnitCiphertext(sk: PaillierSecretKey, c: bigint): boolean {
-  return typeof c === 'bigint' && c > 0n && c < sk.publicKey.nSquared && c % sk.p !== 0n && c % sk.q !== 0n;
 }
 
 function checkHash(h: Uint8Array): Uint8Array {
@@ -165,8 +155,9 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
     try {
       // Another session may have locked the share meanwhile: never decrypt for a locked key.
       if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
-      // Validity of c3 does not depend on any secret, so rejecting it here leaks nothing: no lock.
-      if (!isUnitCiphertext(share.paillier, msg.c3)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c3 is not a valid Paillier ciphertext');
+      // Validity of c3 (c3 ∈ Z*_{N²}) does not depend on any secret, so rejecting it here leaks
+      // nothing: no lock. P1 decides it with its factors (no 4096-bit gcd), decrypt() reuses it.
+      if (!share.paillier.isValidCiphertext(msg.c3)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c3 is not a valid Paillier ciphertext');
       // From here on the outcome depends on x1: any failure, expected or not, is terminal for the key.
       let sig: EcdsaSignature | undefined;
       try {
@@ -276,7 +267,7 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
       // Plaintext ρ·q + k2⁻¹·(m + r·x2'), below 2^1281 ≪ N/2 (bounds.ts), plus (k2⁻¹·r)·x1 via c_key.
       const plain = randomBits(RHO_BITS) * CURVE_ORDER + modQ(k2inv * modQ(this.m + r * x2));
       // Enc(plain; r) = (1 + plain·N)·r^N with a randomizer used for this ciphertext only.
-      const rN = this.randomizers ? this.randomizers.take() : pk.encrypt(0n).c;
+      const rN = this.randomizers ? this.randomizers.take() : freshRandomizer(pk);
       const c3 = pk.add((pk.plaintextPart(plain) * rN) % pk.nSquared, pk.mul(this.share.cKey, modQ(k2inv * r)));
       this.r = r;
       S.expect(5);

@@ -139,9 +139,17 @@ export class PaillierSecretKey {
     return new PaillierSecretKey(p, q);
   }
 
+  /**
+   * c ∈ Z*_{N²}, the same predicate as PaillierPublicKey.isValidCiphertext, decided with the
+   * factors: c is a unit mod N = p·q iff neither prime divides it (two reductions, no big gcd).
+   */
+  isValidCiphertext(c: bigint): boolean {
+    return typeof c === 'bigint' && c > 0n && c < this.publicKey.nSquared && c % this.p !== 0n && c % this.q !== 0n;
+  }
+
   /** Decrypt to [0, N) by CRT (Paillier §4 with L(x) = (x-1)/r); rejects c outside Z*_{N²}. */
   decrypt(c: bigint): bigint {
-    if (!this.publicKey.isValidCiphertext(c)) invalidCiphertext();
+    if (!this.isValidCiphertext(c)) invalidCiphertext();
     const mp = this.decryptModPrime(c, this.cp);
     const mq = this.decryptModPrime(c, this.cq);
     return crtCombine(mp, mq, this.p, this.q, this.qInvP);
