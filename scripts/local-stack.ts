@@ -26,6 +26,8 @@ function show(component: Component, line: string): void {
 }
 
 async function main(): Promise<void> {
+  // The SDK's notice that its releases after January 2027 need Node 22 is not about this run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const stack = new LocalStack({
     root,
     workDir: process.env.COSIGNER_LOCAL_DIR ?? resolve(root, '.local'),
