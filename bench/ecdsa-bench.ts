@@ -44,6 +44,9 @@ export function measureEcdsa(): EcdsaBench {
   );
 
   const [s1, s2] = shares!;
+  // The warm-up runs also build what a running co-signer has built already: the G tables (once per
+  // process) and the key's verification table (shared/mpc/ecdsa/curve.ts keyWithTable, after 3 uses).
+  // Every signing run here uses the master key Q; derived keys get their own tables the same way.
   const messageHash = new Uint8Array(createHash('sha256').update(randomBytes(64)).digest());
   const sign = measure(
     'ECDSA 2P sign',
