@@ -1,18 +1,11 @@
 import { expect } from 'chai';
 import { CborTag, decodeStrictCbor, encodeStrictCbor } from '../../shared/attestation/strict-cbor.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
-import { isCosignerError } from '../../shared/errors.js';
 import { readFixtureDocument, requireFixtures } from './fixtures.js';
+import { expectCosignerError } from '../support/expect-error.js';
 
 function rejects(hex: string, pattern: RegExp): void {
-  try {
-    decodeStrictCbor(fromHex(hex));
-  } catch (e) {
-    expect(isCosignerError(e, 'ATTESTATION_INVALID'), String(e)).to.equal(true);
-    expect((e as Error).message).to.match(pattern);
-    return;
-  }
-  expect.fail(`${hex} was accepted`);
+  expectCosignerError(() => decodeStrictCbor(fromHex(hex)), 'ATTESTATION_INVALID', pattern);
 }
 
 describe('strict CBOR', () => {

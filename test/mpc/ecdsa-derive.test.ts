@@ -10,7 +10,7 @@ import { HDKey } from '@scure/bip32';
 import { publicKeyToAddress } from 'viem/accounts';
 import { keccak256, recoverTransactionAddress, serializeTransaction, toHex, type TransactionSerializableEIP1559 } from 'viem';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
-import { isCosignerError, type ErrorCode } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 import type { MpcMessage, Party } from '../../shared/mpc/party.js';
 import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
 import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
@@ -20,29 +20,18 @@ import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-sha
 import { EcdsaSignP1, EcdsaSignP2 } from '../../shared/mpc/ecdsa/sign.js';
 import { deriveEcdsaChild, ecdsaXpub } from '../../shared/mpc/ecdsa/derive.js';
 import { CURVE_ORDER, scalarToBytes } from '../../shared/mpc/ecdsa/curve.js';
+import { expectCosignerError } from '../support/expect-error.js';
+import { runTwoParties } from '../support/run-parties.js';
 
-const wire = (m: MpcMessage): MpcMessage => decodeCbor(encodeCbor(m)) as MpcMessage;
 const sid = () => new Uint8Array(randomBytes(32));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const PATHS = ['m/44/60/0/0/0', 'm/44/60/0/0/7', 'm/0/1/2/3', 'm/2147483647'];
 
 function expectCode(f: () => unknown, code: ErrorCode): Error {
-  try {
-    f();
-  } catch (e) {
-    expect(isCosignerError(e, code), `expected ${code}, got ${String(e)}`).to.equal(true);
-    return e as Error;
-  }
-  return expect.fail(`expected ${code}, nothing thrown`);
+  return expectCosignerError(f, code);
 }
 
-function run<A, B>(a: Party<A>, b: Party<B>): void {
-  const queue: MpcMessage[] = [...b.start(), ...a.start()];
-  while (queue.length) {
-    const m = wire(queue.shift()!);
-    queue.push(...(m.to === a.self ? a : b).receive(m));
-  }
-}
+const run = runTwoParties;
 
 function nodeKey(Q: Uint8Array) {
   const u = secp256k1.Point.fromBytes(Q).toBytes(false);

@@ -7,8 +7,7 @@
 import { expect } from 'chai';
 import { generatePrimeSync, randomBytes } from 'node:crypto';
 import * as s from '../../shared/schema.js';
-import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
-import { isCosignerError, type ErrorCode } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 import type { MpcMessage, Party } from '../../shared/mpc/party.js';
 import { RingPedersenParamsSchema, generateRingPedersen, type RingPedersenSecret } from '../../shared/mpc/zk/ring-pedersen.js';
 import { PaillierPublicKey, PaillierSecretKey, generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
@@ -23,6 +22,8 @@ import { ECDSA_KEYGEN_PROTOCOL, EcdsaKeygenP1, EcdsaKeygenP2 } from '../../share
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
 import { CURVE_ORDER, G, mulBase, randomScalar } from '../../shared/mpc/ecdsa/curve.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { expectCosignerError } from '../support/expect-error.js';
+import { runTwoParties, wire } from '../support/run-parties.js';
 
 /**
  * The chain-code formula written out independently of shared/mpc/ecdsa/chain-code.ts:
@@ -42,27 +43,14 @@ function expectedChainCode(sessionId: Uint8Array, cc1: Uint8Array, cc2: Uint8Arr
   ])));
 }
 
-const wire = (m: MpcMessage): MpcMessage => decodeCbor(encodeCbor(m)) as MpcMessage;
 const sid = () => new Uint8Array(randomBytes(32));
 const TEST_AUX_BITS = 1024;
 
 function expectCode(f: () => unknown, code: ErrorCode): Error {
-  try {
-    f();
-  } catch (e) {
-    expect(isCosignerError(e, code), `expected ${code}, got ${String(e)}`).to.equal(true);
-    return e as Error;
-  }
-  return expect.fail(`expected ${code}, nothing thrown`);
+  return expectCosignerError(f, code);
 }
 
-function run<A, B>(a: Party<A>, b: Party<B>, tamper: (m: MpcMessage) => MpcMessage = (m) => m): void {
-  const queue: MpcMessage[] = [...b.start(), ...a.start()];
-  while (queue.length) {
-    const m = wire(tamper(wire(queue.shift()!)));
-    queue.push(...(m.to === a.self ? a : b).receive(m));
-  }
-}
+const run = runTwoParties;
 
 /** Paillier key material a malicious P1 may use: real primes, possibly of a forbidden shape. */
 interface KeyMaterial { n: bigint; p: bigint; q: bigint }

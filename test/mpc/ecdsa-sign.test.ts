@@ -9,7 +9,7 @@ import { HDKey } from '@scure/bip32';
 import { publicKeyToAddress } from 'viem/accounts';
 import { keccak256, recoverTransactionAddress, serializeTransaction, toHex, type TransactionSerializableEIP1559 } from 'viem';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
-import { isCosignerError, type ErrorCode } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
 import type { MpcMessage, Party } from '../../shared/mpc/party.js';
 import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
 import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
@@ -23,29 +23,17 @@ import { proveDlog } from '../../shared/mpc/zk/dlog.js';
 import { uintToWire } from '../../shared/mpc/bigint/wire.js';
 import { deriveSecp256k1 } from '../../shared/mpc/derivation/bip32.js';
 import type { EcdsaSignature } from '../../shared/mpc/ecdsa/signature.js';
+import { expectCosignerError } from '../support/expect-error.js';
+import { runTwoParties, wire } from '../support/run-parties.js';
 
-const wire = (m: MpcMessage): MpcMessage => decodeCbor(encodeCbor(m)) as MpcMessage;
 const sid = () => new Uint8Array(randomBytes(32));
 
 function expectCode(f: () => unknown, code: ErrorCode): Error {
-  try {
-    f();
-  } catch (e) {
-    expect(isCosignerError(e, code), `expected ${code}, got ${String(e)}`).to.equal(true);
-    return e as Error;
-  }
-  return expect.fail(`expected ${code}, nothing thrown`);
+  return expectCosignerError(f, code);
 }
 
 /** Drive two parties to completion, letting `tamper` rewrite any message in flight. */
-function run<A, B>(a: Party<A>, b: Party<B>, tamper: (m: MpcMessage) => MpcMessage = (m) => m): void {
-  const queue: MpcMessage[] = [...b.start(), ...a.start()];
-  while (queue.length) {
-    const m = wire(tamper(wire(queue.shift()!)));
-    const to = m.to === a.self ? a : b;
-    queue.push(...to.receive(m));
-  }
-}
+const run = runTwoParties;
 
 function sign(s1: EcdsaKeyShareP1, s2: EcdsaKeyShareP2, opts: Omit<EcdsaSignOptions, 'sessionId'>, tamper?: (m: MpcMessage) => MpcMessage) {
   const sessionId = sid();

@@ -5,12 +5,11 @@ import {
 } from '../../shared/mpc/paillier/paillier.js';
 import { generateBlumPrime, mod, modInv, modPowBigint, randomBelow, randomBits, randomCoprime } from '../../shared/mpc/bigint/modarith.js';
 import { encodeCbor, decodeCbor } from '../../shared/cbor.js';
-import { isCosignerError, type ErrorCode } from '../../shared/errors.js';
+import type { ErrorCode } from '../../shared/errors.js';
+import { expectCosignerError } from '../support/expect-error.js';
 
 function expectCode(fn: () => unknown, code: ErrorCode): void {
-  let err: unknown;
-  try { fn(); } catch (e) { err = e; }
-  expect(isCosignerError(err, code), `expected ${code}, got ${String(err)}`).to.equal(true);
+  expectCosignerError(fn, code);
 }
 
 describe('mpc/paillier', function () {

@@ -19,6 +19,7 @@ import { bootPcrs } from '../../emulators/nsm/measure.js';
 import { PcrBank } from '../../emulators/nsm/pcr-bank.js';
 import { EmulatorPki } from '../../emulators/nsm/pki.js';
 import { startNsmServer, type NsmServer } from '../../emulators/nsm/server.js';
+import { expectCosignerRejection } from '../support/expect-error.js';
 
 const sha384 = (...parts: Uint8Array[]) => {
   const h = createHash('sha384');
@@ -27,14 +28,7 @@ const sha384 = (...parts: Uint8Array[]) => {
 };
 
 async function expectNsmError(p: Promise<unknown>, name: string): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isCosignerError(e, 'NSM_ERROR'), String(e)).to.equal(true);
-    expect((e as Error).message).to.equal(name);
-    return;
-  }
-  expect.fail(`expected NSM_ERROR ${name}`);
+  await expectCosignerRejection(p, 'NSM_ERROR', name);
 }
 
 /** Send raw frames on a fresh connection and collect the given number of raw responses. */
