@@ -20,6 +20,8 @@ type Phase = ResponseOf<Catalog, 'Status'>['phase'];
 
 export interface EnclaveAppDeps {
   nsm: Nsm;
+  /** The sealing key, from the enclave's own configuration (never from the parent). */
+  kms: { region: string; keyArn: string; endpoint: string };
   /** Opens a stream to the parent's KMS proxy. */
   connectKmsProxy: () => Promise<Duplex>;
   kmsTlsCa?: string;
@@ -75,23 +77,22 @@ export class EnclaveApp {
 
   private async unsealOrInitialise(req: RequestOf<Catalog, 'Boot'>): Promise<ResponseOf<Catalog, 'Boot'>> {
     const kms = new EnclaveKmsClient({
-      region: req.kms.region,
-      endpoint: req.kms.endpoint,
+      region: this.deps.kms.region,
+      endpoint: this.deps.kms.endpoint,
       credentials: req.credentials,
       connect: this.deps.connectKmsProxy,
       attest: (spki) => this.deps.nsm.attestation({ publicKey: spki, userData: null, nonce: null }),
       tlsCa: this.deps.kmsTlsCa,
       allowPlainHttp: this.deps.allowPlainHttpKms,
     });
-    if (req.sealed === null) {
-      // First boot: refuse a key that anyone but this enclave could decrypt with (see key-policy-check.ts).
-      const own = { pcr0: (await this.deps.nsm.describePcr(0)).data, pcr8: (await this.deps.nsm.describePcr(8)).data };
-      checkSealingKeyPolicy(await kms.getKeyPolicy(req.kms.keyId), own);
-    }
+    // Every boot: refuse a key whose policy lets anyone but this enclave reach a data key's plaintext
+    // or make data keys of their own (see key-policy-check.ts).
+    const own = { pcr0: (await this.deps.nsm.describePcr(0)).data, pcr8: (await this.deps.nsm.describePcr(8)).data };
+    checkSealingKeyPolicy(await kms.getKeyPolicy(this.deps.kms.keyArn), own);
     const opened = await openSealedState({
       existing: req.sealed,
       kms,
-      keyId: req.kms.keyId,
+      keyId: this.deps.kms.keyArn,
       createInitialState: () => encodeState(createInitialState()),
     });
     let state: EnclaveState;

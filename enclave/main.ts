@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   if (cfg.allowPlainHttpKms) log.warn('plain-http KMS allowed: the parent could forge KMS answers; local emulator use only');
   const app = new EnclaveApp({
     nsm,
+    kms: cfg.kms,
     connectKmsProxy: () => transport.connect(PARENT_CID, cfg.kmsProxyPort),
     kmsTlsCa: cfg.kmsTlsCa,
     allowPlainHttpKms: cfg.allowPlainHttpKms,

@@ -17,7 +17,8 @@ export interface ParentConfig {
   enclaveCid: EnclaveCidSetting;
   enclaveRpcPort: number;
   kmsProxyPort: number;
-  kms: { region: string; endpoint: string; keyId: string };
+  /** Where the KMS proxy relays to. Which key seals the state is the enclave's own configuration. */
+  kms: { region: string; endpoint: string };
   /** Where the KMS proxy relays to (the endpoint's host and port) and the allowlist it checks. */
   kmsTarget: Endpoint;
   kmsAllowlist: Endpoint[];
@@ -53,7 +54,6 @@ export function parseParentConfig(argv: string[]): ParentConfig {
       'kms-proxy-port': { type: 'string' },
       'kms-region': { type: 'string' },
       'kms-endpoint': { type: 'string' },
-      'kms-key-id': { type: 'string' },
       'kms-allow': { type: 'string', multiple: true },
       'state-dir': { type: 'string', default: '/var/lib/cosigner' },
       'attestation-root': { type: 'string' },
@@ -64,8 +64,7 @@ export function parseParentConfig(argv: string[]): ParentConfig {
   });
   const { transport, loopbackDir } = transportOption(values);
   const region = values['kms-region'];
-  const keyId = values['kms-key-id'];
-  if (!region || !keyId) throw new CosignerError('CONFIG_INVALID', '--kms-region and --kms-key-id are required');
+  if (!region) throw new CosignerError('CONFIG_INVALID', '--kms-region is required');
   const endpoint = values['kms-endpoint'] ?? `https://kms.${region}.amazonaws.com`;
   const target = endpointOf(endpoint);
   const allow = (values['kms-allow'] ?? []).map((a) => {
@@ -85,7 +84,7 @@ export function parseParentConfig(argv: string[]): ParentConfig {
         : { kind: 'fixed', cid: integerOption('enclave-cid', values['enclave-cid'], 16, 4, 0xfffffffe) },
     enclaveRpcPort: integerOption('enclave-rpc-port', values['enclave-rpc-port'], ENCLAVE_RPC_PORT),
     kmsProxyPort: integerOption('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),
-    kms: { region, endpoint, keyId },
+    kms: { region, endpoint },
     kmsTarget: target,
     // The configured endpoint is the allowlist unless more are named explicitly.
     kmsAllowlist: allow.length ? allow : [target],

@@ -36,12 +36,12 @@ export async function bootEnclave(
   const { source: _source, ...credentials } = creds;
   log.info({ sealed: onDisk ? 'present' : 'absent', credentials: creds.source }, 'booting enclave');
 
-  let res = await client.call('Boot', { kms: cfg.kms, credentials, sealed: onDisk }, { timeoutMs: BOOT_TIMEOUT_MS });
+  let res = await client.call('Boot', { credentials, sealed: onDisk }, { timeoutMs: BOOT_TIMEOUT_MS });
   if (res.toStore) {
     await store.create(res.toStore);
     log.info({ path: store.path }, 'stored the new sealed state');
     // The enclave hands the file out until it sees it back; this closes that loop.
-    res = { ...(await client.call('Boot', { kms: cfg.kms, credentials, sealed: res.toStore }, { timeoutMs: BOOT_TIMEOUT_MS })), outcome: res.outcome };
+    res = { ...(await client.call('Boot', { credentials, sealed: res.toStore }, { timeoutMs: BOOT_TIMEOUT_MS })), outcome: res.outcome };
   }
 
   const nonce = new Uint8Array(randomBytes(32));

@@ -191,7 +191,7 @@ export class LocalStack {
           Sid: 'KeyAdministration',
           Effect: 'Allow',
           Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-          Action: ['kms:CreateKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:DescribeKey', 'kms:Encrypt'],
+          Action: ['kms:CreateKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:DescribeKey'],
           Resource: '*',
         },
         {
@@ -235,6 +235,9 @@ export class LocalStack {
       '--loopback-dir', this.socketDir,
       '--cid', String(this.enclaveCid),
       '--nsm-socket', join(this.socketDir, 'nsm.sock'),
+      '--kms-region', REGION,
+      '--kms-key-arn', this.keyId,
+      '--kms-endpoint', this.kmsEndpoint,
       '--kms-tls-ca', this.kmsCaPem,
     ]);
   }
@@ -250,7 +253,6 @@ export class LocalStack {
         '--enclave-cid', String(this.enclaveCid),
         '--kms-region', REGION,
         '--kms-endpoint', this.kmsEndpoint,
-        '--kms-key-id', this.keyId,
         '--state-dir', join(this.workDir, 'parent'),
         '--attestation-root', this.nsmRootPem,
         '--credentials', 'env',

@@ -33,14 +33,13 @@ export const EnclaveMessages = {
       failure: s.nullable(s.struct({ code: s.text({ max: 64 }), message: s.text({ max: 1024 }) })),
     }),
   },
-  /** Unseal (or, with no sealed file, initialise) the enclave state through KMS. */
+  /**
+   * Unseal (or, with no sealed file, initialise) the enclave state through KMS. Which KMS region,
+   * endpoint and key are NOT the parent's to say: they are the enclave's own (measured) start-up
+   * configuration, so a hostile parent can neither point it at a KMS impostor nor at a key it controls.
+   */
   Boot: {
     request: s.struct({
-      kms: s.struct({
-        region: s.text({ min: 1, max: 64, pattern: /^[a-z0-9-]+$/ }),
-        endpoint: s.text({ min: 1, max: 256, pattern: /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/ }),
-        keyId: s.text({ min: 1, max: 2048 }),
-      }),
       credentials: Credentials,
       sealed: s.nullable(SealedFileSchema),
     }),

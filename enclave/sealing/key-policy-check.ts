@@ -1,13 +1,14 @@
 // Before its first seal, the enclave reads the sealing key's policy (over its own TLS session to
 // KMS) and refuses a key whose policy would let anyone decrypt the data key without attesting as
-// this enclave. Without this, a hostile parent could name a KMS key it controls with a permissive
-// policy, call Decrypt on the stored ciphertext itself, and read every secret sealed after.
+// this enclave, or make data keys of their own under it. The key ARN itself is fixed by the enclave's
+// measured configuration (the parent cannot name another key); this check covers what the key's
+// owner allowed. It runs on every boot, before KMS is asked for anything else.
 //
 // The rule is deliberately narrow and conservative (AWS KMS Developer Guide, "Condition keys for
 // AWS Nitro Enclaves"; IAM "Policy evaluation logic"): every Allow statement whose actions include
-// a way to the plaintext — kms:Decrypt, kms:ReEncryptFrom (re-encrypt under a key one controls,
-// then decrypt) or kms:CreateGrant (grant Decrypt to anyone) — exactly or by a wildcard such as
-// kms:* or kms:Decrypt*, must carry a
+// a way to a data key's plaintext or to forge one — kms:Decrypt, kms:GenerateDataKey, kms:Encrypt,
+// kms:ReEncryptFrom/To, kms:CreateGrant — exactly or by a wildcard such as kms:* or kms:Decrypt*,
+// must carry a
 // StringEquals / StringEqualsIgnoreCase condition on kms:RecipientAttestation:ImageSha384 (or
 // :PCR0) equal to this enclave's PCR0, or on :PCR8 equal to its PCR8 (a signed image). Anything
 // this checker does not understand in such a statement (NotAction, NotPrincipal, other condition
@@ -28,8 +29,12 @@ export interface OwnMeasurement {
 
 type Json = unknown;
 
-/** Actions that lead to a data key's plaintext. */
-const PLAINTEXT_ACTIONS = ['kms:Decrypt', 'kms:ReEncryptFrom', 'kms:CreateGrant'] as const;
+/**
+ * Actions that lead to a data key's plaintext (Decrypt; ReEncryptFrom then Decrypt under one's own
+ * key; CreateGrant of Decrypt to anyone) or let someone make a (plaintext, ciphertext) pair under
+ * this key and so forge sealed state (GenerateDataKey without a Recipient, Encrypt, ReEncryptTo).
+ */
+const PLAINTEXT_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo', 'kms:CreateGrant'] as const;
 
 function unsafe(reason: string): never {
   throw new CosignerError('KMS_KEY_POLICY_UNSAFE', `the sealing key's policy is not safe for this enclave: ${reason}`);

@@ -113,8 +113,9 @@ describe('local stack (separate processes, loopback vsock)', function () {
     stack.startEnclave();
     stack.startParent();
     const failed = await bootOnce();
-    expect(String(failed.msg)).to.match(/enclave boot failed: KMS_ACCESS_DENIED/);
-    expect(String(failed.msg)).to.contain(`refuses this enclave's measurement (PCR0 ${stack.pcr0})`);
+    // The enclave reads the policy before it asks KMS to decrypt, and names the mismatch.
+    expect(String(failed.msg)).to.match(/enclave boot failed: KMS_KEY_POLICY_UNSAFE/);
+    expect(String(failed.msg)).to.contain(`lets another enclave image decrypt (PCR0 ${'ab'.repeat(48)}); this enclave measures PCR0 ${stack.pcr0} — a PCR mismatch`);
     expect(snapshot(stack.sealedFile)).to.deep.equal(stored);
 
     // The enclave reports its own failure to anyone asking.
@@ -122,7 +123,7 @@ describe('local stack (separate processes, loopback vsock)', function () {
     const status = await client.call('Status', {});
     await client.close();
     expect(status.phase).to.equal('failed');
-    expect(status.failure?.code).to.equal('KMS_ACCESS_DENIED');
+    expect(status.failure?.code).to.equal('KMS_KEY_POLICY_UNSAFE');
   });
 
   it('on first boot, refuses a sealing key others could decrypt with, or one for another image, and stores nothing', async () => {
@@ -132,7 +133,7 @@ describe('local stack (separate processes, loopback vsock)', function () {
     stack.startEnclave();
     stack.startParent();
     const unsafe = await bootOnce();
-    expect(String(unsafe.msg)).to.match(/enclave boot failed: KMS_KEY_POLICY_UNSAFE: .*allows kms:Decrypt, kms:ReEncryptFrom, kms:CreateGrant without requiring an attestation/);
+    expect(String(unsafe.msg)).to.match(/enclave boot failed: KMS_KEY_POLICY_UNSAFE: .*allows kms:Decrypt, kms:GenerateDataKey, kms:Encrypt, .* without requiring an attestation/);
     expect(existsSync(stack.sealedFile)).to.equal(false);
 
     await stack.stopProcess('parent');
@@ -225,7 +226,7 @@ describe('local stack (separate processes, loopback vsock)', function () {
       frame(new Uint8Array([0xff, 0x00, 0x13])),
       frame(encodeCbor({ id: 7, type: 'FormatDisk', body: {} })),
       frame(encodeCbor({ id: 8, type: 'Ping', body: { extra: true } })),
-      frame(encodeCbor({ id: 9, type: 'Boot', body: { kms: 5, credentials: {}, sealed: null } })),
+      frame(encodeCbor({ id: 9, type: 'Boot', body: { credentials: 5, sealed: null } })),
       frame(encodeCbor([1, 2, 3])),
     ];
     for (const bytes of attacks) {

@@ -4,7 +4,7 @@ import { parseEnclaveConfig } from '../../enclave/config.js';
 import { AWS_NITRO_ROOT_G1_PEM } from '../../shared/attestation/verify.js';
 import { expectCosignerError } from '../support/expect-error.js';
 
-const base = ['--kms-region', 'eu-west-1', '--kms-key-id', 'arn:aws:kms:eu-west-1:111122223333:key/k'];
+const base = ['--kms-region', 'eu-west-1'];
 
 describe('entry-point configuration', () => {
   it('parent: production defaults — real vsock, the regional KMS endpoint as the only allowed target, the AWS root pinned', () => {
@@ -19,7 +19,7 @@ describe('entry-point configuration', () => {
   });
 
   it('parent: refuses what it cannot use', () => {
-    expectCosignerError(() => parseParentConfig([]), 'CONFIG_INVALID', /--kms-region and --kms-key-id/);
+    expectCosignerError(() => parseParentConfig([]), 'CONFIG_INVALID', /--kms-region is required/);
     expectCosignerError(() => parseParentConfig([...base, '--enclave-cid', '3']), 'CONFIG_INVALID', /--enclave-cid/);
     expectCosignerError(() => parseParentConfig([...base, '--enclave-cid', '1e3']), 'CONFIG_INVALID', /--enclave-cid/);
     expectCosignerError(() => parseParentConfig([...base, '--transport', 'loopback']), 'CONFIG_INVALID', /--loopback-dir/);
@@ -30,17 +30,25 @@ describe('entry-point configuration', () => {
   });
 
   it('enclave: the real device unless the emulator socket is named; local-only weakenings are off by default', () => {
-    const c = parseEnclaveConfig([]);
+    const key = ['--kms-region', 'eu-west-1', '--kms-key-arn', 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'];
+    const c = parseEnclaveConfig(key, {});
     expect(c.transport).to.equal('vsock');
     expect(c.nsmDevice).to.equal('/dev/nsm');
     expect(c.nsmSocket).to.equal(undefined);
     expect(c.allowPlainHttpKms).to.equal(false);
     expect(c.kmsTlsCa).to.equal(undefined);
-    const local = parseEnclaveConfig(['--transport', 'loopback', '--loopback-dir', '/tmp/x', '--nsm-socket', '/tmp/x/nsm.sock', '--cid', '21']);
+    // The endpoint is derived from the region; the parent has no say in it.
+    expect(c.kms.endpoint).to.equal('https://kms.eu-west-1.amazonaws.com');
+    expect(parseEnclaveConfig([], { COSIGNER_KMS_REGION: 'eu-west-1', COSIGNER_KMS_KEY_ARN: key[3] }).kms.keyArn).to.equal(key[3]);
+    expectCosignerError(() => parseEnclaveConfig([], {}), 'CONFIG_INVALID', /--kms-region/);
+    expectCosignerError(() => parseEnclaveConfig(['--kms-region', 'attacker.example#'], {}), 'CONFIG_INVALID', /--kms-region/);
+    expectCosignerError(() => parseEnclaveConfig(['--kms-region', 'eu-west-1', '--kms-key-arn', 'alias/mine'], {}), 'CONFIG_INVALID', /--kms-key-arn/);
+    expectCosignerError(() => parseEnclaveConfig(['--kms-region', 'us-east-1', '--kms-key-arn', key[3]!], {}), 'CONFIG_INVALID', /not in --kms-region/);
+    const local = parseEnclaveConfig([...key, '--transport', 'loopback', '--loopback-dir', '/tmp/x', '--nsm-socket', '/tmp/x/nsm.sock', '--cid', '21'], {});
     expect(local.nsmDevice).to.equal(undefined);
     expect(local.cid).to.equal(21);
-    expectCosignerError(() => parseEnclaveConfig(['--nsm', '/dev/nsm', '--nsm-socket', '/x']), 'CONFIG_INVALID', /not both/);
-    expectCosignerError(() => parseEnclaveConfig(['--rpc-port', '0']), 'CONFIG_INVALID', /--rpc-port/);
-    expectCosignerError(() => parseEnclaveConfig(['--transport', 'tcp']), 'CONFIG_INVALID', /--transport/);
+    expectCosignerError(() => parseEnclaveConfig([...key, '--nsm', '/dev/nsm', '--nsm-socket', '/x'], {}), 'CONFIG_INVALID', /not both/);
+    expectCosignerError(() => parseEnclaveConfig([...key, '--rpc-port', '0'], {}), 'CONFIG_INVALID', /--rpc-port/);
+    expectCosignerError(() => parseEnclaveConfig([...key, '--transport', 'tcp'], {}), 'CONFIG_INVALID', /--transport/);
   });
 });
