@@ -21,11 +21,25 @@ export function modQ(x: bigint): bigint {
   return r < 0n ? r + CURVE_ORDER : r;
 }
 
-/** Inverse mod q (q is prime; Fermat through noble's field). Throws on 0. */
+/**
+ * Inverse mod q of a PUBLIC value (noble's Fn.inv is the variable-time extended Euclid). Throws on 0.
+ * Secret scalars use invQSecret.
+ */
 export function invQ(x: bigint): bigint {
   const v = modQ(x);
   if (v === 0n) throw new CosignerError('INTERNAL', 'inverse of zero scalar');
   return Point.Fn.inv(v);
+}
+
+/**
+ * Inverse mod q of a SECRET scalar (a nonce): multiplicative blinding, k⁻¹ = b·(k·b)⁻¹ with a fresh
+ * uniform b, so the variable-time inversion only ever sees k·b, which is uniform and independent of k.
+ */
+export function invQSecret(k: bigint): bigint {
+  const v = modQ(k);
+  if (v === 0n) throw new CosignerError('INTERNAL', 'inverse of zero scalar');
+  const b = randomScalar();
+  return modQ(b * Point.Fn.inv(modQ(v * b)));
 }
 
 /**

@@ -10,7 +10,7 @@ import { CosignerError } from '../../errors.js';
 import { bytesToBigint } from '../transcript.js';
 import type { ProofContext } from '../zk/context.js';
 import { proveDlog, type DlogProof } from '../zk/dlog.js';
-import { CURVE_ORDER, Point, invQ, randomScalar, scalarToBytes } from './curve.js';
+import { CURVE_ORDER, Point, invQSecret, randomScalar, scalarToBytes } from './curve.js';
 
 export class EcdsaNonce {
   private k: bigint;
@@ -44,10 +44,10 @@ export class EcdsaNonce {
     return proveDlog(this.k, this.point, ctx);
   }
 
-  /** k⁻¹ mod q. */
+  /** k⁻¹ mod q, blinded (the nonce is secret). */
   inverse(): bigint {
     if (this.k === 0n) throw new CosignerError('MPC_STATE', 'nonce already used');
-    return invQ(this.k);
+    return invQSecret(this.k);
   }
 
   /** Drop the nonce: the bigint is overwritten and the OpenSSL key released (best effort in a GC'd runtime). */

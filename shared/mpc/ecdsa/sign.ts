@@ -31,7 +31,7 @@ import type { ProofContext } from '../zk/context.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
 import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
 import { PAILLIER_MAX_BITS, PAILLIER_MIN_BITS } from '../paillier/modulus-shape.js';
-import { bitLength, randomBits } from '../bigint/modarith.js';
+import { bitLength, modPowImplementation, randomBits } from '../bigint/modarith.js';
 import { uintToWire } from '../bigint/wire.js';
 import { CURVE_ORDER, type Point, POINT_BYTES, SCALAR_BYTES, modQ, mulBase, pointFromBytes, pointToBytes, scalarToBytes } from './curve.js';
 import { EcdsaNonce, rFromX } from './nonce.js';
@@ -261,6 +261,11 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
       const R1 = pointFromBytes(m.R1, 'R1');
       if (!verifyDlog(R1, m.proofR1, ctx(S, S.p1, 'R1'))) proofFailed('proof of knowledge of k1');
       const r = rFromX(nonce.sharedX(R1));
+      // c_key^(k2⁻¹·r) has a secret exponent: only the OpenSSL route is constant time in it, so
+      // refuse to sign rather than fall back to BigInt exponentiation.
+      if (modPowImplementation() !== 'openssl') {
+        throw new CosignerError('CRYPTO_SELF_TEST_FAILED', 'constant-time modular exponentiation (OpenSSL) is unavailable; refusing to sign');
+      }
       const k2inv = nonce.inverse();
       const pk = this.share.paillier;
       const x2 = modQ(this.share.x2 + this.tweak);

@@ -100,8 +100,9 @@ export abstract class RoundParty<Output> implements Party<Output> {
       this.#early.clear();
       this.abort();
       if (isCosignerError(e)) throw e;
-      // Library errors carry no secrets but are not typed; keep the text short and generic.
-      throw new CosignerError('MPC_INVALID_MESSAGE', `${this.protocol}: ${e instanceof Error ? e.message.slice(0, 120) : 'invalid input'}`, undefined, { cause: e });
+      // Untyped (library) errors: their text may quote values, so only the error's name goes out;
+      // the original stays as `cause`, which is never serialised to a peer or a log line.
+      throw new CosignerError('MPC_INVALID_MESSAGE', `${this.protocol}: invalid input (${e instanceof Error ? e.name : 'error'})`, undefined, { cause: e });
     }
   }
 }
