@@ -11,7 +11,7 @@ import { EnclaveMessages, type SealedFile } from '../shared/messages.js';
 import type { Nsm } from './nsm/nsm.js';
 import { EnclaveKmsClient } from './kms/recipient-client.js';
 import { openSealedState } from './sealing/open-sealed-state.js';
-import { checkSealingKeyPolicy } from './sealing/key-policy-check.js';
+import { checkSealingKeyFacts, checkSealingKeyPolicy } from './sealing/key-policy-check.js';
 import { createInitialState, decodeState, encodeState, publicKeysOf, type EnclaveState } from './state.js';
 import { wipe } from '../shared/bytes.js';
 
@@ -88,7 +88,9 @@ export class EnclaveApp {
     // Every boot: refuse a key whose policy lets anyone but this enclave reach a data key's plaintext
     // or make data keys of their own (see key-policy-check.ts).
     const own = { pcr0: (await this.deps.nsm.describePcr(0)).data, pcr8: (await this.deps.nsm.describePcr(8)).data };
-    checkSealingKeyPolicy(await kms.getKeyPolicy(this.deps.kms.keyArn), own);
+    const keyArn = this.deps.kms.keyArn;
+    checkSealingKeyFacts({ metadata: await kms.describeKey(keyArn), grants: await kms.listGrants(keyArn) }, keyArn);
+    checkSealingKeyPolicy(await kms.getKeyPolicy(keyArn), own);
     const opened = await openSealedState({
       existing: req.sealed,
       kms,

@@ -191,7 +191,7 @@ export class LocalStack {
           Sid: 'KeyAdministration',
           Effect: 'Allow',
           Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-          Action: ['kms:CreateKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:DescribeKey'],
+          Action: ['kms:CreateKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:DescribeKey', 'kms:ListGrants'],
           Resource: '*',
         },
         {

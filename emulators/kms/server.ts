@@ -2,7 +2,7 @@
 // protocol: POST /, `x-amz-target: TrentService.<Operation>`, `content-type:
 // application/x-amz-json-1.1`, blobs in base64, errors as `__type` + `x-amzn-errortype`, HTTP 400).
 // Every request must carry a valid SigV4 signature by one of the configured credentials.
-// Operations: CreateKey, GenerateDataKey, Decrypt, Encrypt, GenerateRandom, GetKeyPolicy,
+// Operations: CreateKey, DescribeKey, ListGrants (always empty), GenerateDataKey, Decrypt, Encrypt, GenerateRandom, GetKeyPolicy,
 // PutKeyPolicy. With a `Recipient` (Nitro attestation document), the document is verified by the
 // injected verifier, key policy conditions are evaluated against its PCRs, and the secret comes
 // back only as CiphertextForRecipient (CMS to the document's public key), exactly like AWS.
@@ -109,6 +109,8 @@ export class KmsEmulator {
       GenerateRandom: (i) => this.generateRandom(i),
       GetKeyPolicy: (i, c) => this.getKeyPolicy(i, c),
       PutKeyPolicy: (i, c) => this.putKeyPolicy(i, c),
+      DescribeKey: (i, c) => this.describeKey(i, c),
+      ListGrants: (i, c) => this.listGrants(i, c),
     };
   }
 
@@ -317,6 +319,19 @@ export class KmsEmulator {
     const random = new Uint8Array(randomBytes(n));
     if (recipient) return { CiphertextForRecipient: this.forRecipient(random, recipient) };
     return { Plaintext: b64(random) };
+  }
+
+  private async describeKey(input: Json, caller: Caller): Promise<Json> {
+    const key = this.findKey(str(input, 'KeyId', { required: true }));
+    this.authorise(key, 'kms:DescribeKey', caller, null);
+    return { KeyMetadata: this.metadata(key) };
+  }
+
+  /** The emulator has no CreateGrant, so a key never has grants. */
+  private async listGrants(input: Json, caller: Caller): Promise<Json> {
+    const key = this.findKey(str(input, 'KeyId', { required: true }));
+    this.authorise(key, 'kms:ListGrants', caller, null);
+    return { Grants: [], Truncated: false };
   }
 
   private async getKeyPolicy(input: Json, caller: Caller): Promise<Json> {

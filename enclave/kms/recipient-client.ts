@@ -12,6 +12,10 @@ import {
   DecryptCommand,
   GenerateDataKeyCommand,
   GetKeyPolicyCommand,
+  DescribeKeyCommand,
+  ListGrantsCommand,
+  type KeyMetadata,
+  type GrantListEntry,
   type DecryptCommandOutput,
   type GetKeyPolicyCommandOutput,
   type GenerateDataKeyCommandOutput,
@@ -142,17 +146,41 @@ export class EnclaveKmsClient {
    * the answer). Used to refuse sealing under a key that others could decrypt with.
    */
   async getKeyPolicy(keyId: string): Promise<string> {
-    let out: GetKeyPolicyCommandOutput;
+    const out: GetKeyPolicyCommandOutput = await this.plainCall('GetKeyPolicy', () =>
+      this.client.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }), { abortSignal: AbortSignal.timeout(this.timeoutMs) }));
+    if (!out.Policy) throw new CosignerError('KMS_ERROR', 'GetKeyPolicy returned no policy');
+    return out.Policy;
+  }
+
+  /** DescribeKey, over the enclave's own TLS session: what kind of key seals the state. */
+  async describeKey(keyId: string): Promise<KeyMetadata> {
+    const out = await this.plainCall('DescribeKey', () => this.client.send(new DescribeKeyCommand({ KeyId: keyId }), { abortSignal: AbortSignal.timeout(this.timeoutMs) }));
+    if (!out.KeyMetadata) throw new CosignerError('KMS_ERROR', 'DescribeKey returned no metadata');
+    return out.KeyMetadata;
+  }
+
+  /** Every grant on the key (all pages). */
+  async listGrants(keyId: string): Promise<GrantListEntry[]> {
+    const grants: GrantListEntry[] = [];
+    let marker: string | undefined;
+    for (let page = 0; page < 100; page++) {
+      const out = await this.plainCall('ListGrants', () => this.client.send(new ListGrantsCommand({ KeyId: keyId, Marker: marker }), { abortSignal: AbortSignal.timeout(this.timeoutMs) }));
+      grants.push(...(out.Grants ?? []));
+      if (!out.Truncated) return grants;
+      marker = out.NextMarker;
+    }
+    throw new CosignerError('KMS_ERROR', 'ListGrants did not finish after 100 pages');
+  }
+
+  private async plainCall<T>(op: string, send: () => Promise<T>): Promise<T> {
     try {
-      out = await this.client.send(new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }), { abortSignal: AbortSignal.timeout(this.timeoutMs) });
+      return await send();
     } catch (e) {
       const name = (e as { name?: string })?.name ?? 'Error';
       const message = String((e as { message?: string })?.message ?? e).slice(0, 1024);
-      if (name === 'AccessDeniedException') throw new CosignerError('KMS_ACCESS_DENIED', `KMS GetKeyPolicy denied (the enclave reads the sealing key's policy before first use): ${message}`);
-      throw new CosignerError('KMS_ERROR', `KMS GetKeyPolicy failed: ${name}: ${message}`, { kmsError: name });
+      if (name === 'AccessDeniedException') throw new CosignerError('KMS_ACCESS_DENIED', `KMS ${op} denied (the enclave checks its sealing key before use): ${message}`);
+      throw new CosignerError('KMS_ERROR', `KMS ${op} failed: ${name}: ${message}`, { kmsError: name });
     }
-    if (!out.Policy) throw new CosignerError('KMS_ERROR', 'GetKeyPolicy returned no policy');
-    return out.Policy;
   }
 
   destroy(): void {

@@ -119,3 +119,31 @@ export function checkSealingKeyPolicy(policyText: string, own: OwnMeasurement): 
   });
   if (!grantsUs) unsafe('no statement lets this enclave decrypt');
 }
+
+/** What DescribeKey and ListGrants say about the key (only the fields this check reads). */
+export interface SealingKeyFacts {
+  metadata: { Arn?: string; KeyState?: string; Origin?: string; MultiRegion?: boolean; KeySpec?: string; KeyUsage?: string };
+  grants: Array<{ GrantId?: string; Operations?: string[] }>;
+}
+
+/** Grant operations that reach a data key's plaintext or forge one (grants cannot carry attestation conditions). */
+const RISKY_GRANT_OPERATIONS = new Set(['Decrypt', 'GenerateDataKey', 'Encrypt', 'ReEncryptFrom', 'ReEncryptTo', 'CreateGrant']);
+
+/**
+ * The key itself, beyond its policy: exactly the pinned ARN, enabled, symmetric, with key material
+ * made and held by KMS (no imported or external material whose owner could decrypt elsewhere), not
+ * multi-Region (a replica in another Region has its own policy and decrypts these ciphertexts), and
+ * no grant that gives away what the policy withholds.
+ */
+export function checkSealingKeyFacts(facts: SealingKeyFacts, pinnedArn: string): void {
+  const m = facts.metadata;
+  if (m.Arn !== pinnedArn) unsafe(`KMS describes key ${String(m.Arn)}, not the configured ${pinnedArn}`);
+  if (m.KeyState !== 'Enabled') unsafe(`the key is ${String(m.KeyState)}, not Enabled`);
+  if (m.Origin !== 'AWS_KMS') unsafe(`the key material's origin is ${String(m.Origin)}; only AWS_KMS keys are accepted`);
+  if (m.MultiRegion !== false) unsafe('the key is multi-Region (its replicas have policies of their own)');
+  if (m.KeySpec !== 'SYMMETRIC_DEFAULT' || m.KeyUsage !== 'ENCRYPT_DECRYPT') unsafe(`the key is ${String(m.KeySpec)}/${String(m.KeyUsage)}, not a symmetric encryption key`);
+  for (const g of facts.grants) {
+    const risky = (g.Operations ?? []).filter((op) => RISKY_GRANT_OPERATIONS.has(op));
+    if (risky.length) unsafe(`grant ${String(g.GrantId).slice(0, 80)} allows ${risky.join(', ')}`);
+  }
+}

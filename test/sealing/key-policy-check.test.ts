@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkSealingKeyPolicy } from '../../enclave/sealing/key-policy-check.js';
+import { checkSealingKeyFacts, checkSealingKeyPolicy } from '../../enclave/sealing/key-policy-check.js';
 import { toHex } from '../../shared/bytes.js';
 import { LocalStack } from '../../scripts/stack.js';
 import { expectCosignerError } from '../support/expect-error.js';
@@ -62,5 +62,38 @@ describe('enclave: sealing key policy check', () => {
     expect(e.message).to.contain(`PCR0 ${other}`);
     expect(e.message).to.contain(`this enclave measures PCR0 ${toHex(pcr0)}`);
     expect(e.message).to.contain('PCR mismatch');
+  });
+});
+
+describe('enclave: sealing key facts (DescribeKey, ListGrants)', () => {
+  const arn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const good = { Arn: arn, KeyState: 'Enabled', Origin: 'AWS_KMS', MultiRegion: false, KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' };
+
+  it('accepts an enabled, single-Region, KMS-made symmetric key with harmless grants', () => {
+    checkSealingKeyFacts({ metadata: good, grants: [{ GrantId: 'g', Operations: ['DescribeKey'] }] }, arn);
+  });
+
+  it('refuses another key, a disabled, imported, external, multi-Region or asymmetric key, and risky grants', () => {
+    const bad: Array<[string, Parameters<typeof checkSealingKeyFacts>[0]]> = [
+      ['other ARN', { metadata: { ...good, Arn: arn.replace('1234abcd', 'ffffffff') }, grants: [] }],
+      ['disabled', { metadata: { ...good, KeyState: 'Disabled' }, grants: [] }],
+      ['imported material', { metadata: { ...good, Origin: 'EXTERNAL' }, grants: [] }],
+      ['external key store', { metadata: { ...good, Origin: 'EXTERNAL_KEY_STORE' }, grants: [] }],
+      ['multi-Region', { metadata: { ...good, MultiRegion: true }, grants: [] }],
+      ['MultiRegion missing', { metadata: { ...good, MultiRegion: undefined }, grants: [] }],
+      ['asymmetric', { metadata: { ...good, KeySpec: 'RSA_2048' }, grants: [] }],
+      ['Decrypt grant', { metadata: good, grants: [{ GrantId: 'g1', Operations: ['Decrypt'] }] }],
+      ['GenerateDataKey grant', { metadata: good, grants: [{ GrantId: 'g2', Operations: ['DescribeKey', 'GenerateDataKey'] }] }],
+    ];
+    const accepted = bad.filter(([, facts]) => {
+      try {
+        checkSealingKeyFacts(facts, arn);
+        return true;
+      } catch (e) {
+        expectCosignerError(() => { throw e; }, 'KMS_KEY_POLICY_UNSAFE');
+        return false;
+      }
+    });
+    expect(accepted.map(([name]) => name)).to.deep.equal([]);
   });
 });
