@@ -85,6 +85,14 @@ export class EnclaveApp {
       tlsCa: this.deps.kmsTlsCa,
       allowPlainHttp: this.deps.allowPlainHttpKms,
     });
+    try {
+      return await this.openWith(kms, req.sealed);
+    } finally {
+      kms.destroy();
+    }
+  }
+
+  private async openWith(kms: EnclaveKmsClient, sealed: SealedFile | null): Promise<ResponseOf<Catalog, 'Boot'>> {
     // Every boot: refuse a key whose policy lets anyone but this enclave reach a data key's plaintext
     // or make data keys of their own (see key-policy-check.ts).
     const own = { pcr0: (await this.deps.nsm.describePcr(0)).data, pcr8: (await this.deps.nsm.describePcr(8)).data };
@@ -92,7 +100,7 @@ export class EnclaveApp {
     checkSealingKeyFacts({ metadata: await kms.describeKey(keyArn), grants: await kms.listGrants(keyArn) }, keyArn);
     checkSealingKeyPolicy(await kms.getKeyPolicy(keyArn), own);
     const opened = await openSealedState({
-      existing: req.sealed,
+      existing: sealed,
       kms,
       keyId: this.deps.kms.keyArn,
       createInitialState: () => encodeState(createInitialState()),
@@ -104,7 +112,7 @@ export class EnclaveApp {
       wipe(opened.state);
     }
     this.state = state;
-    this.sealedFile = opened.toStore ?? req.sealed;
+    this.sealedFile = opened.toStore ?? sealed;
     this.unconfirmedFile = opened.toStore;
     return { outcome: opened.toStore ? 'initialised' : 'unsealed', toStore: opened.toStore, ...publicKeysOf(state) };
   }
