@@ -8,7 +8,7 @@ import { CosignerError } from '../shared/errors.js';
 import { ENCLAVE_RPC_PORT, KMS_PROXY_PORT } from '../shared/messages.js';
 import { TRANSPORT_OPTIONS, integerOption, transportOption } from '../shared/cli-args.js';
 import { AWS_NITRO_ROOT_G1_PEM } from '../shared/attestation/verify.js';
-import type { Endpoint } from './kms-proxy.js';
+import { kmsEndpointForRegion, type Endpoint } from './kms-proxy.js';
 import type { EnclaveCidSetting } from './enclave-cid.js';
 
 export interface ParentConfig {
@@ -86,8 +86,8 @@ export function parseParentConfig(argv: string[]): ParentConfig {
     kmsProxyPort: integerOption('kms-proxy-port', values['kms-proxy-port'], KMS_PROXY_PORT),
     kms: { region, endpoint },
     kmsTarget: target,
-    // The configured endpoint is the allowlist unless more are named explicitly.
-    kmsAllowlist: allow.length ? allow : [target],
+    // Only the region's public KMS endpoint, unless others are named explicitly (the local emulator).
+    kmsAllowlist: allow.length ? allow : [kmsEndpointForRegion(region)],
     stateDir,
     sealedFilePath: join(stateDir, 'sealed-state.cbor'),
     attestationRootPem: values['attestation-root'] ? readFileSync(values['attestation-root'], 'utf8') : AWS_NITRO_ROOT_G1_PEM,

@@ -253,6 +253,7 @@ export class LocalStack {
         '--enclave-cid', String(this.enclaveCid),
         '--kms-region', REGION,
         '--kms-endpoint', this.kmsEndpoint,
+        '--kms-allow', `127.0.0.1:${this.opts.kmsPort}`,
         '--state-dir', join(this.workDir, 'parent'),
         '--attestation-root', this.nsmRootPem,
         '--credentials', 'env',

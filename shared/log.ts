@@ -4,10 +4,12 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-const REDACT = [
-  '*.secret', '*.share', '*.privateKey', '*.dataKey', '*.plaintext', '*.password', '*.token',
-  '*.refreshToken', '*.accessToken', '*.SecretAccessKey', '*.SessionToken', '*.secretAccessKey', '*.sessionToken',
+const SECRET_KEYS = [
+  'secret', 'share', 'privateKey', 'dataKey', 'plaintext', 'password', 'token',
+  'refreshToken', 'accessToken', 'SecretAccessKey', 'SessionToken', 'secretAccessKey', 'sessionToken', 'credentials',
 ];
+// pino's wildcards match one level, so each name is listed at the top level and two levels down.
+const REDACT = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
 
 export function createLogger(component: string, opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {
   const level = opts.level ?? process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info');

@@ -11,7 +11,8 @@ export const KMS_PROXY_PORT = 8000;
 /** What the parent stores for the enclave: KMS-encrypted data key + AES-GCM sealed state. */
 export const SealedFileSchema = s.struct({
   kmsCiphertext: s.bytes({ min: 1, max: 8192 }),
-  sealed: s.bytes({ min: 1, max: 16 * 1024 * 1024 }),
+  // Fits, with credentials, in one frame of the channel's default 1 MiB maximum.
+  sealed: s.bytes({ min: 1, max: 768 * 1024 }),
 });
 
 const Credentials = s.struct({

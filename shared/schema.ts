@@ -73,7 +73,7 @@ export function uint(opts: { max?: number } = {}): Schema<number> {
   return {
     kind: 'uint',
     parse(v, path = '') {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(path, `expected unsigned integer, got ${typeName(v)}`);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || Object.is(v, -0)) fail(path, `expected unsigned integer, got ${typeName(v)}`);
       if (opts.max !== undefined && v > opts.max) fail(path, `expected at most ${opts.max}`);
       return v;
     },

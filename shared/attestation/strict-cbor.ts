@@ -26,7 +26,8 @@ export type CborValue =
 export type CborKey = number | bigint | string;
 
 const MAX_DEPTH = 16;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF in the string instead of silently dropping it: the verifier must see exactly what was signed.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function fail(what: string): never {
   throw new CosignerError('ATTESTATION_INVALID', `malformed CBOR: ${what}`);

@@ -26,6 +26,8 @@ describe('entry-point configuration', () => {
     expectCosignerError(() => parseParentConfig([...base, '--kms-endpoint', 'ftp://x']), 'CONFIG_INVALID', /http/);
     expectCosignerError(() => parseParentConfig([...base, '--kms-allow', 'nohostport']), 'CONFIG_INVALID', /host:port/);
     expectCosignerError(() => parseParentConfig([...base, '--credentials', 'file']), 'CONFIG_INVALID', /--credentials/);
+    // Another endpoint is not allowed by default: the proxy then refuses to start (kms-proxy tests).
+    expect(parseParentConfig([...base, '--kms-endpoint', 'https://evil.example']).kmsAllowlist).to.deep.equal([{ host: 'kms.eu-west-1.amazonaws.com', port: 443 }]);
     expect(() => parseParentConfig([...base, '--surprise'])).to.throw(/Unknown option/);
   });
 

@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import * as s from '../../shared/schema.js';
 import { isCosignerError } from '../../shared/errors.js';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
+import { createLogger } from '../../shared/log.js';
+import { Writable } from 'node:stream';
 
 const Msg = s.struct({
   id: s.uint({ max: 2 ** 32 }),
@@ -66,5 +68,24 @@ describe('shared/schema', () => {
     expect(s.parse(U, { type: 'b', y: 'z' })).to.deep.equal({ type: 'b', y: 'z' });
     expect(() => s.parse(U, { type: 'c' })).to.throw(/unknown type/);
     expect(() => s.parse(U, { type: 'a', y: 'z' })).to.throw(/unexpected field/);
+  });
+});
+
+describe('shared/log redaction', () => {
+  it('redacts secret-named fields at the top level and two levels down', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+    const log = createLogger('t', { level: 'info', destination: sink });
+    log.info({ secretAccessKey: 'S1', boot: { credentials: { secretAccessKey: 'S2' } }, outer: { inner: { dataKey: 'S3' } } }, 'm');
+    await new Promise((r) => setImmediate(r));
+    const out = lines.join('');
+    expect(out).to.contain('"m"');
+    for (const s of ['S1', 'S2', 'S3']) expect(out).to.not.contain(s);
+  });
+});
+
+describe('shared/schema uint', () => {
+  it('refuses negative zero', () => {
+    expect(() => s.parse(s.uint(), -0)).to.throw(/expected unsigned integer/);
   });
 });
