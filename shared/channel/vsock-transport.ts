@@ -92,6 +92,13 @@ function construct(cls: NativeVsockSocketClass, emit: NativeEmit, fd?: number): 
 type Phase = 'connecting' | 'open' | 'closing' | 'closed';
 
 /** One AF_VSOCK stream presented as a node Duplex. Half-close is not supported (the binding's end() is shutdown(SHUT_RDWR)). */
+/**
+ * The addon cannot pause its receive thread, so pausing the stream only stops 'data' events while
+ * bytes pile up in the readable buffer. Past this many unread bytes (a few maximum frames) the peer
+ * is sending faster than we handle it: the connection is closed rather than let it exhaust memory.
+ */
+export const MAX_UNREAD_BYTES = 4 * 1024 * 1024;
+
 class VsockDuplex extends Duplex {
   private readonly native: NativeVsockSocket;
   private phase: Phase;
@@ -149,7 +156,12 @@ class VsockDuplex extends Duplex {
         return;
       case '_data':
         // The addon delivers data and 'end' through separate thread-safe functions; never push after EOF.
-        if (this.phase === 'open' && !this.readEnded && args[0] instanceof Uint8Array) this.push(args[0]);
+        if (this.phase === 'open' && !this.readEnded && args[0] instanceof Uint8Array) {
+          this.push(args[0]);
+          if (this.readableLength > MAX_UNREAD_BYTES) {
+            this.destroy(new CosignerError('TRANSPORT_ERROR', `vsock peer sent more than ${MAX_UNREAD_BYTES} bytes we have not read yet; closing`));
+          }
+        }
         return;
       case 'end':
         this.recvThreadRunning = false;

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { Duplex } from 'node:stream';
 import { ANY_CID } from '../../shared/channel/transport.js';
-import { NativeVsockTransport, loadVsockBinding } from '../../shared/channel/vsock-transport.js';
+import { MAX_UNREAD_BYTES, NativeVsockTransport, loadVsockBinding } from '../../shared/channel/vsock-transport.js';
+import { isCosignerError } from '../../shared/errors.js';
 import { RpcClient, RpcServer } from '../../shared/channel/rpc.js';
 import { pairedBinding, scriptedBinding, type ScriptedBinding } from './fixtures/scripted-vsock-binding.js';
 import { testCatalog, testHandlers } from './fixtures/test-catalog.js';
@@ -99,6 +100,20 @@ describe('AF_VSOCK transport (native binding wrapper)', () => {
       stream.write(Buffer.from('still usable'));
       await tick();
       expect(native.calls.find((c) => c[0] === 'writeBuffer')?.[1]).to.deep.equal(Buffer.from('still usable'));
+    });
+
+    it('closes a connection whose peer keeps sending while we do not read (the addon cannot pause)', async () => {
+      const { stream, native } = await connected();
+      const errors: unknown[] = [];
+      stream.on('error', (e) => errors.push(e));
+      stream.pause();
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      for (let sent = 0; sent <= MAX_UNREAD_BYTES && !stream.destroyed; sent += chunk.length) native.fire('_data', chunk);
+      await tick();
+      expect(stream.destroyed).to.equal(true);
+      expect(errors).to.have.length(1);
+      expect(isCosignerError(errors[0], 'TRANSPORT_ERROR')).to.equal(true);
+      expect((errors[0] as Error).message).to.match(/not read yet/);
     });
 
     it('presents received bytes as stream data and writes with writeBuffer', async () => {
