@@ -1,7 +1,7 @@
 // Parent daemon entry point: KMS proxy for the enclave, RPC connection to the enclave (re-established
 // whenever the enclave restarts), boot on every connection, and a status line for the operator.
 import { createLogger } from '../shared/log.js';
-import { describeError, isCosignerError } from '../shared/errors.js';
+import { CosignerError, describeError, isCosignerError } from '../shared/errors.js';
 import { PARENT_CID, type VsockTransport } from '../shared/channel/transport.js';
 import { LoopbackTransport } from '../shared/channel/loopback-transport.js';
 import { NativeVsockTransport } from '../shared/channel/vsock-transport.js';
@@ -12,7 +12,7 @@ import { startKmsProxy } from './kms-proxy.js';
 import { SealedStore } from './sealed-store.js';
 import { bootEnclave, describePcrs } from './enclave-boot.js';
 import { resolveEnclaveCid } from './enclave-cid.js';
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { toHex } from '../shared/bytes.js';
 
 const log = createLogger('parent');
@@ -26,7 +26,11 @@ function isTransientBootFailure(e: unknown): boolean {
 
 async function main(): Promise<void> {
   const cfg = parseParentConfig(process.argv.slice(2));
-  mkdirSync(cfg.stateDir, { recursive: true, mode: 0o700 });
+  // A missing state folder must not read as "first boot" (an unmounted volume would then get fresh
+  // enclave state written beside it): the operator, or systemd's StateDirectory=, creates it.
+  if (!existsSync(cfg.stateDir)) {
+    throw new CosignerError('CONFIG_INVALID', `state folder ${cfg.stateDir} does not exist; create it (mode 0700) or mount its volume`);
+  }
   const transport: VsockTransport = cfg.transport === 'loopback' ? new LoopbackTransport({ dir: cfg.loopbackDir }) : new NativeVsockTransport({ logger: log });
   const proxy = await startKmsProxy({ transport, target: cfg.kmsTarget, allowlist: cfg.kmsAllowlist, cid: PARENT_CID, port: cfg.kmsProxyPort, logger: log });
 

@@ -27,6 +27,8 @@ export interface StackOptions {
 
 interface Running {
   proc: ChildProcess;
+  /** Set on 'close': the process exited AND its output has been read to the end. */
+  closed: boolean;
   lines: string[];
   exited: Promise<number | null>;
 }
@@ -95,8 +97,14 @@ export class LocalStack {
     });
     const r: Running = {
       proc,
+      closed: false,
       lines: [],
-      exited: new Promise((res) => proc.once('exit', (code) => res(code))),
+      exited: new Promise((res) =>
+        proc.once('close', (code) => {
+          r.closed = true;
+          res(code);
+        }),
+      ),
     };
     for (const stream of [proc.stdout!, proc.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
@@ -121,7 +129,7 @@ export class LocalStack {
       const check = () => {
         const hit = r.lines.slice(from).find((l) => re.test(l));
         if (hit !== undefined) return done(() => resolveLine(hit));
-        if (r.proc.exitCode !== null || r.proc.signalCode !== null) return done(() => reject(new Error(`${component} exited (${r.proc.exitCode ?? r.proc.signalCode}) before printing ${re}:\n${r.lines.slice(-20).join('\n')}`)));
+        if (r.closed) return done(() => reject(new Error(`${component} exited (${r.proc.exitCode ?? r.proc.signalCode}) before printing ${re}:\n${r.lines.slice(-20).join('\n')}`)));
       };
       const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${component} to print ${re}:\n${r.lines.slice(-20).join('\n')}`))), timeoutMs);
       const done = (f: () => void) => {
@@ -244,6 +252,7 @@ export class LocalStack {
 
   startParent(extraArgs: string[] = []): void {
     const c = this.credentials();
+    mkdirSync(join(this.workDir, 'parent'), { recursive: true, mode: 0o700 });
     this.launch(
       'parent',
       'parent/main.ts',

@@ -83,6 +83,15 @@ describe('local stack (separate processes, loopback vsock)', function () {
     expect(snapshot(stack.sealedFile)).to.deep.equal(stored);
   });
 
+  it('refuses to start when its state folder is missing, rather than treating it as a first boot', async () => {
+    stack.startEnclave();
+    const missing = join(work, 'unmounted-volume');
+    stack.startParent(['--state-dir', missing]);
+    await stack.waitFor('parent', /parent failed to start: CONFIG_INVALID: state folder .* does not exist/);
+    expect(existsSync(missing)).to.equal(false);
+    expect(stack.output('enclave').some((l) => /enclave state ready/.test(l))).to.equal(false);
+  });
+
   it('retries a boot that failed for a passing reason (KMS unreachable) and succeeds once KMS is back', async () => {
     await stack.stopProcess('kms');
     stack.startEnclave();
