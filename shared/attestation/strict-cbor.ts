@@ -49,19 +49,28 @@ class Reader {
     return out;
   }
 
-  /** RFC 8949 §3: the argument following the initial byte (1, 2, 4 or 8 bytes). */
+  /**
+   * RFC 8949 §3: the argument following the initial byte (1, 2, 4 or 8 bytes), in its shortest form
+   * only (§4.2.1 preferred serialisation, which the NSM emits): one value has one encoding here.
+   */
   argument(info: number): number | bigint {
     if (info < 24) return info;
-    if (info === 24) return this.byte();
-    if (info === 25) return (this.byte() << 8) | this.byte();
-    if (info === 26) return ((this.byte() << 24) >>> 0) + (this.byte() << 16) + (this.byte() << 8) + this.byte();
+    if (info === 24) return this.shortest(this.byte(), 24);
+    if (info === 25) return this.shortest((this.byte() << 8) | this.byte(), 0x100);
+    if (info === 26) return this.shortest(((this.byte() << 24) >>> 0) + (this.byte() << 16) + (this.byte() << 8) + this.byte(), 0x10000);
     if (info === 27) {
       let v = 0n;
       for (let i = 0; i < 8; i++) v = (v << 8n) | BigInt(this.byte());
+      if (v < 0x100000000n) fail('integer or length not in its shortest encoding');
       return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
     }
     if (info === 31) fail('indefinite lengths are not accepted');
     return fail(`reserved additional information ${info}`);
+  }
+
+  private shortest(v: number, min: number): number {
+    if (v < min) fail('integer or length not in its shortest encoding');
+    return v;
   }
 
   length(info: number): number {

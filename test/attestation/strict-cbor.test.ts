@@ -59,6 +59,14 @@ describe('strict CBOR', () => {
   it('rejects duplicate keys', () => rejects('a2616101616102', /duplicate map key/));
   it('rejects an integer key repeated', () => rejects('a2000100f6', /duplicate map key/));
   it('rejects indefinite lengths', () => rejects('5f4101ff', /indefinite/));
+  it('rejects integers and lengths not in their shortest encoding', () => {
+    for (const hex of ['1817', '190017', '1a0000ffff', '1b00000000ffffffff', '5801ff', '780161', '9800', 'b800']) {
+      rejects(hex, /shortest encoding/);
+    }
+  });
+  it('keeps a leading byte-order mark instead of dropping it', () => {
+    expect(decodeStrictCbor(fromHex('69efbbbf534841333834'))).to.equal('\ufeffSHA384');
+  });
   it('rejects trailing bytes', () => rejects('0000', /trailing/));
   it('rejects floats and undefined', () => {
     rejects('f93c00', /float/);
