@@ -33,7 +33,8 @@ export const MAX_USER_DATA_BYTES = 1024;
 export const MAX_NONCE_BYTES = 1024;
 /** The NSM's response buffer is 0x3000 bytes; a document cannot be larger. */
 export const MAX_DOCUMENT_BYTES = 0x3000;
-export const PCR_LENGTHS: readonly number[] = [32, 48, 64];
+/** AWS allows 32/48/64-byte PCRs for SHA256/384/512; the digest must be SHA384 here, so 48 only. */
+export const PCR_LENGTHS: readonly number[] = [48];
 export const MAX_PCRS = 32;
 
 const FIELDS = ['module_id', 'digest', 'timestamp', 'pcrs', 'certificate', 'cabundle', 'public_key', 'user_data', 'nonce'] as const;
@@ -59,7 +60,7 @@ function parsePcrs(v: CborValue | undefined): Map<number, Uint8Array> {
   const out = new Map<number, Uint8Array>();
   for (const [k, value] of v) {
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k >= MAX_PCRS) invalid(`document: PCR index ${String(k)} is not an integer in 0..${MAX_PCRS - 1}`);
-    if (!(value instanceof Uint8Array) || !PCR_LENGTHS.includes(value.length)) invalid(`document: PCR${k} must be 32, 48 or 64 bytes`);
+    if (!(value instanceof Uint8Array) || !PCR_LENGTHS.includes(value.length)) invalid(`document: PCR${k} must be 48 bytes (SHA384)`);
     out.set(k, value);
   }
   return out;

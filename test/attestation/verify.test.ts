@@ -281,14 +281,19 @@ describe('attestation verifier', () => {
       return expectRejected(doc, { root: chain.root.der }, pattern);
     };
 
-    it('accepts boundary sizes: 1024-byte fields, empty user_data and nonce, 32- and 64-byte PCRs', async () => {
-      const pcrs = testPcrs();
-      pcrs.set(16, new Uint8Array(32).fill(5));
-      pcrs.set(17, new Uint8Array(64).fill(5));
-      const doc = signTestDocument(chain, { publicKey: new Uint8Array(1024), userData: new Uint8Array(0), nonce: new Uint8Array(1024), pcrs });
+    it('accepts boundary sizes: 1024-byte fields, empty user_data and nonce', async () => {
+      const doc = signTestDocument(chain, { publicKey: new Uint8Array(1024), userData: new Uint8Array(0), nonce: new Uint8Array(1024) });
       const d = await verifyAttestationDocument(doc, { root: chain.root.der });
       expect(d.userData!.length).to.equal(0);
       expect(d.nonce!.length).to.equal(1024);
+    });
+
+    it('rejects PCRs that are not SHA384-sized (the digest field says SHA384)', async () => {
+      for (const len of [32, 64]) {
+        const pcrs = testPcrs();
+        pcrs.set(16, new Uint8Array(len).fill(5));
+        await expectSyntax(signTestDocument(chain, { pcrs }), /PCR16 must be 48 bytes/);
+      }
     });
 
     it('rejects out-of-bounds field sizes', async () => {
@@ -305,7 +310,7 @@ describe('attestation verifier', () => {
     it('rejects bad PCR maps', async () => {
       const p47 = testPcrs();
       p47.set(5, new Uint8Array(47));
-      await expectSyntax(signTestDocument(chain, { pcrs: p47 }), /PCR5 must be 32, 48 or 64 bytes/);
+      await expectSyntax(signTestDocument(chain, { pcrs: p47 }), /PCR5 must be 48 bytes/);
       await expectSyntax(signTestDocument(chain, { pcrs: new Map() }), /pcrs must hold 1\.\.32 entries/);
       const p33 = new Map<number, Uint8Array>();
       for (let i = 0; i < 33; i++) p33.set(i, new Uint8Array(48));
