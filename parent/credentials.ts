@@ -53,12 +53,26 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsCre
   return out;
 }
 
+const IMDS_MAX_ANSWER_BYTES = 64 * 1024;
+
 async function imdsRequest(url: string, init: { method: 'GET' | 'PUT'; headers: Record<string, string> }, timeoutMs: number): Promise<string> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-  const text = await res.text();
-  if (res.status !== 200) throw new CosignerError('CONFIG_INVALID', `IMDS ${init.method} ${new URL(url).pathname} answered HTTP ${res.status}`);
-  if (text.length > 64 * 1024) throw new CosignerError('CONFIG_INVALID', 'IMDS answer is too large');
-  return text;
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new CosignerError('CONFIG_INVALID', `IMDS ${init.method} ${new URL(url).pathname} answered HTTP ${res.status}`);
+  }
+  // Read at most 64 KiB: an answer is never larger, and a bigger one is not buffered whole.
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.length;
+    if (size > IMDS_MAX_ANSWER_BYTES) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new CosignerError('CONFIG_INVALID', 'IMDS answer is too large');
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** IMDSv2: session token, role name, then the role's temporary credentials. */

@@ -67,7 +67,8 @@ export class NsmClient implements Nsm {
 
   async getRandom(): Promise<Uint8Array> {
     const { random } = expectNsmResponse(await this.call({ kind: 'GetRandom' }), 'GetRandom');
-    if (random.length === 0) throw nsmError('InvalidResponse', { reason: 'empty random' });
+    // The NSM returns 256 bytes a call; fewer than 32 cannot seed anything.
+    if (random.length < 32) throw nsmError('InvalidResponse', { reason: 'short random' });
     return random;
   }
 

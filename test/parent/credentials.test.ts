@@ -6,7 +6,7 @@ import { isCosignerError } from '../../shared/errors.js';
 import { expectRejects } from '../kms/support.js';
 
 /** An IMDS-shaped server: IMDSv2 only (token required), one role. */
-function startImds(opts: { role?: string | null; code?: string } = {}) {
+function startImds(opts: { role?: string | null; code?: string; hugeRoleList?: boolean } = {}) {
   const token = 'imds-session-token-' + Math.random().toString(36).slice(2);
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
@@ -19,6 +19,16 @@ function startImds(opts: { role?: string | null; code?: string } = {}) {
     if (req.headers['x-aws-ec2-metadata-token'] !== token) { res.writeHead(401).end(); return; }
     if (req.method === 'GET' && req.url === '/latest/meta-data/iam/security-credentials/') {
       if (opts.role === null) { res.writeHead(404).end(); return; }
+      if (opts.hugeRoleList) {
+        // A streamed answer far past any real one: the client must stop reading, not buffer it.
+        res.writeHead(200);
+        const block = 'x'.repeat(16 * 1024);
+        let sent = 0;
+        const more = () => { while (sent < 16 * 1024 * 1024 && res.write(block)) sent += block.length; if (sent < 16 * 1024 * 1024) res.once('drain', more); else res.end(); };
+        res.on('error', () => undefined);
+        more();
+        return;
+      }
       res.writeHead(200).end(`${opts.role ?? 'cosigner-parent-role'}\n`);
       return;
     }
@@ -41,6 +51,17 @@ function startImds(opts: { role?: string | null; code?: string } = {}) {
 }
 
 describe('parent IAM credentials', () => {
+  it('IMDS: an oversized answer is refused without being read whole', async () => {
+    const imds = await startImds({ hugeRoleList: true });
+    try {
+      const err = await credentialsFromImds({ baseUrl: imds.url, timeoutMs: 10_000 }).catch((e: unknown) => e);
+      expect(isCosignerError(err, 'CONFIG_INVALID'), String(err)).to.equal(true);
+      expect((err as Error).message).to.match(/too large/);
+    } finally {
+      await imds.close();
+    }
+  });
+
   it('IMDSv2: token PUT with TTL, role listing, role credentials with the token', async () => {
     const imds = await startImds();
     try {
