@@ -28,6 +28,15 @@ async function fsyncDir(dir: string): Promise<void> {
   try { await h.sync(); } finally { await h.close(); }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
 export class SealedStore {
   readonly dir: string;
   private readonly base: string;
@@ -84,17 +93,21 @@ export class SealedStore {
     log.info({ path: this.path }, 'sealed state replaced');
   }
 
-  /** Removes temp files left by a crash between write and rename. */
+  /**
+   * Removes temp files left by a crash between write and rename. A temp file names the pid that
+   * wrote it; one whose writer is still alive (an overlapping parent, this process) is left alone.
+   */
   async removeStaleTempFiles(): Promise<number> {
     let names: string[];
     try { names = await fsp.readdir(this.dir); } catch { return 0; }
     const prefix = `.${this.base}.`;
     let n = 0;
     for (const name of names) {
-      if (name.startsWith(prefix) && name.endsWith('.tmp')) {
-        await fsp.unlink(join(this.dir, name)).catch(() => undefined);
-        n++;
-      }
+      if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+      const pid = Number(name.slice(prefix.length).split('.')[0]);
+      if (Number.isSafeInteger(pid) && pid > 0 && processAlive(pid)) continue;
+      await fsp.unlink(join(this.dir, name)).catch(() => undefined);
+      n++;
     }
     return n;
   }

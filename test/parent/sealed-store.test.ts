@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SealedStore } from '../../parent/sealed-store.js';
@@ -76,9 +77,13 @@ describe('parent sealed-state store', () => {
 
   it('invalid input and unwritable places fail cleanly; stale temp files from a crash are cleaned', async () => {
     const store = new SealedStore(join(dir.path, 'state.sealed'));
-    writeFileSync(join(dir.path, '.state.sealed.123.abcdef.tmp'), 'left by a crash');
+    // A writer that has exited (a crash) versus one still at work (an overlapping parent).
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(dir.path, `.state.sealed.${dead}.abcdef.tmp`), 'left by a crash');
+    writeFileSync(join(dir.path, `.state.sealed.${process.pid}.123456.tmp`), 'being written');
     expect(await store.removeStaleTempFiles()).to.equal(1);
-    expect(readdirSync(dir.path)).to.deep.equal([]);
+    expect(readdirSync(dir.path)).to.deep.equal([`.state.sealed.${process.pid}.123456.tmp`]);
+    rmSync(join(dir.path, `.state.sealed.${process.pid}.123456.tmp`));
     // an invalid SealedFile is refused before touching the disk
     const e = await expectRejects(store.create({ kmsCiphertext: new Uint8Array(0), sealed: new Uint8Array(1) }));
     expect(isCosignerError(e, 'SCHEMA_VIOLATION')).to.equal(true);
