@@ -60,6 +60,18 @@ export class LoopbackTransport implements VsockTransport {
     }
   }
 
+  /**
+   * mkdir's mode applies only when it creates the folder: a folder that already exists must be ours
+   * and closed to others, or another local user could bind our (cid, port) first.
+   */
+  private checkFolderIsOurs(): void {
+    const st = fs.lstatSync(this.dir);
+    const uid = process.getuid?.();
+    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+      throw new CosignerError('CONFIG_INVALID', `loopback socket folder ${this.dir} must be a directory owned by this user with mode 0700`);
+    }
+  }
+
   async listen(cid: number, port: number, onConnection: (stream: Duplex) => void): Promise<VsockListener> {
     const file = this.socketPath(cid, port);
     try {
@@ -67,6 +79,7 @@ export class LoopbackTransport implements VsockTransport {
     } catch (e) {
       throw toTransportError(e, cid, port);
     }
+    this.checkFolderIsOurs();
     await removeStaleSocket(file, cid, port);
     await this.refuseOverlappingListener(cid, port);
     const server = net.createServer((s) => onConnection(s));

@@ -93,6 +93,14 @@ describe('loopback vsock transport', () => {
     }
   });
 
+  it('refuses to listen in an existing folder others can write to', async () => {
+    fs.chmodSync(dir, 0o777);
+    const err = await new LoopbackTransport({ dir }).listen(16, 5000, () => undefined).catch((e: unknown) => e);
+    expect(isCosignerError(err, 'CONFIG_INVALID'), String(err)).to.equal(true);
+    expect(fs.existsSync(path.join(dir, 'vsock-16-5000.sock'))).to.equal(false);
+    fs.chmodSync(dir, 0o700);
+  });
+
   it('carries bytes both ways between a listener on a specific CID and a connector', async () => {
     await listen(16, 5000, (s) => s.pipe(s));
     const c = await connect(16, 5000);
