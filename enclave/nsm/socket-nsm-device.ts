@@ -16,30 +16,49 @@ interface Pending {
 }
 
 export class SocketNsmDevice implements NsmDevice {
-  private readonly reader = new NsmFrameReader();
+  private reader = new NsmFrameReader();
   private pending: Pending | null = null;
   private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
+  /** Set by close(): no reconnection after that. */
+  private shutDown = false;
 
-  private constructor(private readonly socket: Socket, private readonly timeoutMs: number) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+  private constructor(private socket: Socket, private readonly path: string, private readonly timeoutMs: number) {
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    this.reader = new NsmFrameReader();
+    socket.on('data', (chunk: Buffer) => {
+      if (this.socket === socket) this.onData(chunk);
+    });
     socket.on('error', (e) => this.fail(new CosignerError('NSM_ERROR', `NSM emulator socket error: ${e.message}`)));
     socket.on('close', () => {
-      this.closed = true;
-      this.fail(new CosignerError('NSM_ERROR', 'NSM emulator connection closed'));
+      if (this.socket === socket) this.fail(new CosignerError('NSM_ERROR', 'NSM emulator connection closed'));
     });
   }
 
-  static connect(path: string, opts: { timeoutMs?: number } = {}): Promise<SocketNsmDevice> {
+  private static open(path: string): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const s = connect(path);
       const onError = (e: Error) => reject(new CosignerError('NSM_ERROR', `cannot reach the NSM emulator at ${path}: ${e.message}`, { path }));
       s.once('error', onError);
       s.once('connect', () => {
         s.off('error', onError);
-        resolve(new SocketNsmDevice(s, opts.timeoutMs ?? NSM_SOCKET_TIMEOUT_MS));
+        resolve(s);
       });
     });
+  }
+
+  static async connect(path: string, opts: { timeoutMs?: number } = {}): Promise<SocketNsmDevice> {
+    return new SocketNsmDevice(await SocketNsmDevice.open(path), path, opts.timeoutMs ?? NSM_SOCKET_TIMEOUT_MS);
+  }
+
+  /** After a timeout or a dropped connection the next request opens a new one (a fresh stream pairs answers again). */
+  private async ensureConnected(): Promise<void> {
+    if (this.shutDown) throw new CosignerError('NSM_ERROR', 'NSM emulator connection closed');
+    if (!this.socket.destroyed) return;
+    this.attach(await SocketNsmDevice.open(this.path));
   }
 
   private onData(chunk: Buffer): void {
@@ -74,10 +93,10 @@ export class SocketNsmDevice implements NsmDevice {
   }
 
   request(raw: Uint8Array): Promise<Uint8Array> {
-    const run = (): Promise<Uint8Array> =>
-      new Promise<Uint8Array>((resolve, reject) => {
-        if (this.closed) return reject(new CosignerError('NSM_ERROR', 'NSM emulator connection closed'));
-        if (raw.length > NSM_REQUEST_MAX_BYTES) return reject(nsmError('InputTooLarge', { bytes: raw.length }));
+    const run = async (): Promise<Uint8Array> => {
+      if (raw.length > NSM_REQUEST_MAX_BYTES) throw nsmError('InputTooLarge', { bytes: raw.length });
+      await this.ensureConnected();
+      return new Promise<Uint8Array>((resolve, reject) => {
         const timer = setTimeout(() => {
           this.fail(new CosignerError('NSM_ERROR', `NSM emulator did not answer within ${this.timeoutMs} ms`));
           this.socket.destroy();
@@ -85,12 +104,14 @@ export class SocketNsmDevice implements NsmDevice {
         this.pending = { resolve, reject, timer };
         this.socket.write(encodeNsmFrame(raw));
       });
+    };
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;
   }
 
   close(): Promise<void> {
+    this.shutDown = true;
     return new Promise((resolve) => {
       if (this.socket.destroyed) return resolve();
       this.socket.once('close', () => resolve());
