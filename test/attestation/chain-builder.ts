@@ -57,20 +57,21 @@ export function testPcrs(fill = 0x11): Map<number, Uint8Array> {
   return m;
 }
 
+/** The fields of a valid document issued by the chain's leaf. */
+export function testDocumentFields(chain: TestChain): DocumentFields {
+  return {
+    moduleId: 'i-0123456789abcdef0-enc0123456789abcdef',
+    timestamp: Date.now(),
+    pcrs: testPcrs(),
+    certificate: chain.leaf.der,
+    cabundle: chain.cabundle,
+    publicKey: null,
+    userData: null,
+    nonce: null,
+  };
+}
+
 /** Sign a document with the chain's leaf; any field may be overridden. */
 export function signTestDocument(chain: TestChain, fields: Partial<DocumentFields> = {}): Uint8Array {
-  return signAttestationDocument(
-    {
-      moduleId: 'i-0123456789abcdef0-enc0123456789abcdef',
-      timestamp: Date.now(),
-      pcrs: testPcrs(),
-      certificate: chain.leaf.der,
-      cabundle: chain.cabundle,
-      publicKey: null,
-      userData: null,
-      nonce: null,
-      ...fields,
-    },
-    chain.leaf.key,
-  );
+  return signAttestationDocument({ ...testDocumentFields(chain), ...fields }, chain.leaf.key);
 }

@@ -9,7 +9,7 @@ import { fromHex, toHex } from '../../shared/bytes.js';
 import { isCosignerError } from '../../shared/errors.js';
 import { encodeAttestationPayload } from '../../emulators/nsm/document.js';
 import { signCoseSign1Es384 } from '../../shared/attestation/cose.js';
-import { AWS_ROOT_NAME, buildChain, signTestDocument, standardLevels, testPcrs, type LevelSpec } from './chain-builder.js';
+import { AWS_ROOT_NAME, buildChain, signTestDocument, standardLevels, testDocumentFields, testPcrs, type LevelSpec } from './chain-builder.js';
 import { DEBUG_TIMESTAMP, PRODUCTION_TIMESTAMP, readAwsRootPem, readFixtureDocument, requireFixtures } from './fixtures.js';
 
 async function expectRejected(doc: Uint8Array, opts: VerifyOptions, pattern?: RegExp): Promise<string> {
@@ -264,16 +264,7 @@ describe('attestation verifier', () => {
 
   describe('syntax (AWS "Verifying the root of trust")', () => {
     const chain = buildChain();
-    const base = {
-      moduleId: 'i-0123456789abcdef0-enc0123456789abcdef',
-      timestamp: Date.now(),
-      pcrs: testPcrs(),
-      certificate: chain.leaf.der,
-      cabundle: chain.cabundle,
-      publicKey: null,
-      userData: null,
-      nonce: null,
-    };
+    const base = testDocumentFields(chain);
     const resign = (payload: Map<CborKey, CborValue>) => signCoseSign1Es384(encodeStrictCbor(payload), chain.leaf.key);
     const payloadMap = () => decodeStrictCbor(encodeAttestationPayload(base)) as Map<CborKey, CborValue>;
     const expectSyntax = (doc: Uint8Array, pattern: RegExp) => {

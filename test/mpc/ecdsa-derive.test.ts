@@ -12,16 +12,14 @@ import { keccak256, recoverTransactionAddress, serializeTransaction, toHex, type
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import type { ErrorCode } from '../../shared/errors.js';
 import type { MpcMessage, Party } from '../../shared/mpc/party.js';
-import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
-import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
 import { TPUB_VERSION } from '../../shared/mpc/derivation/xpub.js';
-import { EcdsaKeygenP1, EcdsaKeygenP2 } from '../../shared/mpc/ecdsa/keygen.js';
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
 import { EcdsaSignP1, EcdsaSignP2 } from '../../shared/mpc/ecdsa/sign.js';
 import { deriveEcdsaChild, ecdsaXpub } from '../../shared/mpc/ecdsa/derive.js';
 import { CURVE_ORDER, scalarToBytes } from '../../shared/mpc/ecdsa/curve.js';
 import { expectCosignerError } from '../support/expect-error.js';
 import { runTwoParties } from '../support/run-parties.js';
+import { ecdsaTestKeys } from '../support/ecdsa-keys.js';
 
 const sid = () => new Uint8Array(randomBytes(32));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -47,14 +45,7 @@ describe('mpc/ecdsa — BIP32 xpub and derived keys', function () {
   let share2: EcdsaKeyShareP2;
 
   before(() => {
-    const ringPedersen = generateRingPedersen(1024);
-    const paillier = generatePaillierKeyPair(2048).secretKey;
-    const sessionId = sid();
-    const k1 = new EcdsaKeygenP1({ sessionId, paillier, minRingPedersenBits: 1024 });
-    const k2 = new EcdsaKeygenP2({ sessionId, ringPedersen, minRingPedersenBits: 1024 });
-    run(k1, k2);
-    share1 = k1.result();
-    share2 = k2.result();
+    ({ share1, share2 } = ecdsaTestKeys());
   });
 
   /** Each party derives on its own share; both must get the same child; P1's is returned. */

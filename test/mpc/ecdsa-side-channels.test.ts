@@ -2,15 +2,13 @@
 // inversion of k2 is blinded, and c_key^(k2⁻¹·r) refuses to run on the BigInt fallback.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
-import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
 import { modPowImplementation, runModPowSelfTest } from '../../shared/mpc/bigint/modarith.js';
-import { EcdsaKeygenP1, EcdsaKeygenP2 } from '../../shared/mpc/ecdsa/keygen.js';
 import { EcdsaSignP1, EcdsaSignP2 } from '../../shared/mpc/ecdsa/sign.js';
 import type { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
 import { CURVE_ORDER, invQ, invQSecret, randomScalar } from '../../shared/mpc/ecdsa/curve.js';
 import { expectCosignerError } from '../support/expect-error.js';
 import { runTwoParties } from '../support/run-parties.js';
+import { ecdsaTestKeys } from '../support/ecdsa-keys.js';
 
 const sid = () => new Uint8Array(randomBytes(32));
 
@@ -32,14 +30,7 @@ describe('mpc/ecdsa — secret-nonce arithmetic', function () {
     let share2: EcdsaKeyShareP2;
 
     before(() => {
-      // Test-size ring-Pedersen parameters (production minimum is 2048 bits).
-      const ringPedersen = generateRingPedersen(1024);
-      const sessionId = sid();
-      const k1 = new EcdsaKeygenP1({ sessionId, paillier: generatePaillierKeyPair(2048).secretKey, minRingPedersenBits: 1024 });
-      const k2 = new EcdsaKeygenP2({ sessionId, ringPedersen, minRingPedersenBits: 1024 });
-      runTwoParties(k1, k2);
-      share1 = k1.result();
-      share2 = k2.result();
+      ({ share1, share2 } = ecdsaTestKeys());
     });
 
     after(() => {

@@ -11,9 +11,7 @@ import { keccak256, recoverTransactionAddress, serializeTransaction, toHex, type
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import type { ErrorCode } from '../../shared/errors.js';
 import type { MpcMessage, Party } from '../../shared/mpc/party.js';
-import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
 import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
-import { EcdsaKeygenP1, EcdsaKeygenP2 } from '../../shared/mpc/ecdsa/keygen.js';
 import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
 import { ECDSA_SIGN_PROTOCOL, EcdsaSignP1, EcdsaSignP2, type EcdsaSignOptions } from '../../shared/mpc/ecdsa/sign.js';
 import { PaillierRandomizerPool } from '../../shared/mpc/ecdsa/randomizer-pool.js';
@@ -25,6 +23,7 @@ import { deriveSecp256k1 } from '../../shared/mpc/derivation/bip32.js';
 import type { EcdsaSignature } from '../../shared/mpc/ecdsa/signature.js';
 import { expectCosignerError } from '../support/expect-error.js';
 import { runTwoParties, wire } from '../support/run-parties.js';
+import { ecdsaTestKeys } from '../support/ecdsa-keys.js';
 
 const sid = () => new Uint8Array(randomBytes(32));
 
@@ -67,14 +66,7 @@ describe('mpc/ecdsa — two-party signing', function () {
   const fresh = () => ({ s1: EcdsaKeyShareP1.decode(share1.encode()), s2: share2 });
 
   before(() => {
-    const ringPedersen = generateRingPedersen(1024);
-    const paillier = generatePaillierKeyPair(2048).secretKey;
-    const sessionId = sid();
-    const k1 = new EcdsaKeygenP1({ sessionId, paillier, minRingPedersenBits: 1024 });
-    const k2 = new EcdsaKeygenP2({ sessionId, ringPedersen, minRingPedersenBits: 1024 });
-    run(k1, k2, (m) => { keygenTraffic.push(encodeCbor(m)); return m; });
-    share1 = k1.result();
-    share2 = k2.result();
+    ({ share1, share2 } = ecdsaTestKeys((m) => keygenTraffic.push(encodeCbor(m))));
   });
 
   it('key generation gives both parties the same public key Q = x1·G + x2·G', () => {
