@@ -47,6 +47,8 @@ export type RpcHandlers<C extends MessageCatalog> = {
 export interface RpcServerOptions extends FramedConnectionOptions {
   /** Requests handled concurrently per connection; reading pauses beyond it (default 64). */
   maxInFlightPerConnection?: number;
+  /** Connections served at once; a further one is closed on arrival (default 16). */
+  maxConnections?: number;
   logger?: Logger;
   /** Sees non-CosignerError handler failures (which the peer only sees as INTERNAL). */
   onHandlerError?: (type: string, error: unknown) => void;
@@ -83,6 +85,13 @@ export class RpcServer<C extends MessageCatalog> {
   /** Serve one connection until it closes. */
   serve(stream: Duplex): void {
     if (this.closed) {
+      stream.destroy();
+      return;
+    }
+    // The peer is untrusted: each connection costs buffers and queues, so their number is bounded.
+    if (this.connections.size >= (this.opts.maxConnections ?? 16)) {
+      this.log.warn({ open: this.connections.size }, 'rpc connection refused: too many open connections');
+      stream.on('error', () => undefined);
       stream.destroy();
       return;
     }

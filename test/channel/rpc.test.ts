@@ -238,6 +238,18 @@ describe('channel RPC (in process, over the loopback emulator)', () => {
     expect(await held).to.deep.equal({ key: 'from-a' });
   });
 
+  it('limits the connections it serves at once; a further one is closed, the others keep working', async () => {
+    const { server } = await startServer(16, { maxConnections: 2 });
+    const a = client();
+    const b = client();
+    expect(await a.call('add', { a: 1, b: 1 })).to.deep.equal({ sum: 2 });
+    expect(await b.call('add', { a: 1, b: 2 })).to.deep.equal({ sum: 3 });
+    const extra = await RawPeer.connect(transport.socketPath(16, PORT));
+    await extra.closed;
+    expect(server.connectionCount).to.equal(2);
+    expect(await a.call('add', { a: 2, b: 2 })).to.deep.equal({ sum: 4 });
+  });
+
   it('limits requests handled at once per connection; the rest wait their turn', async () => {
     await startServer(16, { maxInFlightPerConnection: 2 });
     const a = client();
