@@ -1,7 +1,7 @@
 // Builds a CiphertextForRecipient the way AWS KMS does (the inverse of cms.ts), for the KMS
 // emulator: RFC 5652 §6 EnvelopedData in BER with indefinite lengths on ContentInfo, [0],
 // EnvelopedData, EncryptedContentInfo and a constructed [0] encryptedContent; definite (DER)
-// lengths inside the recipient SET — the layout of the real responses in shared/fixtures/kms-cms.
+// lengths inside the recipient SET — the layout of the real responses in test/fixtures/kms-cms.
 import { createCipheriv, createHash, createPublicKey, publicEncrypt, randomBytes, constants } from 'node:crypto';
 import { CosignerError } from '../errors.js';
 import { concatBytes, wipe } from '../bytes.js';

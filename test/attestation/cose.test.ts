@@ -10,7 +10,7 @@ import {
 } from '../../shared/attestation/cose.js';
 import { encodeStrictCbor } from '../../shared/attestation/strict-cbor.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
-import { fixturePath, requireFixtures } from './fixtures.js';
+import { fixturePath } from '../support/fixtures.js';
 import { expectCosignerError } from '../support/expect-error.js';
 
 function expectInvalid(fn: () => unknown, pattern: RegExp): void {
@@ -19,7 +19,6 @@ function expectInvalid(fn: () => unknown, pattern: RegExp): void {
 
 describe('COSE_Sign1 ES384', () => {
   describe('COSE WG example ecdsa-sig-02 (tagged, P-384)', () => {
-    requireFixtures();
     // cose-wg/Examples ecdsa-examples/ecdsa-sig-02.json
     const load = () => JSON.parse(readFileSync(fixturePath('cose', 'ecdsa-sig-02.json'), 'utf8'));
     const keyOf = (ex: { input: { sign0: { key: { x: string; y: string } } } }) =>

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { CborTag, decodeStrictCbor, encodeStrictCbor } from '../../shared/attestation/strict-cbor.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
-import { readFixtureDocument, requireFixtures } from './fixtures.js';
+import { readFixtureDocument } from '../support/fixtures.js';
 import { expectCosignerError } from '../support/expect-error.js';
 
 function rejects(hex: string, pattern: RegExp): void {
@@ -10,7 +10,6 @@ function rejects(hex: string, pattern: RegExp): void {
 
 describe('strict CBOR', () => {
   describe('on real documents', () => {
-    requireFixtures();
     for (const kind of ['production', 'debug'] as const) {
       it(`re-encodes the ${kind} document and its payload byte for byte`, () => {
         const doc = readFixtureDocument(kind);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildChain } from './chain-builder.js';
-import { fixturePath, readFixtureDocument, REPO_ROOT, requireFixtures } from './fixtures.js';
+import { fixturePath, readFixtureDocument, REPO_ROOT } from '../support/fixtures.js';
 
 function cosigner(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'parent/cli.ts', ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
@@ -14,13 +14,12 @@ function cosigner(...args: string[]): { code: number | null; stdout: string; std
 
 describe('cosigner verify-attestation (CLI)', function () {
   this.timeout(60_000);
-  requireFixtures();
   const prod = () => fixturePath('nitro', 'nitrite-production.b64');
   let tmp: string;
   before(() => {
     tmp = mkdtempSync(join(tmpdir(), 'verify-cli-'));
   });
-  after(() => rmSync(tmp, { recursive: true, force: true }));
+  after(() => { if (tmp) rmSync(tmp, { recursive: true, force: true }); });
 
   it('verifies the production document at its timestamp and prints what it attests', () => {
     const r = cosigner('verify-attestation', prod(), '--at', '2024-09-07T14:37:39.545Z');

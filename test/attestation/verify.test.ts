@@ -10,7 +10,7 @@ import { isCosignerError } from '../../shared/errors.js';
 import { encodeAttestationPayload } from '../../emulators/nsm/document.js';
 import { signCoseSign1Es384 } from '../../shared/attestation/cose.js';
 import { AWS_ROOT_NAME, buildChain, signTestDocument, standardLevels, testDocumentFields, testPcrs, type LevelSpec } from './chain-builder.js';
-import { DEBUG_TIMESTAMP, PRODUCTION_TIMESTAMP, readAwsRootPem, readFixtureDocument, requireFixtures } from './fixtures.js';
+import { DEBUG_TIMESTAMP, PRODUCTION_TIMESTAMP, readAwsRootPem, readFixtureDocument } from '../support/fixtures.js';
 
 async function expectRejected(doc: Uint8Array, opts: VerifyOptions, pattern?: RegExp): Promise<string> {
   try {
@@ -29,7 +29,6 @@ const PROD_PCR0 = 'e72a46ca80a260fb044a125442f0c7e331813bcbaf9724d9f385775899276
 
 describe('attestation verifier', () => {
   describe('pinned AWS root', () => {
-    requireFixtures();
 
     it('the fixture root has the documented fingerprint and equals the embedded root', () => {
       expect(certificateFingerprint(readAwsRootPem())).to.equal('641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b');
@@ -51,7 +50,6 @@ describe('attestation verifier', () => {
   });
 
   describe('real documents', () => {
-    requireFixtures();
 
     it('verifies the production document at its own timestamp against the pinned root', async () => {
       const d = await verifyAttestationDocument(readFixtureDocument('production'), { root: readAwsRootPem(), at: PROD_AT });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { GenerateRandomCommand, CreateKeyCommand } from '@aws-sdk/client-kms';
 import { selfSignedTlsCertificate } from '../../emulators/kms/tls-cert.js';
-import { repoRoot } from './fixtures.js';
+import { REPO_ROOT as repoRoot } from '../support/fixtures.js';
 import { PARENT_CREDENTIAL, adminClient, tempDir } from './support.js';
 
 describe('KMS emulator CLI', () => {

@@ -1,4 +1,4 @@
-// Every hex line of ../shared/fixtures/nsm/README.md (from aws-nitro-enclaves-nsm-api), both ways.
+// Every hex line of test/fixtures/nsm/README.md (from aws-nitro-enclaves-nsm-api), both ways.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { encodeCbor } from '../../shared/cbor.js';
@@ -13,7 +13,7 @@ import {
   type NsmRequest,
   type NsmResponse,
 } from '../../shared/nsm/codec.js';
-import { fixturePath, requireFixtures } from '../attestation/fixtures.js';
+import { fixturePath } from '../support/fixtures.js';
 import { expectCosignerError } from '../support/expect-error.js';
 
 interface Row {
@@ -64,7 +64,6 @@ function expectNsmError(fn: () => unknown, name: string): void {
 
 describe('NSM codec', () => {
   describe('the README hex lines', () => {
-    requireFixtures();
 
     it('covers every line of the README table', () => {
       const messages = readmeRows().map((r) => r.message);

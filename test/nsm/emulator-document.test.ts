@@ -11,7 +11,7 @@ import { EmulatedNsm } from '../../emulators/nsm/device.js';
 import { bootPcrs } from '../../emulators/nsm/measure.js';
 import { PcrBank } from '../../emulators/nsm/pcr-bank.js';
 import { EmulatorPki } from '../../emulators/nsm/pki.js';
-import { readFixtureDocument, requireFixtures } from '../attestation/fixtures.js';
+import { readFixtureDocument } from '../support/fixtures.js';
 
 /** A minimal CBOR walker that reports the item shapes at the top of a payload map, in order. */
 interface Shape {
@@ -89,7 +89,6 @@ function payloadShapes(payload: Uint8Array): Shape[] {
 }
 
 describe('NSM emulator document layout vs a real document', () => {
-  requireFixtures();
   let dir: string;
   let nsm: EmulatedNsm;
   before(() => {
@@ -99,7 +98,7 @@ describe('NSM emulator document layout vs a real document', () => {
     writeFileSync(join(dir, 'bundle', 'enclave', 'main.ts'), 'export {};\n');
     nsm = new EmulatedNsm(pki, new PcrBank(bootPcrs({ bundleRoot: join(dir, 'bundle'), instanceId: pki.identity.instanceId })));
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
   const attest = (fields: { userData: Uint8Array | null; nonce: Uint8Array | null; publicKey: Uint8Array | null }) => {
     const resp = decodeNsmResponse(nsm.handle(encodeNsmRequest({ kind: 'Attestation', ...fields })));

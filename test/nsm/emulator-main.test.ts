@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openNsm } from '../../enclave/nsm/open-nsm.js';
 import { pinnedRootDer } from '../../shared/attestation/root-pin.js';
 import { verifyAttestationDocument } from '../../shared/attestation/verify.js';
-import { REPO_ROOT } from '../attestation/fixtures.js';
+import { REPO_ROOT } from '../support/fixtures.js';
 
 interface Running {
   child: ChildProcess;

@@ -59,7 +59,7 @@ describe('NSM emulator measurement', () => {
     write('parent/daemon.ts', 'not part of the enclave\n');
     write('README.md', 'outside the bundle\n');
   });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  afterEach(() => { if (root) rmSync(root, { recursive: true, force: true }); });
 
   it('lists exactly enclave/, shared/ and package-lock.json, sorted', () => {
     expect(bundleFiles(root)).to.deep.equal(['enclave/main.ts', 'enclave/nsm/client.ts', 'package-lock.json', 'shared/cbor.ts']);

@@ -9,7 +9,7 @@ import { verifyCertificateChain } from '../../shared/attestation/certificate-cha
 import { decodeAttestation } from '../../shared/attestation/document.js';
 import { certificateDer, certificateFingerprint } from '../../shared/attestation/root-pin.js';
 import { EmulatorPki, LEVELS, VALIDITY_MS } from '../../emulators/nsm/pki.js';
-import { fixturesPresent, readFixtureDocument } from '../attestation/fixtures.js';
+import { readFixtureDocument } from '../support/fixtures.js';
 
 const HOUR = 3600_000;
 
@@ -34,7 +34,7 @@ describe('NSM emulator PKI', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'nsm-pki-'));
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
   it('persists root → regional → zonal → instance → leaf with private keys readable by the owner only', () => {
     const pki = EmulatorPki.open({ stateDir: dir });
@@ -64,7 +64,6 @@ describe('NSM emulator PKI', () => {
   });
 
   it('has the same constraint profile as the real AWS chain, level by level', function () {
-    if (!fixturesPresent()) this.skip();
     const real = decodeAttestation(readFixtureDocument('production')).document;
     const pki = EmulatorPki.open({ stateDir: dir });
     const realChain = [...real.cabundle, real.certificate];

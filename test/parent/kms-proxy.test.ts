@@ -53,7 +53,7 @@ describe('parent KMS vsock proxy', () => {
     dir = tempDir('kp-');
     transport = new LoopbackTransport({ dir: dir.path });
   });
-  afterEach(() => dir.remove());
+  afterEach(() => dir?.remove());
 
   it('relays bytes both ways to an allowlisted endpoint and closes both sides together', async () => {
     const target = await startReverser();

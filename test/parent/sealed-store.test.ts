@@ -13,7 +13,7 @@ const sample = () => ({ kmsCiphertext: new Uint8Array(randomBytes(180)), sealed:
 describe('parent sealed-state store', () => {
   let dir: ReturnType<typeof tempDir>;
   beforeEach(() => { dir = tempDir('sealed-store-'); });
-  afterEach(() => dir.remove());
+  afterEach(() => dir?.remove());
 
   it('reads null when absent, then create → read round trip, file mode 0600, no temp files left', async () => {
     const store = new SealedStore(join(dir.path, 'state.sealed'));
