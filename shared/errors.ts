@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'FRAME_TOO_LARGE'
   | 'FRAME_TRUNCATED'
   | 'FRAME_NOT_CBOR'
+  | 'CBOR_INVALID' // bytes that are not exactly one item of the project's plain CBOR profile (shared/cbor.ts)
   | 'SCHEMA_VIOLATION'
   | 'UNKNOWN_MESSAGE_TYPE'
   | 'RPC_TIMEOUT'
