@@ -16,6 +16,8 @@ export type ErrorCode =
   // attestation / nsm
   | 'ATTESTATION_INVALID'
   | 'NSM_ERROR'
+  | 'NSM_BUSY' // too many NSM requests from the parent are already waiting
+  | 'REQUEST_ABORTED' // the connection that made the request closed before it ran
   // kms / sealing
   | 'KMS_ERROR'
   | 'KMS_ACCESS_DENIED'

@@ -86,6 +86,11 @@ export class FrameDecoder {
     return this.buffered;
   }
 
+  /** True between a frame's first byte and its last, including after a complete header with no body yet. */
+  get inFrame(): boolean {
+    return this.buffered > 0 || this.bodyLength !== undefined;
+  }
+
   /** The fatal error that stopped this decoder, if any. */
   get fatalError(): CosignerError | undefined {
     return this.failed;
