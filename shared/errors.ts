@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'REQUEST_ABORTED' // the connection that made the request closed before it ran
   // kms / sealing
   | 'KMS_ERROR'
+  | 'CREDENTIALS_EXPIRED' // the IAM credentials handed to the enclave are past their expiration
   | 'KMS_ACCESS_DENIED'
   | 'KMS_KEY_POLICY_UNSAFE'
   | 'CMS_INVALID'
