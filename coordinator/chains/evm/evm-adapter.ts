@@ -122,7 +122,7 @@ class EvmAdapter implements EvmChainAdapter {
     const value = native ? req.amount : 0n;
     const data: Hex = native ? '0x' : encodeFunctionData({ abi: ERC20_ABI, functionName: 'transfer', args: [to, req.amount] });
 
-    const [estimate, fees, nativeBalance] = await Promise.all([
+    const [estimate, fees, nativeBalance, code] = await Promise.all([
       this.client.estimateGas({ account: from, to: txTo, value, data }).catch((e) => {
         throw toChainError(e, 'estimating gas');
       }),
@@ -130,10 +130,16 @@ class EvmAdapter implements EvmChainAdapter {
       this.client.getBalance({ address: from }).catch((e) => {
         throw toChainError(e, 'reading the source balance');
       }),
+      this.client.getCode({ address: txTo }).catch((e) => {
+        throw toChainError(e, 'reading the destination code');
+      }),
     ]);
-    // A plain payment to an account without code costs exactly 21 000; anything running code gets a
-    // margin, since the state it touches may change before inclusion (unused gas is refunded).
-    const gas = native && estimate === TRANSFER_GAS ? estimate : (estimate * 6n) / 5n;
+    // A plain payment to an account without code runs nothing, so its estimate holds; anything
+    // that runs code gets a margin, since the state it touches may change before inclusion (unused
+    // gas is refunded, so the margin costs nothing but balance headroom).
+    const runsCode = !native || (code !== undefined && code !== '0x');
+    const gas = runsCode ? (estimate * 6n) / 5n : estimate;
+    if (gas < TRANSFER_GAS) throw new ChainError('CHAIN_RPC_ERROR', `the node estimated ${estimate} gas, below the 21 000 every transaction costs`);
     if (gas > this.maxGas) throw new ChainError('CHAIN_TX_REJECTED', `the transfer needs ${gas} gas, above the configured limit ${this.maxGas}`);
     if (this.maxFeePerGasCap !== undefined && fees.maxFeePerGas > this.maxFeePerGasCap) {
       throw new ChainError('CHAIN_TX_REJECTED', `the fee cap ${fees.maxFeePerGas} wei/gas is above the configured cap ${this.maxFeePerGasCap}`);
