@@ -254,16 +254,17 @@ class NodeProcess {
           /* not the ready line */
         }
       };
+      // 'close', not 'exit': by then its last output lines (the reason) have been read.
       const onExit = (code: number | null, signal: string | null): void => done(new Error(`hardhat node exited (${signal ?? `code ${code}`}) before it was ready`));
       const onError = (e: Error): void => done(new Error(`hardhat node could not be started: ${e.message}`));
       const rl = this.proc.stdout ? createInterface({ input: this.proc.stdout }) : undefined;
       rl?.on('line', onLine);
-      this.proc.once('exit', onExit);
+      this.proc.once('close', onExit);
       this.proc.once('error', onError);
       const done = (err: Error | undefined, port?: number): void => {
         clearTimeout(timer);
         rl?.removeListener('line', onLine);
-        this.proc.removeListener('exit', onExit);
+        this.proc.removeListener('close', onExit);
         this.proc.removeListener('error', onError);
         if (err) rej(err);
         else res(port!);
