@@ -111,6 +111,8 @@ class EvmAdapter implements EvmChainAdapter {
     this.checkAsset(req.asset);
     const from = checkAddress(req.from, 'from');
     const to = checkAddress(req.to, 'to');
+    // Tokens or coins sent to the zero address are gone for good; no transfer means that.
+    if (BigInt(to) === 0n) throw new ChainError('CHAIN_INVALID_INPUT', 'the destination is the zero address');
     if (typeof req.amount !== 'bigint' || req.amount <= 0n || req.amount > MAX_UINT256) {
       throw new ChainError('CHAIN_INVALID_INPUT', 'amount must be a bigint in base units, greater than 0 and below 2^256');
     }
@@ -122,7 +124,7 @@ class EvmAdapter implements EvmChainAdapter {
     const value = native ? req.amount : 0n;
     const data: Hex = native ? '0x' : encodeFunctionData({ abi: ERC20_ABI, functionName: 'transfer', args: [to, req.amount] });
 
-    const [estimate, fees, nativeBalance, code] = await Promise.all([
+    const [estimate, fees, nativeBalance, code, used] = await Promise.all([
       this.client.estimateGas({ account: from, to: txTo, value, data }).catch((e) => {
         throw toChainError(e, 'estimating gas');
       }),
@@ -133,7 +135,14 @@ class EvmAdapter implements EvmChainAdapter {
       this.client.getCode({ address: txTo }).catch((e) => {
         throw toChainError(e, 'reading the destination code');
       }),
+      this.client.getTransactionCount({ address: from, blockTag: 'latest' }).catch((e) => {
+        throw toChainError(e, 'reading the source nonce');
+      }),
     ]);
+    // A nonce the chain has already used can never be mined: refuse before anything is signed.
+    if (req.nonce < used) {
+      throw new ChainError('CHAIN_NONCE_CONFLICT', `nonce ${req.nonce} is already used on chain by ${from} (next is ${used})`, { nonce: req.nonce, next: used });
+    }
     // A plain payment to an account without code runs nothing, so its estimate holds; anything
     // that runs code gets a margin, since the state it touches may change before inclusion (unused
     // gas is refunded, so the margin costs nothing but balance headroom).

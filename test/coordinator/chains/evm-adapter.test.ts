@@ -193,8 +193,33 @@ describe('EVM adapter on a Hardhat devnet', function () {
     const recipient = newSigner().address;
     const first = await send(source, ETH, recipient, 1n);
     expect(first.unsigned.nonce).to.equal(0);
-    const other = await adapter.buildTransfer({ asset: ETH, from: source.address, to: recipient, amount: 2n, nonce: 0 });
-    await expectChainError(adapter.broadcast(await signAndAssemble(source, other)), 'CHAIN_NONCE_CONFLICT');
+    // Refused at build time already...
+    await expectChainError(adapter.buildTransfer({ asset: ETH, from: source.address, to: recipient, amount: 2n, nonce: 0 }), 'CHAIN_NONCE_CONFLICT', /already used/);
+    // ...and at broadcast, for one built before the first was mined.
+    const other = await adapter.buildTransfer({ asset: ETH, from: source.address, to: recipient, amount: 2n, nonce: 1 });
+    const conflicting = serializeTransaction({ ...parseTransaction(other.serializedUnsigned), nonce: 0 } as never);
+    const sig = await source.sign(keccak256(conflicting));
+    const signed = serializeTransaction({ ...parseTransaction(other.serializedUnsigned), nonce: 0 } as never, { r: sig.r, s: sig.s, yParity: sig.v });
+    await expectChainError(adapter.broadcast(signed), 'CHAIN_NONCE_CONFLICT');
+    expect(await adapter.balance(recipient, ETH)).to.equal(1n);
+  });
+
+  it('a different transaction on the nonce of a pending one is a nonce conflict; the pending one still mines', async () => {
+    const source = await fundedSigner();
+    const recipient = newSigner().address;
+    await devnet!.setAutomine(false);
+    try {
+      const first = await send(source, ETH, recipient, 1n);
+      // Same nonce, same fees, other amount: neither a re-broadcast nor a valid replacement.
+      const other = await adapter.buildTransfer({ asset: ETH, from: source.address, to: recipient, amount: 2n, nonce: first.unsigned.nonce });
+      const { maxFeePerGas, maxPriorityFeePerGas } = first.unsigned;
+      const sameFees = decodeUnsignedEvmTransfer(serializeTransaction({ ...parseTransaction(other.serializedUnsigned), maxFeePerGas, maxPriorityFeePerGas } as never), source.address);
+      await expectChainError(adapter.broadcast(await signAndAssemble(source, sameFees)), 'CHAIN_NONCE_CONFLICT', /pending/);
+      await devnet!.mine();
+      expect((await adapter.confirmations(first.hash)).state).to.equal('CONFIRMED');
+    } finally {
+      await devnet!.setAutomine(true);
+    }
     expect(await adapter.balance(recipient, ETH)).to.equal(1n);
   });
 
@@ -241,6 +266,7 @@ describe('EVM adapter on a Hardhat devnet', function () {
     await expectChainError(bad({ nonce: -1 }), 'CHAIN_INVALID_INPUT');
     await expectChainError(bad({ nonce: 1.5 }), 'CHAIN_INVALID_INPUT');
     await expectChainError(bad({ to: '0x1234' }), 'CHAIN_INVALID_INPUT');
+    await expectChainError(bad({ to: '0x0000000000000000000000000000000000000000' }), 'CHAIN_INVALID_INPUT', /zero address/);
     // EIP-55's own example with one letter's case flipped: the checksum catches it.
     await expectChainError(bad({ to: '0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed' }), 'CHAIN_INVALID_INPUT', /checksum/);
     expect((await bad({ to: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed' })).to).to.equal('0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed');
