@@ -13,9 +13,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createPublicClient, createWalletClient, defineChain, getAddress, http, type Chain, type PublicClient, type WalletClient } from 'viem';
+import { createPublicClient, createWalletClient, defineChain, getAddress, http, type PublicClient } from 'viem';
 import { CosignerError } from '../../shared/errors.js';
 import { compileTestToken } from './compile-token.js';
+import { createDevFaucet, type DevFaucet } from '../../coordinator/chains/evm/dev-faucet.js';
 
 type Address = `0x${string}`;
 type Hex = `0x${string}`;
@@ -130,7 +131,8 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     if (deployed.status !== 'success' || !deployed.contractAddress) throw new CosignerError('INTERNAL', 'deploying the test token failed');
     const tokenAddress = getAddress(deployed.contractAddress);
 
-    return new RunningDevnet(rpcUrl, chainId, child, devAccount, { address: tokenAddress, ...meta }, token.abi, pub, wallet, chain, cleanup);
+    const faucet = await createDevFaucet({ rpcUrl, chainId, account: devAccount });
+    return new RunningDevnet(rpcUrl, chainId, child, devAccount, { address: tokenAddress, ...meta }, faucet, pub, cleanup);
   } catch (e) {
     await cleanup();
     if (e instanceof CosignerError) throw e;
@@ -147,10 +149,8 @@ class RunningDevnet implements Devnet {
     private readonly child: NodeProcess,
     readonly devAccount: Address,
     readonly token: DevnetToken,
-    private readonly tokenAbi: readonly unknown[],
+    private readonly faucet: DevFaucet,
     private readonly pub: PublicClient,
-    private readonly wallet: WalletClient,
-    private readonly chain: Chain,
     private readonly cleanup: () => Promise<void>,
   ) {}
 
@@ -158,27 +158,12 @@ class RunningDevnet implements Devnet {
     return this.child.pid;
   }
 
-  private async mined(hash: Hex): Promise<Hex> {
-    const r = await this.pub.waitForTransactionReceipt({ hash });
-    if (r.status !== 'success') throw new CosignerError('INTERNAL', `devnet transaction ${hash} reverted`);
-    return hash;
+  fund(address: Address, wei: bigint): Promise<Hex> {
+    return this.faucet.sendNative(address, wei);
   }
 
-  async fund(address: Address, wei: bigint): Promise<Hex> {
-    const hash = await this.wallet.sendTransaction({ to: getAddress(address), value: wei, account: this.devAccount, chain: this.chain });
-    return this.mined(hash);
-  }
-
-  async mintToken(address: Address, amount: bigint): Promise<Hex> {
-    const hash = await this.wallet.writeContract({
-      address: this.token.address,
-      abi: this.tokenAbi,
-      functionName: 'mint',
-      args: [getAddress(address), amount],
-      account: this.devAccount,
-      chain: this.chain,
-    });
-    return this.mined(hash);
+  mintToken(address: Address, amount: bigint): Promise<Hex> {
+    return this.faucet.mintToken(this.token.address, address, amount);
   }
 
   async mine(blocks = 1): Promise<void> {

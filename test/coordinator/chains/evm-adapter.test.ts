@@ -3,9 +3,10 @@
 // balances read back from the chain.
 import { expect } from 'chai';
 import { createServer } from 'node:net';
-import { decodeFunctionData, keccak256, parseTransaction, serializeTransaction } from 'viem';
+import { createWalletClient, decodeFunctionData, http, keccak256, parseTransaction, serializeTransaction } from 'viem';
 import type { Address, EvmAssetConfig, EvmChainAdapter, Hex, UnsignedEvmTransfer } from '../../../coordinator/chains/chain-adapter.js';
 import { createEvmAdapter } from '../../../coordinator/chains/evm/evm-adapter.js';
+import { createDevFaucet } from '../../../coordinator/chains/evm/dev-faucet.js';
 import { ERC20_ABI } from '../../../coordinator/chains/evm/erc20-abi.js';
 import { decodeUnsignedEvmTransfer } from '../../../coordinator/chains/evm/evm-transaction.js';
 import { InMemoryNonceAllocator, reserveNonce } from '../../../coordinator/chains/nonce-allocator.js';
@@ -288,6 +289,25 @@ describe('EVM adapter on a Hardhat devnet', function () {
     const sig = await source.sign(keccak256(foreign));
     const signed = serializeTransaction({ ...tx, chainId: 1 } as never, { r: sig.r, s: sig.s, yParity: sig.v });
     await expectChainError(adapter.broadcast(signed), 'CHAIN_TX_INVALID', /chain 1/);
+  });
+
+  it('the dev faucet pays from an unlocked node account and refuses what it cannot do', async () => {
+    const faucet = await createDevFaucet({ rpcUrl: devnet!.rpcUrl, chainId: devnet!.chainId });
+    expect(faucet.account).to.equal(devnet!.devAccount);
+    const who = newSigner().address;
+    await faucet.sendNative(who, 5n);
+    await faucet.mintToken(devnet!.token.address, who, 7n);
+    expect(await adapter.balance(who, ETH)).to.equal(5n);
+    expect(await adapter.balance(who, TTK)).to.equal(7n);
+    await expectChainError(faucet.sendNative(who, 0n), 'CHAIN_INVALID_INPUT');
+    await expectChainError(faucet.mintToken(newSigner().address, who, 1n), 'CHAIN_INVALID_INPUT', /no contract/);
+    await expectChainError(createDevFaucet({ rpcUrl: devnet!.rpcUrl, chainId: 1 }), 'CHAIN_ID_MISMATCH');
+    await expectChainError(createDevFaucet({ rpcUrl: devnet!.rpcUrl, chainId: devnet!.chainId, account: newSigner().address }), 'CHAIN_UNSUPPORTED', /unlocked/);
+    // Another unlocked account is not the token's minter: the mint reverts.
+    const [, second] = await createWalletClient({ transport: http(devnet!.rpcUrl) }).getAddresses();
+    const other = await createDevFaucet({ rpcUrl: devnet!.rpcUrl, chainId: devnet!.chainId, account: second! });
+    await expectChainError(other.mintToken(devnet!.token.address, who, 1n), 'CHAIN_EXECUTION_REVERTED');
+    expect(await adapter.balance(who, TTK)).to.equal(7n);
   });
 
   it('reports NOT_FOUND for a transaction the node never saw', async () => {
