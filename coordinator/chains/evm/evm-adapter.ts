@@ -108,6 +108,7 @@ class EvmAdapter implements EvmChainAdapter {
   }
 
   async buildTransfer(req: EvmTransferRequest): Promise<UnsignedEvmTransfer> {
+    if (req === null || typeof req !== 'object') throw new ChainError('CHAIN_INVALID_INPUT', 'the transfer request is missing');
     this.checkAsset(req.asset);
     const from = checkAddress(req.from, 'from');
     const to = checkAddress(req.to, 'to');

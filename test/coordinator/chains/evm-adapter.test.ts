@@ -260,6 +260,8 @@ describe('EVM adapter on a Hardhat devnet', function () {
     const source = await fundedSigner();
     const to = newSigner().address;
     const bad = (over: object) => adapter.buildTransfer({ asset: ETH, from: source.address, to, amount: 1n, nonce: 0, ...over });
+    await expectChainError(adapter.buildTransfer(null as never), 'CHAIN_INVALID_INPUT');
+    await expectChainError(bad({ asset: null }), 'CHAIN_INVALID_INPUT');
     await expectChainError(bad({ amount: 0n }), 'CHAIN_INVALID_INPUT');
     await expectChainError(bad({ amount: -1n }), 'CHAIN_INVALID_INPUT');
     await expectChainError(bad({ amount: 1 }), 'CHAIN_INVALID_INPUT');
