@@ -31,7 +31,7 @@ describe('TAP policy validation', () => {
     };
     const p = parsePolicy(doc);
     expect(p).to.deep.equal(doc);
-    doc.rules[0]!.initiators.push('intruder');
+    (doc.rules[0]!.initiators as string[]).push('intruder');
     expect(p.rules[0]!.initiators).to.deep.equal(['u1', 'u2']);
     expect(parsePolicy({ rules: [] })).to.deep.equal({ rules: [] });
   });
