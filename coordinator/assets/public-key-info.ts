@@ -6,7 +6,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { CosignerError } from '../../shared/errors.js';
 import { checkNonHardenedPath } from '../../shared/mpc/derivation/index.js';
 import { ASSET_ALGORITHMS, type AssetAlgorithm } from './catalogue.js';
-import { deriveChildKey, taprootAddressFromInternalKey, type MasterPublicKeys } from './addresses.js';
+import { taprootOutputKey } from '../../shared/mpc/frost/tweak.js';
+import { deriveChildKey, type MasterPublicKeys } from './addresses.js';
 
 export interface PublicKeyInfo {
   status: 0;
@@ -25,7 +26,7 @@ export function publicKeyInfo(keys: MasterPublicKeys, algorithm: AssetAlgorithm,
   if (algorithm === 'MPC_EDDSA_ED25519') return { status: 0, algorithm, derivationPath: child.derivationPath, publicKey: hex(child.publicKey) };
   const publicKey = opts.compressed ? hex(child.publicKey) : hex(secp256k1.Point.fromBytes(child.publicKey).toBytes(false));
   const info: PublicKeyInfo = { status: 0, algorithm, derivationPath: child.derivationPath, publicKey };
-  if (algorithm === 'MPC_BIP340_SECP256K1') info.taprootOutputKey = hex(taprootAddressFromInternalKey(child.publicKey, 'testnet').outputKey);
+  if (algorithm === 'MPC_BIP340_SECP256K1') info.taprootOutputKey = hex(taprootOutputKey(child.publicKey));
   return info;
 }
 
