@@ -3,6 +3,7 @@
 // the address format, decimals, and the chain. Testnet assets only; "for Testnet assets,
 // coin_type is always 1" (Fireblocks docs), so ETH_TEST5 and BTC_TEST share coin type 1 but
 // never a key: they use different master keys (ECDSA vs BIP340).
+import { Type, type Static } from '@sinclair/typebox';
 import { CosignerError } from '../../shared/errors.js';
 import { checksumEvmAddress } from './evm-address.js';
 
@@ -34,15 +35,19 @@ export interface AssetDefinition {
   chain: AssetChain;
 }
 
-/** One entry of GET /v1/supported_assets (AssetTypeResponse of both SDKs). */
-export interface SupportedAsset {
-  id: string;
-  name: string;
-  type: string;
-  contractAddress: string;
-  nativeAsset: string;
-  decimals: number;
-}
+/** One entry of GET /v1/supported_assets (AssetTypeResponse of both SDKs); the response schema. */
+export const SupportedAssetSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    type: Type.String(),
+    contractAddress: Type.String({ description: 'token contract, "" for a native asset' }),
+    nativeAsset: Type.String(),
+    decimals: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false },
+);
+export type SupportedAsset = Static<typeof SupportedAssetSchema>;
 
 export interface AssetCatalogueConfig {
   /** Chain id of the configured EVM RPC (e.g. 31337 for a local Hardhat node). */

@@ -3,11 +3,23 @@
 // v5 types the answer PublicKeyResponse {status, algorithm, derivationPath, publicKey}, ts-sdk
 // PublicKeyInformation {algorithm, derivationPath, publicKey}; this serves both.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { Type } from '@sinclair/typebox';
 import { CosignerError } from '../../shared/errors.js';
 import { checkNonHardenedPath } from '../../shared/mpc/derivation/index.js';
 import { ASSET_ALGORITHMS, type AssetAlgorithm } from './catalogue.js';
 import { taprootOutputKey } from '../../shared/mpc/frost/tweak.js';
 import { deriveChildKey, type MasterPublicKeys } from './addresses.js';
+
+export const PublicKeyInfoSchema = Type.Object(
+  {
+    status: Type.Literal(0),
+    algorithm: Type.Union(ASSET_ALGORITHMS.map((a) => Type.Literal(a))),
+    derivationPath: Type.Array(Type.Integer({ minimum: 0 })),
+    publicKey: Type.String({ description: 'hex; secp256k1: 33-byte compressed or 65-byte uncompressed, Ed25519: 32 bytes' }),
+    taprootOutputKey: Type.Optional(Type.String({ description: 'MPC_BIP340_SECP256K1 only: x-only Taproot output key, hex' })),
+  },
+  { additionalProperties: false },
+);
 
 export interface PublicKeyInfo {
   status: 0;

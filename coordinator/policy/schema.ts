@@ -99,6 +99,9 @@ export const TapPolicySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** An approver's vote (body of the approve / reject endpoint, if it takes one). */
+export const VoteValueSchema = Type.Union([Type.Literal('APPROVE'), Type.Literal('REJECT')], { description: 'APPROVE or REJECT' });
+
 export type TapSource = Static<typeof TapSourceSchema>;
 export type TapDestination = Static<typeof TapDestinationSchema>;
 export type TapAmount = Static<typeof TapAmountSchema>;

@@ -6,9 +6,10 @@
 //     eligible unless the rule allows it), since the threshold can then never be reached.
 // A user's first vote is the one that counts: a repeated vote changes nothing.
 import { CosignerError } from '../../shared/errors.js';
-import type { TapAction, TapApprovers } from './schema.js';
+import type { Static } from '@sinclair/typebox';
+import type { TapAction, TapApprovers, VoteValueSchema } from './schema.js';
 
-export type VoteValue = 'APPROVE' | 'REJECT';
+export type VoteValue = Static<typeof VoteValueSchema>;
 export interface Vote {
   user: string;
   vote: VoteValue;

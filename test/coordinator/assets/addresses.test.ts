@@ -15,10 +15,18 @@ import { isCosignerError, type ErrorCode } from '../../../shared/errors.js';
 import { decodeExtendedKey } from '../../../shared/mpc/derivation/index.js';
 import { deriveFrostKeyShare, FrostDkgParty, FrostSignParty, taprootFrostKeyShare, type FrostKeyShare, type FrostScheme } from '../../../shared/mpc/frost/index.js';
 import { runTwoParties } from '../../support/run-parties.js';
+import { Value } from '@sinclair/typebox/value';
 import {
   AssetCatalogue, bip44Path, deriveAddress, deriveChildKey, evmAddressFromPublicKey, masterXpub, parseAlgorithm, parseDerivationPathParam,
-  publicKeyInfo, solanaAddressFromPublicKey, taprootAddressFromInternalKey, type MasterPublicKeys,
+  publicKeyInfo as info_, PublicKeyInfoSchema, solanaAddressFromPublicKey, taprootAddressFromInternalKey, type MasterPublicKeys,
 } from '../../../coordinator/assets/index.js';
+
+/** publicKeyInfo, checked against the response schema a route would serialise it with. */
+const publicKeyInfo: typeof info_ = (...args) => {
+  const info = info_(...args);
+  expect(Value.Check(PublicKeyInfoSchema, info), JSON.stringify(info)).to.equal(true);
+  return info;
+};
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const catalogue = new AssetCatalogue({ evmChainId: 31337, testToken: { contractAddress: '0x5fbdb2315678afecb367f032d93f642f64180aa3' } });

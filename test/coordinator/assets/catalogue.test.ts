@@ -3,7 +3,8 @@
 import { expect } from 'chai';
 import { getAddress } from 'viem';
 import { isCosignerError, type ErrorCode } from '../../../shared/errors.js';
-import { AssetCatalogue, type AssetCatalogueConfig } from '../../../coordinator/assets/index.js';
+import { Value } from '@sinclair/typebox/value';
+import { AssetCatalogue, SupportedAssetSchema, type AssetCatalogueConfig } from '../../../coordinator/assets/index.js';
 
 const TOKEN = '0x5fbdb2315678afecb367f032d93f642f64180aa3'; // an address as a devnet prints it (lower case)
 
@@ -30,6 +31,7 @@ describe('asset catalogue', () => {
     const ttk = c.supportedAssets().find((a) => a.id === 'TTK_TEST');
     expect(ttk).to.deep.equal({ id: 'TTK_TEST', name: 'Test Token', type: 'ERC20', contractAddress: getAddress(TOKEN), nativeAsset: 'ETH_TEST5', decimals: 18 });
     expect(c.get('TTK_TEST').chain).to.deep.equal({ family: 'EVM', chainId: 11155111 });
+    for (const a of c.supportedAssets()) expect(Value.Check(SupportedAssetSchema, a), a.id).to.equal(true);
     expect(new AssetCatalogue({ evmChainId: 1, testToken: { contractAddress: TOKEN, decimals: 6 } }).get('TTK_TEST').decimals).to.equal(6);
   });
 

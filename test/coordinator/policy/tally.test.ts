@@ -2,7 +2,15 @@
 // the authorizationInfo shown on the transaction.
 import { expect } from 'chai';
 import { isCosignerError } from '../../../shared/errors.js';
-import { admitVote, authorizationInfo, eligibleApprovers, evaluate, tally, type TapDecision, type TapRule, type Vote } from '../../../coordinator/policy/index.js';
+import { Value } from '@sinclair/typebox/value';
+import { admitVote, authorizationInfo as info_, AuthorizationInfoSchema, eligibleApprovers, evaluate, tally, type TapDecision, type TapRule, type Vote } from '../../../coordinator/policy/index.js';
+
+/** authorizationInfo, checked against the response schema a route would serialise it with. */
+const authorizationInfo: typeof info_ = (...args) => {
+  const info = info_(...args);
+  expect(Value.Check(AuthorizationInfoSchema, info), JSON.stringify(info)).to.equal(true);
+  return info;
+};
 
 const rule = (users: string[], threshold: number, allowInitiator?: boolean): TapRule => ({
   name: 'needs-approval', operations: '*', initiators: '*', assets: '*', source: '*', destination: '*', action: 'REQUIRE_APPROVAL',
