@@ -14,9 +14,14 @@ import { errorsPlugin } from './plugins/errors.js';
 import { rawBodyPlugin } from './plugins/raw-body.js';
 import { vaultAccountRoutes } from './routes/vault-accounts.js';
 import { docsRoutes } from './routes/docs.js';
+import { supportedAssetRoutes } from './routes/supported-assets.js';
+import { transactionRoutes } from './routes/transactions.js';
+import { tapPolicyRoutes } from './routes/tap-policy.js';
+import type { AssetCatalogue } from './assets/index.js';
 
 export interface AppOptions {
   db: Db;
+  assets: AssetCatalogue;
   masterKey: MasterKey;
   logger?: Logger | false;
   bodyLimit?: number;
@@ -27,6 +32,7 @@ export interface AppOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     masterKey: MasterKey;
+    assets: AssetCatalogue;
   }
 }
 
@@ -45,6 +51,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   app.decorate('masterKey', opts.masterKey);
+  app.decorate('assets', opts.assets);
   await app.register(swagger, {
     openapi: {
       info: { title: 'nitro-cosigner coordinator', version: '0.1.0', description: 'The Fireblocks REST API subset the official SDKs use, and the coordinator\'s own extensions (approvals, pairing, the co-signer queue).' },
@@ -61,5 +68,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(docsRoutes);
   await app.register(vaultAccountRoutes);
+  await app.register(supportedAssetRoutes);
+  await app.register(transactionRoutes);
+  await app.register(tapPolicyRoutes);
   return app;
 }

@@ -28,6 +28,7 @@ export const errorsPlugin = fp(
         case 'FST_ERR_CTP_EMPTY_JSON_BODY':
           return reply.status(400).send({ message: 'Invalid request body', code: ApiCode.INVALID_REQUEST });
       }
+      if (isCosignerError(error, 'ASSET_UNKNOWN')) return reply.status(404).send({ message: error.message, code: ApiCode.UNKNOWN_ASSET });
       if (isCosignerError(error) && error.code !== 'INTERNAL') {
         // Typed errors from our own modules carry messages written for the caller.
         return reply.status(400).send({ message: error.message, code: ApiCode.INVALID_REQUEST });

@@ -10,6 +10,7 @@ import { FireblocksSDK } from 'fireblocks-sdk';
 import { Fireblocks } from '@fireblocks/ts-sdk';
 import { buildApp, type AppOptions } from '../../../coordinator/app.js';
 import { MasterKey } from '../../../coordinator/secrets/master-key.js';
+import { AssetCatalogue } from '../../../coordinator/assets/index.js';
 import { migrate, openSqlite, type Db } from '../../../coordinator/storage/database.js';
 import { createApiUser, createWorkspace } from '../../../coordinator/workspaces/workspaces.js';
 import type { ApiUsersTable, WorkspacesTable } from '../../../coordinator/storage/schema.js';
@@ -42,7 +43,7 @@ export async function startCoordinator(opts: Partial<AppOptions> = {}): Promise<
   const db = openSqlite(dataDir);
   try {
     await migrate(db);
-    const app = await buildApp({ db, masterKey: MasterKey.fromBytes(randomBytes(32)), logger: false, ...opts });
+    const app = await buildApp({ db, masterKey: MasterKey.fromBytes(randomBytes(32)), assets: new AssetCatalogue({ evmChainId: 31337 }), logger: false, ...opts });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const workspace = await createWorkspace(db, `test-${randomBytes(4).toString('hex')}`);
     return {
@@ -67,4 +68,21 @@ export async function startCoordinator(opts: Partial<AppOptions> = {}): Promise<
     rmSync(dataDir, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** A request signed as the SDKs sign them, for routes of ours that no SDK method covers. */
+export async function signedFetch(c: TestCoordinator, user: TestUser, method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }> {
+  const { SignJWT } = await import('jose');
+  const { createHash, createPrivateKey, randomUUID } = await import('node:crypto');
+  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  const now = Math.floor(Date.now() / 1000);
+  const token = await new SignJWT({ uri: path, nonce: randomUUID(), iat: now, exp: now + 55, sub: user.row.api_key, bodyHash: createHash('sha256').update(text).digest('hex') })
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(createPrivateKey(user.privateKeyPem));
+  const res = await fetch(c.baseUrl + path, {
+    method,
+    headers: { 'x-api-key': user.row.api_key, authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : text,
+  });
+  const raw = await res.text();
+  return { status: res.status, json: raw ? JSON.parse(raw) : null, headers: res.headers };
 }
