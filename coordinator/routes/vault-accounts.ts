@@ -70,26 +70,9 @@ export const vaultAccountRoutes: FastifyPluginAsync = async (app) => {
   }, async (request) => {
     const user = userOf(request);
     const body = request.body ?? {};
-    // Ids are the next free index; two concurrent creates race on the primary key and one retries.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const row = await app.db.transaction().execute(async (trx) => {
-          const last = await trx.selectFrom('vault_accounts').select((eb) => eb.fn.max('id').as('max')).where('workspace_id', '=', user.workspace_id).executeTakeFirst();
-          const id = last?.max === null || last?.max === undefined ? 0 : Number(last.max) + 1;
-          if (id > MAX_VAULT_ID) throw badRequest('No vault account ids are left in this workspace');
-          const r: VaultAccountsTable = {
-            workspace_id: user.workspace_id, id, name: body.name ?? `Vault ${id}`, customer_ref_id: body.customerRefId ?? null,
-            hidden_on_ui: body.hiddenOnUI ? 1 : 0, auto_fuel: body.autoFuel ? 1 : 0, created_at: Date.now(),
-          };
-          await trx.insertInto('vault_accounts').values(r).execute();
-          return r;
-        });
-        request.log.info({ vaultAccountId: row.id, by: user.id }, 'vault account created');
-        return toJson(app.db, row);
-      } catch (e) {
-        if (!isUniqueViolation(e) || attempt >= 5) throw e;
-      }
-    }
+    const row = await createVaultAccount(app.db, user.workspace_id, body);
+    request.log.info({ vaultAccountId: row.id, by: user.id }, 'vault account created');
+    return toJson(app.db, row);
   });
 
   app.get<{ Params: { vaultAccountId: string } }>('/v1/vault/accounts/:vaultAccountId', {
@@ -136,6 +119,27 @@ export const vaultAccountRoutes: FastifyPluginAsync = async (app) => {
     return { accounts: await Promise.all(page.map((v) => toJson(app.db, v))), paging };
   });
 };
+
+/** The next free id of the workspace; two concurrent creates race on the primary key and one retries. */
+export async function createVaultAccount(db: Db, workspaceId: string, body: { name?: string; customerRefId?: string; hiddenOnUI?: boolean; autoFuel?: boolean }): Promise<VaultAccountsTable> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.transaction().execute(async (trx) => {
+        const last = await trx.selectFrom('vault_accounts').select((eb) => eb.fn.max('id').as('max')).where('workspace_id', '=', workspaceId).executeTakeFirst();
+        const id = last?.max === null || last?.max === undefined ? 0 : Number(last.max) + 1;
+        if (id > MAX_VAULT_ID) throw badRequest('No vault account ids are left in this workspace');
+        const r: VaultAccountsTable = {
+          workspace_id: workspaceId, id, name: body.name ?? `Vault ${id}`, customer_ref_id: body.customerRefId ?? null,
+          hidden_on_ui: body.hiddenOnUI ? 1 : 0, auto_fuel: body.autoFuel ? 1 : 0, created_at: Date.now(),
+        };
+        await trx.insertInto('vault_accounts').values(r).execute();
+        return r;
+      });
+    } catch (e) {
+      if (!isUniqueViolation(e) || attempt >= 5) throw e;
+    }
+  }
+}
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
