@@ -12,6 +12,7 @@ import { authenticatePlugin } from './plugins/authenticate.js';
 import { databasePlugin } from './plugins/database.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { rawBodyPlugin } from './plugins/raw-body.js';
+import { idempotencyPlugin } from './plugins/idempotency.js';
 import { vaultAccountRoutes } from './routes/vault-accounts.js';
 import { docsRoutes } from './routes/docs.js';
 import { supportedAssetRoutes } from './routes/supported-assets.js';
@@ -66,6 +67,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     maxLifetimeSeconds: opts.maxTokenLifetimeSeconds ?? DEFAULTS.maxTokenLifetimeSeconds,
     clockSkewSeconds: opts.clockSkewSeconds ?? DEFAULTS.clockSkewSeconds,
   });
+  await app.register(idempotencyPlugin);
   await app.register(docsRoutes);
   await app.register(vaultAccountRoutes);
   await app.register(supportedAssetRoutes);

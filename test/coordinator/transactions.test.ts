@@ -123,6 +123,23 @@ describe('coordinator transactions and the TAP', function () {
     expect(await txCount()).to.equal(before);
   });
 
+  it('Idempotency-Key: a retried create returns the first answer and makes no second transaction (both SDKs)', async () => {
+    const before = await txCount();
+    const a = await signer.v5.createTransaction(transfer('0.02') as never, { idempotencyKey: 'retry-1' });
+    const b = await signer.v5.createTransaction(transfer('0.02') as never, { idempotencyKey: 'retry-1' });
+    expect(b.id).to.equal(a.id);
+    const t1 = await signer.ts.transactions.createTransaction({ transactionRequest: transfer('0.03') as never, idempotencyKey: 'retry-2' });
+    const t2 = await signer.ts.transactions.createTransaction({ transactionRequest: transfer('0.03') as never, idempotencyKey: 'retry-2' });
+    expect(t2.data.id).to.equal(t1.data.id);
+    expect(await txCount()).to.equal(before + 2);
+    const other = await signer.v5.createTransaction(transfer('0.04') as never, { idempotencyKey: 'retry-1' }).then(() => null, (e: { response?: { status: number; data: { code: number } } }) => e.response);
+    expect([other?.status, other?.data.code]).to.deep.equal([409, 1409]);
+    expect(await txCount()).to.equal(before + 2);
+    // keys are per API user
+    const mine = await admin.v5.createTransaction(transfer('0.02') as never, { idempotencyKey: 'retry-1' });
+    expect(mine.id).to.not.equal(a.id);
+  });
+
   it('RAW by derivation path is accepted for the source vault only', async () => {
     const raw = (path: number[]) => ({ operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm: 'MPC_EDDSA_ED25519', messages: [{ content: 'deadbeef', derivationPath: path }] } } });
     const ok = await signer.v5.createTransaction(raw([44, 1, 0, 0, 0]) as never);
