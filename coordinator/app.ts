@@ -19,6 +19,8 @@ import { supportedAssetRoutes } from './routes/supported-assets.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { tapPolicyRoutes } from './routes/tap-policy.js';
 import type { AssetCatalogue } from './assets/index.js';
+import { externalWalletRoutes } from './routes/external-wallets.js';
+import { WorkQueue } from './work-queue/work-queue.js';
 
 export interface AppOptions {
   db: Db;
@@ -34,6 +36,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     masterKey: MasterKey;
     assets: AssetCatalogue;
+    workQueue: WorkQueue;
   }
 }
 
@@ -62,6 +65,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { db: opts.db });
+  app.decorate('workQueue', new WorkQueue(opts.db));
   await app.register(rawBodyPlugin);
   await app.register(authenticatePlugin, {
     maxLifetimeSeconds: opts.maxTokenLifetimeSeconds ?? DEFAULTS.maxTokenLifetimeSeconds,
@@ -73,5 +77,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(supportedAssetRoutes);
   await app.register(transactionRoutes);
   await app.register(tapPolicyRoutes);
+  await app.register(externalWalletRoutes);
   return app;
 }

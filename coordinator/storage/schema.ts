@@ -106,7 +106,46 @@ export interface ApprovalsTable {
   at: number;
 }
 
+export interface ExternalWalletsTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  customer_ref_id: string | null;
+  created_at: number;
+}
+
+export interface ExternalWalletAssetsTable {
+  wallet_id: string;
+  asset_id: string;
+  address: string;
+  tag: string;
+  /** WAITING_FOR_APPROVAL until a co-signer's Configuration Change Key approves, then APPROVED (or REJECTED). */
+  status: string;
+  /** The configuration-change work item that asks for the approval. */
+  work_item_id: string | null;
+  created_at: number;
+}
+
+export interface WorkItemsTable {
+  id: string;
+  workspace_id: string;
+  /** CONFIG_CHANGE_APPROVAL now; KEYGEN and SIGN with the signing path. */
+  kind: string;
+  payload: string;
+  /** READY → LEASED → DONE | FAILED (a lease that expires returns the item to READY). */
+  state: string;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  attempts: number;
+  result: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
+  external_wallets: ExternalWalletsTable;
+  external_wallet_assets: ExternalWalletAssetsTable;
+  work_items: WorkItemsTable;
   workspaces: WorkspacesTable;
   api_users: ApiUsersTable;
   jwt_nonces: JwtNoncesTable;

@@ -2,9 +2,11 @@
 // transaction per migration.
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './001-initial.js';
+import * as walletsAndWork from './002-wallets-and-work.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
+  '002-wallets-and-work': walletsAndWork,
 };
 
 export const migrationProvider: MigrationProvider = {
