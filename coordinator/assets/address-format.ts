@@ -66,12 +66,16 @@ function segwit(asset: AssetDefinition, text: string, network: 'testnet'): strin
 export function normaliseAddress(asset: AssetDefinition, text: unknown): string {
   if (typeof text !== 'string' || text.length === 0) invalid(asset, 'expected a non-empty string');
   switch (asset.chain.family) {
-    case 'EVM':
+    case 'EVM': {
+      let address: string;
       try {
-        return checksumEvmAddress(text);
+        address = checksumEvmAddress(text);
       } catch (e) {
         invalid(asset, e instanceof CosignerError ? e.message.replace(/^EVM address: /, '') : 'malformed');
       }
+      if (/^0x0{40}$/.test(address)) invalid(asset, 'the zero address: whatever is sent there is lost');
+      return address;
+    }
     case 'SOLANA':
       return solana(asset, text);
     case 'BITCOIN':

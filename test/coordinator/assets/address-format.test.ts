@@ -39,6 +39,7 @@ describe('destination address parsing', () => {
       expect(refused(ETH, typo)).to.equal(stillMixed);
       expect(isAddress(typo)).to.equal(!stillMixed);
     }
+    expect(() => normaliseAddress(ETH, '0x' + '0'.repeat(40))).to.throw(/the zero address/);
     for (const bad of ['', '0x', '0x123', 'de0b295669a9fd93d5f28d9ec85e40f4cb697bae', '0X' + 'a'.repeat(40), '0x' + 'g'.repeat(40), '0x' + 'a'.repeat(41), ' 0x' + 'a'.repeat(40), null, 42]) {
       expect(refused(ETH, bad), String(bad)).to.equal(true);
     }
