@@ -143,6 +143,22 @@ describe('EVM adapter on a Hardhat devnet', function () {
     expect(await adapter.pendingNonce(source.address)).to.equal(1);
   });
 
+  it('a transaction whose block is reorganised away goes back to NOT_FOUND; broadcasting it again confirms it', async () => {
+    const source = await fundedSigner();
+    const recipient = newSigner().address;
+    const snap = await devnet!.snapshot();
+    const { raw, hash } = await send(source, ETH, recipient, 99n);
+    await devnet!.mine(2);
+    expect(await adapter.confirmations(hash)).to.include({ state: 'CONFIRMED', confirmations: 3 });
+    await devnet!.revert(snap);
+    // The chain no longer has the block nor the transaction (Hardhat drops reverted transactions).
+    expect(await adapter.confirmations(hash)).to.deep.equal({ state: 'NOT_FOUND', confirmations: 0 });
+    expect(await adapter.balance(recipient, ETH)).to.equal(0n);
+    expect(await adapter.broadcast(raw)).to.equal(hash);
+    expect(await adapter.confirmations(hash)).to.include({ state: 'CONFIRMED', confirmations: 1 });
+    expect(await adapter.balance(recipient, ETH)).to.equal(99n);
+  });
+
   it('two concurrent transfers from one address get distinct nonces and both mine', async () => {
     const source = await fundedSigner();
     const recipient = newSigner().address;
