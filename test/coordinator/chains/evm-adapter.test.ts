@@ -8,7 +8,7 @@ import type { Address, EvmAssetConfig, EvmChainAdapter, Hex, UnsignedEvmTransfer
 import { createEvmAdapter } from '../../../coordinator/chains/evm/evm-adapter.js';
 import { createDevFaucet } from '../../../coordinator/chains/evm/dev-faucet.js';
 import { ERC20_ABI } from '../../../coordinator/chains/evm/erc20-abi.js';
-import { decodeUnsignedEvmTransfer } from '../../../coordinator/chains/evm/evm-transaction.js';
+import { decodeUnsignedEvmTransfer, transferIntent } from '../../../coordinator/chains/evm/evm-transaction.js';
 import { InMemoryNonceAllocator, reserveNonce } from '../../../coordinator/chains/nonce-allocator.js';
 import { startDevnet, type Devnet } from '../../../scripts/devnet/devnet.js';
 import { expectChainError, newSigner, type TestSigner } from './chain-test-kit.js';
@@ -76,6 +76,7 @@ describe('EVM adapter on a Hardhat devnet', function () {
     expect(unsigned.signingHash).to.equal(keccak256(unsigned.serializedUnsigned));
     // The stored bytes alone give the transaction back.
     expect(decodeUnsignedEvmTransfer(unsigned.serializedUnsigned, source.address)).to.deep.equal(unsigned);
+    expect(transferIntent(unsigned, ETH)).to.deep.equal({ recipient, amount });
 
     const raw = await signAndAssemble(source, unsigned);
     const hash = await adapter.broadcast(raw);
@@ -106,6 +107,7 @@ describe('EVM adapter on a Hardhat devnet', function () {
     const call = decodeFunctionData({ abi: ERC20_ABI, data: unsigned.data });
     expect(call.functionName).to.equal('transfer');
     expect(call.args).to.deep.equal([recipient, 1_234_567n]);
+    expect(transferIntent(unsigned, TTK)).to.deep.equal({ recipient, amount: 1_234_567n });
 
     const st = await adapter.confirmations(hash);
     expect(st.state).to.equal('CONFIRMED');

@@ -1,9 +1,10 @@
 // EIP-1559 transactions without a node: one encoding per transaction, signatures checked before
 // they are attached.
 import { expect } from 'chai';
-import { keccak256, parseTransaction, serializeTransaction, toRlp } from 'viem';
-import type { Address } from '../../../coordinator/chains/chain-adapter.js';
-import { assembleSigned, decodeSignedEvmTransaction, decodeUnsignedEvmTransfer, serializeUnsigned } from '../../../coordinator/chains/evm/evm-transaction.js';
+import { encodeFunctionData, keccak256, parseTransaction, serializeTransaction, toRlp } from 'viem';
+import type { Address, EvmAssetConfig } from '../../../coordinator/chains/chain-adapter.js';
+import { ERC20_ABI } from '../../../coordinator/chains/evm/erc20-abi.js';
+import { assembleSigned, decodeSignedEvmTransaction, decodeUnsignedEvmTransfer, serializeUnsigned, transferIntent } from '../../../coordinator/chains/evm/evm-transaction.js';
 import { expectChainError, newSigner } from './chain-test-kit.js';
 
 const TO = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed' as Address;
@@ -58,5 +59,28 @@ describe('EIP-1559 transfer encoding', () => {
     await expectChainError(() => serializeUnsigned(from, { ...fields, data: '0xabc' }), 'CHAIN_TX_INVALID');
     await expectChainError(() => serializeUnsigned(from, { ...fields, chainId: 0 }), 'CHAIN_TX_INVALID');
     await expectChainError(() => serializeUnsigned('0x12' as Address, fields), 'CHAIN_INVALID_INPUT');
+  });
+
+  it('reads back who receives how much, and refuses anything but an exact transfer', async () => {
+    const ETH: EvmAssetConfig = { id: 'ETH', chainId: fields.chainId, kind: 'NATIVE', decimals: 18 };
+    const token = '0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359' as Address;
+    const TOK: EvmAssetConfig = { id: 'TOK', chainId: fields.chainId, kind: 'ERC20', contract: token, decimals: 6 };
+    expect(transferIntent(fields, ETH)).to.deep.equal({ recipient: TO, amount: fields.value });
+    const data = encodeFunctionData({ abi: ERC20_ABI, functionName: 'transfer', args: [TO, 42n] });
+    const erc = { ...fields, to: token, value: 0n, data };
+    expect(transferIntent(erc, TOK)).to.deep.equal({ recipient: TO, amount: 42n });
+
+    await expectChainError(() => transferIntent({ ...fields, data: '0x00' }, ETH), 'CHAIN_TX_INVALID');
+    await expectChainError(() => transferIntent({ ...fields, chainId: 1 }, ETH), 'CHAIN_TX_INVALID', /chain 1/);
+    await expectChainError(() => transferIntent({ ...erc, to: TO }, TOK), 'CHAIN_TX_INVALID', /not to the TOK contract/);
+    await expectChainError(() => transferIntent({ ...erc, value: 1n }, TOK), 'CHAIN_TX_INVALID');
+    await expectChainError(() => transferIntent({ ...erc, data: `${data}00` }, TOK), 'CHAIN_TX_INVALID');
+    // Dirty upper bytes in the address word decode to the same address but are not canonical.
+    const dirty = `${data.slice(0, 10)}ff${data.slice(12)}` as `0x${string}`;
+    await expectChainError(() => transferIntent({ ...erc, data: dirty }, TOK), 'CHAIN_TX_INVALID');
+    const approve = encodeFunctionData({ abi: [{ type: 'function', name: 'approve', stateMutability: 'nonpayable', inputs: [{ name: 's', type: 'address' }, { name: 'v', type: 'uint256' }], outputs: [{ name: '', type: 'bool' }] }], functionName: 'approve', args: [TO, 42n] });
+    await expectChainError(() => transferIntent({ ...erc, data: approve }, TOK), 'CHAIN_TX_INVALID');
+    const balanceOf = encodeFunctionData({ abi: ERC20_ABI, functionName: 'balanceOf', args: [TO] });
+    await expectChainError(() => transferIntent({ ...erc, data: balanceOf }, TOK), 'CHAIN_TX_INVALID', /not transfer/);
   });
 });
