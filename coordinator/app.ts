@@ -21,6 +21,10 @@ import { tapPolicyRoutes } from './routes/tap-policy.js';
 import type { AssetCatalogue } from './assets/index.js';
 import { externalWalletRoutes } from './routes/external-wallets.js';
 import { WorkQueue } from './work-queue/work-queue.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { webhookSigningKey, type WebhookKey } from './secrets/service-keys.js';
+import { createLogger } from '../shared/log.js';
 
 export interface AppOptions {
   db: Db;
@@ -30,6 +34,8 @@ export interface AppOptions {
   bodyLimit?: number;
   maxTokenLifetimeSeconds?: number;
   clockSkewSeconds?: number;
+  /** How often the webhook dispatcher looks for due deliveries (default 250 ms). */
+  webhookIntervalMs?: number;
 }
 
 declare module 'fastify' {
@@ -37,6 +43,8 @@ declare module 'fastify' {
     masterKey: MasterKey;
     assets: AssetCatalogue;
     workQueue: WorkQueue;
+    webhookKey: () => Promise<WebhookKey>;
+    webhooks: WebhookDispatcher;
   }
 }
 
@@ -66,6 +74,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { db: opts.db });
   app.decorate('workQueue', new WorkQueue(opts.db));
+  // The webhook key is made (RSA-4096, about a second) on first use, not at every start.
+  let key: Promise<WebhookKey> | undefined;
+  app.decorate('webhookKey', () => (key ??= webhookSigningKey(opts.db, opts.masterKey)));
+  const dispatcher = new WebhookDispatcher(opts.db, app.webhookKey, opts.logger || createLogger('webhooks', { level: 'silent' }), opts.webhookIntervalMs);
+  app.decorate('webhooks', dispatcher);
+  app.addHook('onReady', async () => dispatcher.start());
+  app.addHook('preClose', async () => dispatcher.stop());
   await app.register(rawBodyPlugin);
   await app.register(authenticatePlugin, {
     maxLifetimeSeconds: opts.maxTokenLifetimeSeconds ?? DEFAULTS.maxTokenLifetimeSeconds,
@@ -78,5 +93,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(transactionRoutes);
   await app.register(tapPolicyRoutes);
   await app.register(externalWalletRoutes);
+  await app.register(webhookRoutes);
   return app;
 }

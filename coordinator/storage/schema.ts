@@ -142,7 +142,35 @@ export interface WorkItemsTable {
   updated_at: number;
 }
 
+export interface WebhooksTable {
+  id: string;
+  workspace_id: string;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  status: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_type: string;
+  /** The exact body to POST (signed as is). */
+  payload: string;
+  /** PENDING → DELIVERED | FAILED */
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+}
+
 export interface Database {
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   external_wallets: ExternalWalletsTable;
   external_wallet_assets: ExternalWalletAssetsTable;
   work_items: WorkItemsTable;

@@ -16,6 +16,8 @@ import { currentPolicy } from '../storage/policy-store.js';
 import type { TransactionsTable } from '../storage/schema.js';
 import type { CreateTransactionBody } from './request-schema.js';
 import { DEAD_STATUSES, type TxStatus } from './status.js';
+import { transactionJson } from './view.js';
+import { recordEvent } from '../webhooks/outbox.js';
 
 /** What a stored transaction asks to be signed, in the form the signer reads (`request` column). */
 export interface StoredRequest {
@@ -150,6 +152,7 @@ export async function createTransaction(db: Db, assets: AssetCatalogue, user: Ap
         policy_rule: decision.ruleName, created_by: user.id, created_at: now, last_updated: now, result: null,
       };
       await trx.insertInto('transactions').values(row).execute();
+      await recordEvent(trx, user.workspace_id, 'transaction.created', row.id, transactionJson(row, assets, []));
       return row;
     });
   } catch (e) {
