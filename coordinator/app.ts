@@ -22,6 +22,7 @@ import type { AssetCatalogue } from './assets/index.js';
 import { externalWalletRoutes } from './routes/external-wallets.js';
 import { WorkQueue } from './work-queue/work-queue.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { apiUserRoutes } from './routes/api-users.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookSigningKey, type WebhookKey } from './secrets/service-keys.js';
 import { createLogger } from '../shared/log.js';
@@ -94,5 +95,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(tapPolicyRoutes);
   await app.register(externalWalletRoutes);
   await app.register(webhookRoutes);
+  await app.register(apiUserRoutes);
   return app;
 }
