@@ -4,7 +4,7 @@
 // its own. Key generation includes P1's fresh Paillier key.
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { generateRingPedersen } from '../shared/mpc/zk/ring-pedersen.js';
+import { generateRingPedersen, type RingPedersenSecret } from '../shared/mpc/zk/ring-pedersen.js';
 import { generatePaillierKeyPair } from '../shared/mpc/paillier/paillier.js';
 import { EcdsaKeygenP1, EcdsaKeygenP2 } from '../shared/mpc/ecdsa/keygen.js';
 import { EcdsaSignP1, EcdsaSignP2 } from '../shared/mpc/ecdsa/sign.js';
@@ -15,6 +15,8 @@ import { measure, type Measurement } from './harness.js';
 
 export interface EcdsaBench {
   ringPedersenSetupMs: number;
+  /** P2's parameters, reused by the proof bench. */
+  ringPedersen: RingPedersenSecret;
   paillierKeygen: Measurement;
   keygen: Measurement;
   sign: Measurement;
@@ -65,5 +67,5 @@ export function measureEcdsa(): EcdsaBench {
     },
     { warmup: 2, iterations: 30, budgetMs: 10000, before: () => pool.refill() },
   );
-  return { ringPedersenSetupMs, paillierKeygen, keygen, sign, signPooled };
+  return { ringPedersenSetupMs, ringPedersen, paillierKeygen, keygen, sign, signPooled };
 }

@@ -7,6 +7,7 @@ import { measureBaselines } from '../bench/baselines.js';
 import { measureFrost } from '../bench/frost-bench.js';
 import { measureEcdsa, type EcdsaBench } from '../bench/ecdsa-bench.js';
 import { measureModPow } from '../bench/modpow-bench.js';
+import { measureProofs } from '../bench/proofs-bench.js';
 import { formatMs, printRows, type Row } from '../bench/harness.js';
 
 process.env.NODE_ENV ??= 'production';
@@ -42,6 +43,10 @@ printRows(rows);
 if (ecdsa) {
   console.log(`\nECDSA one-off per party: ring-Pedersen 2048-bit parameters ${formatMs(ecdsa.ringPedersenSetupMs)} (generated once, reused across keys)`);
   console.log(`ECDSA keygen contains P1's Paillier-2048 key generation: median ${formatMs(ecdsa.paillierKeygen.medianMs)} over ${ecdsa.paillierKeygen.iterations} runs`);
+  const pr = measureProofs(ecdsa.ringPedersen);
+  console.log(`ECDSA keygen proofs (once per key, inside the keygen row; 2048-bit moduli): Πprm ${pr.prmRepetitions} repetitions prove ${formatMs(pr.prmProve.medianMs)} / verify ${formatMs(pr.prmVerify.medianMs)}; `
+    + `Πmod ${pr.modRepetitions} repetitions prove ${formatMs(pr.modProve.medianMs)} / verify ${formatMs(pr.modVerify.medianMs)} `
+    + `(at 80 repetitions each would cost 80/128 of that)`);
 } else {
   console.log(`\nECDSA two-party engine not measured: ${ecdsaError}`);
 }

@@ -35,8 +35,9 @@ import {
   AuxParamsWireSchema, PaillierKeyWireSchema, proveAuxParams, provePaillierKey, verifyAuxParams, verifyPaillierKey,
 } from './aux-proofs.js';
 
-// v2: chain-code contributions in rounds 1–3 and the chain code in the confirmation (v1 peers are refused).
-export const ECDSA_KEYGEN_PROTOCOL = 'ecdsa2p-secp256k1-keygen/v2';
+// v2: chain-code contributions in rounds 1–3 and the chain code in the confirmation; v3: Πprm and Πmod
+// with 128 repetitions instead of 80 (older peers are refused).
+export const ECDSA_KEYGEN_PROTOCOL = 'ecdsa2p-secp256k1-keygen/v3';
 
 const Round1 = s.struct({ commitment: s.bytes({ len: COMMITMENT_BYTES }) });
 const Round2 = s.struct({ Q2: s.bytes({ len: POINT_BYTES }), proofQ2: DlogProofSchema, cc2: s.bytes({ len: CHAIN_CODE_BYTES }), aux: AuxParamsWireSchema });

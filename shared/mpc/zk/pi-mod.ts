@@ -8,8 +8,9 @@
 //                  a_i, b_i ∈ {0,1} such that y'_i = (-1)^{a_i}·w^{b_i}·y_i is a square mod p and q;
 //                  x_i = a fourth root of y'_i mod N.
 //   V: N odd and not prime; z_i^N ≡ y_i and x_i^4 ≡ (-1)^{a_i}·w^{b_i}·y_i (mod N) for all i.
-// m = 80 repetitions (CGGMP21's statistical parameter; TSSHOCK, CRYPTO.md #4: never fewer), and
-// the verifier demands exactly m.
+// m = 128 repetitions: soundness 2^-128 against a grinding prover (CRYPTO.md #4, TSSHOCK; issue 7),
+// above CGGMP21's statistical parameter 80. Cost: 128 N-th and fourth roots to prove, 128 small
+// exponentiations to verify, once per key generation. The verifier demands exactly m.
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';
 import {
@@ -20,7 +21,7 @@ import type { PaillierSecretKey } from '../paillier/paillier.js';
 import { PAILLIER_MAX_BITS } from '../paillier/modulus-shape.js';
 import { proofTranscript, type ProofContext } from './context.js';
 
-export const MOD_REPETITIONS = 80;
+export const MOD_REPETITIONS = 128;
 const DOMAIN = 'nitro-cosigner/zk/pi-mod/v1';
 const MAX_BYTES = bytesForBits(PAILLIER_MAX_BITS);
 

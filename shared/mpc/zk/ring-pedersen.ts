@@ -9,7 +9,10 @@
 //   e_i ∈ {0,1}  from the Fiat–Shamir transcript over (ctx, N̂, s, t, A_1..A_m)
 //   P: z_i = a_i + e_i·λ mod φ(N̂)
 //   V: t^{z_i} ≡ A_i · s^{e_i} (mod N̂)
-// m = 80 as in CGGMP21 (statistical security 2^-80); the verifier demands exactly m.
+// m = 128 (soundness 2^-128 against a prover grinding Fiat–Shamir, CRYPTO.md #4 / issue 7): CGGMP21's
+// m = 80 leaves a forger ~2^80 hash evaluations, and a forged Πprm (s ∉ ⟨t⟩) makes the Πlog* and
+// Πfac commitments under these parameters leak the committed value mod small orders. Cost: 128
+// exponentiations to prove and 128 to verify, once per key generation. The verifier demands exactly m.
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';
 import {
@@ -21,7 +24,7 @@ import { proofTranscript, type ProofContext } from './context.js';
 export interface RingPedersenParams { N: bigint; s: bigint; t: bigint }
 export interface RingPedersenSecret { params: RingPedersenParams; p: bigint; q: bigint; lambda: bigint; phi: bigint }
 
-export const PRM_REPETITIONS = 80;
+export const PRM_REPETITIONS = 128;
 /** Production size of N̂ (two 1024-bit safe primes). Tests may use 1024 bits to save time. */
 export const RING_PEDERSEN_DEFAULT_BITS = 2048;
 export const RING_PEDERSEN_MAX_BITS = 4096;
