@@ -31,7 +31,8 @@ import type { ProofContext } from '../zk/context.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
 import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
 import { PAILLIER_MAX_BITS, PAILLIER_MIN_BITS } from '../paillier/modulus-shape.js';
-import { bitLength, modPowImplementation, randomBits } from '../bigint/modarith.js';
+import { bitLength, randomBits } from '../bigint/modarith.js';
+import { liftExponent, modPowSecret, requireConstantTimeModPow } from '../bigint/secret-modpow.js';
 import { uintToWire } from '../bigint/wire.js';
 import { CURVE_ORDER, type Point, POINT_BYTES, SCALAR_BYTES, modQ, mulBase, pointFromBytes, pointToBytes, scalarToBytes } from './curve.js';
 import { EcdsaNonce, rFromX } from './nonce.js';
@@ -262,10 +263,8 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
       if (!verifyDlog(R1, m.proofR1, ctx(S, S.p1, 'R1'))) proofFailed('proof of knowledge of k1');
       const r = rFromX(nonce.sharedX(R1));
       // c_key^(k2⁻¹·r) has a secret exponent: only the OpenSSL route is constant time in it, so
-      // refuse to sign rather than fall back to BigInt exponentiation.
-      if (modPowImplementation() !== 'openssl') {
-        throw new CosignerError('CRYPTO_SELF_TEST_FAILED', 'constant-time modular exponentiation (OpenSSL) is unavailable; refusing to sign');
-      }
+      // refuse to sign (before any work) rather than fall back to BigInt exponentiation.
+      requireConstantTimeModPow('sign');
       const k2inv = nonce.inverse();
       const pk = this.share.paillier;
       const x2 = modQ(this.share.x2 + this.tweak);
@@ -273,7 +272,11 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
       const plain = randomBits(RHO_BITS) * CURVE_ORDER + modQ(k2inv * modQ(this.m + r * x2));
       // Enc(plain; r) = (1 + plain·N)·r^N with a randomizer used for this ciphertext only.
       const rN = this.randomizers ? this.randomizers.take() : freshRandomizer(pk);
-      const c3 = pk.add((pk.plaintextPart(plain) * rN) % pk.nSquared, pk.mul(this.share.cKey, modQ(k2inv * r)));
+      // The multiplier b = k2⁻¹·r mod q is lifted to b + 2^32·q (liftExponent): the same value mod q,
+      // which is all P1's s' = Dec(c3) mod q depends on, with a word count independent of k2
+      // (bounds.ts accounts for the longer multiplier).
+      const b = liftExponent(modQ(k2inv * r), CURVE_ORDER);
+      const c3 = pk.add((pk.plaintextPart(plain) * rN) % pk.nSquared, modPowSecret(this.share.cKey, b, pk.nSquared, { what: 'sign' }));
       this.r = r;
       S.expect(5);
       return [S.envelope(4, { c3: uintToWire(c3) })];

@@ -19,6 +19,7 @@ import {
   allUnits, bitLength, gcd, generateSafePrime, mod, modPow, randomBelow, randomCoprime,
 } from '../bigint/modarith.js';
 import { bytesForBits, uintToWire } from '../bigint/wire.js';
+import { modPowSecret } from '../bigint/secret-modpow.js';
 import { proofTranscript, type ProofContext } from './context.js';
 
 export interface RingPedersenParams { N: bigint; s: bigint; t: bigint }
@@ -72,7 +73,8 @@ export function generateRingPedersen(bits: number = RING_PEDERSEN_DEFAULT_BITS):
     // t must generate QR_N (order p'q'): reject t ≡ ±1 mod p or q, which would shrink ⟨t⟩.
     if (gcd(t - 1n, N) !== 1n || gcd(t + 1n, N) !== 1n) continue;
     const lambda = randomBelow(phi);
-    const s = modPow(t, lambda, N);
+    // λ is the trapdoor: constant-time route, exponent lifted by the period φ(N̂).
+    const s = modPowSecret(t, lambda, N, { what: 'generate ring-Pedersen parameters', period: phi });
     if (s === 1n || gcd(s - 1n, N) !== 1n) continue;
     return { params: { N, s, t }, p, q, lambda, phi };
   }
@@ -92,7 +94,8 @@ function challengeBits(params: RingPedersenParams, A: readonly bigint[], ctx: Pr
 export function proveRingPedersen(secret: RingPedersenSecret, ctx: ProofContext): PrmProof {
   const { params, lambda, phi } = secret;
   const a = Array.from({ length: PRM_REPETITIONS }, () => randomBelow(phi));
-  const A = a.map((ai) => modPow(params.t, ai, params.N));
+  // The a_i mask λ in z_i: secret exponents, constant-time route, lifted by the period φ(N̂).
+  const A = a.map((ai) => modPowSecret(params.t, ai, params.N, { what: 'prove Πprm', period: phi }));
   const e = challengeBits(params, A, ctx);
   const z = a.map((ai, i) => (e[i] ? mod(ai + lambda, phi) : ai));
   a.fill(0n);
