@@ -3,7 +3,7 @@
 // Every message names its protocol, session and parties, and is checked against the session
 // before its payload is even parsed, so a message replayed from another session is rejected.
 import * as s from '../schema.js';
-import { CosignerError } from '../errors.js';
+import { CosignerError, isCosignerError } from '../errors.js';
 import { equalBytes } from '../bytes.js';
 
 export const SESSION_ID_BYTES = 32;
@@ -50,6 +50,19 @@ export interface Party<Output> {
 }
 
 /**
+ * A protocol message that fails its schema (envelope or payload) is MPC_INVALID_MESSAGE in every
+ * protocol of the engine (issue 7 item 11), never the generic SCHEMA_VIOLATION.
+ */
+export function parseMessagePart<T>(schema: s.Schema<T>, value: unknown, path: string, protocol: string): T {
+  try {
+    return s.parse(schema, value, path);
+  } catch (e) {
+    if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('MPC_INVALID_MESSAGE', `${protocol.slice(0, 64)}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
  * Envelope checks common to every protocol: right protocol, right session, addressed to us, from
  * an expected peer, and the round we are waiting for.
  */
@@ -57,7 +70,7 @@ export function checkEnvelope(
   m: MpcMessage,
   expected: { protocol: string; sessionId: Uint8Array; self: number; peers: readonly number[]; round: number },
 ): void {
-  const msg = s.parse(MpcEnvelopeSchema, m);
+  const msg = parseMessagePart(MpcEnvelopeSchema, m, '', expected.protocol);
   if (msg.protocol !== expected.protocol) throw new CosignerError('MPC_SESSION_MISMATCH', `message for protocol ${msg.protocol.slice(0, 64)}, expected ${expected.protocol}`);
   if (!equalBytes(msg.sessionId, expected.sessionId)) throw new CosignerError('MPC_SESSION_MISMATCH', 'message belongs to another session');
   if (msg.to !== expected.self) throw new CosignerError('MPC_INVALID_MESSAGE', `message addressed to party ${msg.to}, not ${expected.self}`);

@@ -316,9 +316,9 @@ describe('FROST against a malicious peer', function () {
     t = mk();
     expectError(() => t.parties[0]!.receive({ ...t.fromTwo, to: 2 }), 'MPC_INVALID_MESSAGE');
     t = mk();
-    expectError(() => t.parties[0]!.receive(withPayload(t.fromTwo, { extra: 1 })), 'SCHEMA_VIOLATION');
+    expectError(() => t.parties[0]!.receive(withPayload(t.fromTwo, { extra: 1 })), 'MPC_INVALID_MESSAGE');
     t = mk();
-    expectError(() => t.parties[0]!.receive({ ...t.fromTwo, payload: null }), 'SCHEMA_VIOLATION');
+    expectError(() => t.parties[0]!.receive({ ...t.fromTwo, payload: null }), 'MPC_INVALID_MESSAGE');
     t = mk();
     expectError(() => t.parties[0]!.start(), 'MPC_STATE'); // a signing party runs once
   });

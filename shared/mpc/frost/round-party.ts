@@ -99,6 +99,9 @@ export abstract class RoundParty<Output> implements Party<Output> {
       this.#received.clear();
       this.#early.clear();
       this.abort();
+      // One code for one failure across the engine: a payload that fails its schema is
+      // MPC_INVALID_MESSAGE here as in ECDSA (two-party-session.ts).
+      if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('MPC_INVALID_MESSAGE', `${this.protocol}: ${e.message}`, e.details ? { ...e.details } : undefined);
       if (isCosignerError(e)) throw e;
       // Untyped (library) errors: their text may quote values, so only the error's name goes out;
       // the original stays as `cause`, which is never serialised to a peer or a log line.

@@ -19,7 +19,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { CosignerError } from '../../errors.js';
 import { equalBytes, wipe } from '../../bytes.js';
 import * as s from '../../schema.js';
-import { SESSION_ID_BYTES, type MpcMessage } from '../party.js';
+import { SESSION_ID_BYTES, parseMessagePart, type MpcMessage } from '../party.js';
 import type { FrostKeyShare } from './key-share.js';
 import { SignRound1Schema, SignRound2Schema } from './messages.js';
 import { RoundParty } from './round-party.js';
@@ -121,7 +121,7 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
   protected accept(round: number, from: number, raw: unknown): unknown {
     const suite = this.#suite;
     if (round === 1) {
-      const p = s.parse(SignRound1Schema, raw, 'payload');
+      const p = parseMessagePart(SignRound1Schema, raw, 'payload', this.protocol);
       if (!equalBytes(p.groupKey, this.#key.groupPublicKey)) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} signs under a different key`, { culprit: from });
       if (!equalBytes(p.messageHash, this.#messageHash)) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} signs a different message`, { culprit: from });
       // Parsed and validated once here (on the curve, not the identity, prime-order subgroup,
@@ -131,7 +131,7 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
       this.#commitments.set(from, { party: from, hiding, binding, hidingBytes: p.hiding, bindingBytes: p.binding });
       return p;
     }
-    const p = s.parse(SignRound2Schema, raw, 'payload');
+    const p = parseMessagePart(SignRound2Schema, raw, 'payload', this.protocol);
     const z = suite.decodeScalar(p.signatureShare, `party ${from} signature share`);
     const st = this.#state!;
     // RFC 9591 §5.4 before aggregation, so a bad share names its sender.
