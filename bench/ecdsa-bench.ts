@@ -10,6 +10,7 @@ import { EcdsaKeygenP1, EcdsaKeygenP2 } from '../shared/mpc/ecdsa/keygen.js';
 import { EcdsaSignP1, EcdsaSignP2 } from '../shared/mpc/ecdsa/sign.js';
 import type { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../shared/mpc/ecdsa/key-share.js';
 import { PaillierRandomizerPool } from '../shared/mpc/ecdsa/randomizer-pool.js';
+import { MemoryKeyLockStore } from '../shared/mpc/ecdsa/key-lock-store.js';
 import { drive } from './drive.js';
 import { measure, type Measurement } from './harness.js';
 
@@ -46,6 +47,7 @@ export function measureEcdsa(): EcdsaBench {
   );
 
   const [s1, s2] = shares!;
+  const lockStore = new MemoryKeyLockStore();
   // The warm-up runs also build what a running co-signer has built already: the G tables (once per
   // process) and the key's verification table (shared/mpc/ecdsa/curve.ts keyWithTable, after 3 uses).
   // Every signing run here uses the master key Q; derived keys get their own tables the same way.
@@ -54,7 +56,7 @@ export function measureEcdsa(): EcdsaBench {
     'ECDSA 2P sign',
     () => {
       const sessionId = new Uint8Array(randomBytes(32));
-      return drive([new EcdsaSignP1(s1, { sessionId, messageHash }), new EcdsaSignP2(s2, { sessionId, messageHash })]);
+      return drive([new EcdsaSignP1(s1, { sessionId, messageHash, lockStore }), new EcdsaSignP2(s2, { sessionId, messageHash })]);
     },
     { warmup: 2, iterations: 30, budgetMs: 10000 },
   );
@@ -63,7 +65,7 @@ export function measureEcdsa(): EcdsaBench {
     'ECDSA 2P sign, P2 randomizer precomputed',
     () => {
       const sessionId = new Uint8Array(randomBytes(32));
-      return drive([new EcdsaSignP1(s1, { sessionId, messageHash }), new EcdsaSignP2(s2, { sessionId, messageHash, randomizers: pool })]);
+      return drive([new EcdsaSignP1(s1, { sessionId, messageHash, lockStore }), new EcdsaSignP2(s2, { sessionId, messageHash, randomizers: pool })]);
     },
     { warmup: 2, iterations: 30, budgetMs: 10000, before: () => pool.refill() },
   );

@@ -13,6 +13,7 @@ import { EcdsaKeygenP1, EcdsaKeygenP2 } from '../../shared/mpc/ecdsa/keygen.js';
 import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
 import { encodeCbor } from '../../shared/cbor.js';
 import { expectCosignerError } from '../support/expect-error.js';
+import { lockStoreOf } from './lock-stores.js';
 import { ecdsaTestKeys, TEST_RING_PEDERSEN_BITS } from '../support/ecdsa-keys.js';
 import { runTwoParties } from '../support/run-parties.js';
 import { deliver } from './deliver.js';
@@ -83,7 +84,7 @@ describe('mpc — one error code per failure across the engine', function () {
       make: () => {
         const sessionId = sid();
         const messageHash = new Uint8Array(randomBytes(32));
-        const p1 = new EcdsaSignP1(ecdsa.share1, { sessionId, messageHash });
+        const p1 = new EcdsaSignP1(ecdsa.share1, { lockStore: lockStoreOf(ecdsa.share1), sessionId, messageHash });
         const p2 = new EcdsaSignP2(ecdsa.share2, { sessionId, messageHash });
         p2.start();
         return { receiver: p2, message: p1.start()[0]! };
@@ -135,7 +136,7 @@ describe('mpc — one error code per failure across the engine', function () {
   it('honest runs still complete (the cases above broke only the messages they name)', () => {
     const sessionId = sid();
     const messageHash = new Uint8Array(randomBytes(32));
-    const p1 = new EcdsaSignP1(ecdsa.share1, { sessionId, messageHash });
+    const p1 = new EcdsaSignP1(ecdsa.share1, { lockStore: lockStoreOf(ecdsa.share1), sessionId, messageHash });
     const p2 = new EcdsaSignP2(ecdsa.share2, { sessionId, messageHash });
     runTwoParties(p1, p2);
     expect(p2.result().s).to.equal(p1.result().s);

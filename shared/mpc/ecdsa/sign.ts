@@ -42,6 +42,7 @@ import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from './key-share.js';
 import { TwoPartySession, proofFailed, type TwoPartyIds } from './two-party-session.js';
 import { RHO_BITS } from './bounds.js';
 import { PaillierRandomizerPool, freshRandomizer } from './randomizer-pool.js';
+import { checkNotLocked, ecdsaKeyId, type KeyLockStore } from './key-lock-store.js';
 
 // v2: round 5 (the signature to P2); v1 peers are refused.
 export const ECDSA_SIGN_PROTOCOL = 'ecdsa2p-secp256k1-sign/v2';
@@ -57,6 +58,15 @@ export interface EcdsaSignOptions extends TwoPartyIds {
   messageHash: Uint8Array;
   /** Additive derivation tweak t ∈ [0, q): signs for Q + t·G. Both parties must pass the same t. */
   tweak?: bigint;
+}
+
+export interface EcdsaSignP1Options extends EcdsaSignOptions {
+  /**
+   * Where this key's terminal lock lives (key-lock-store.ts; durable in the coordinator). Required:
+   * it is consulted at session start and before decryption, so that no other object of the same
+   * key — decoded from the same or an older sealed encoding — can sign once the key is locked.
+   */
+  lockStore: KeyLockStore;
 }
 
 export interface EcdsaSignP2Options extends EcdsaSignOptions {
@@ -103,9 +113,17 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
   private salt: Uint8Array | undefined;
   private r: bigint | undefined;
   private output: EcdsaSignature | undefined;
+  private readonly lockStore: KeyLockStore;
+  private readonly keyId: string;
 
-  constructor(private readonly share: EcdsaKeyShareP1, options: EcdsaSignOptions) {
-    if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+  constructor(private readonly share: EcdsaKeyShareP1, options: EcdsaSignP1Options) {
+    const store = options.lockStore;
+    if (!store || typeof store.isLocked !== 'function' || typeof store.lock !== 'function') {
+      throw new CosignerError('MPC_STATE', 'ECDSA signing as P1 needs a key lock store (lockStore)');
+    }
+    this.lockStore = store;
+    this.keyId = ecdsaKeyId(share);
+    this.checkUnlocked();
     this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options, 'p1');
     this.hash = checkHash(options.messageHash);
     this.m = hashToScalar(this.hash);
@@ -118,9 +136,32 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
   /** The (derived) public key Q' = Q + t·G this session signs for, compressed. */
   get publicKey(): Uint8Array { return pointToBytes(this.childKey); }
 
+  /**
+   * The key may be used: neither this object's flag nor the lock store says locked. A share object
+   * that is locked while the store is not (a lock whose recording failed) is recorded again.
+   */
+  private checkUnlocked(): void {
+    if (this.share.locked) {
+      this.recordLock('share object was already locked');
+      throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+    }
+    checkNotLocked(this.lockStore, this.keyId);
+  }
+
+  /** Lock the key in this object and in the store; false if the store could not record it. */
+  private recordLock(reason: string): boolean {
+    this.share.lock();
+    try {
+      this.lockStore.lock(this.keyId, reason);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   start(): MpcMessage[] {
     this.session.begin(2);
-    if (this.share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+    this.checkUnlocked();
     const S = this.session;
     this.nonce = new EcdsaNonce();
     this.proofR1 = this.nonce.prove(ctx(S, S.p1, 'R1'));
@@ -154,8 +195,9 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
     const share = this.share;
     const nonce = this.nonce!;
     try {
-      // Another session may have locked the share meanwhile: never decrypt for a locked key.
-      if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+      // Another session (any object, any process) may have locked the key meanwhile: never
+      // decrypt for a locked key.
+      this.checkUnlocked();
       // Validity of c3 (c3 ∈ Z*_{N²}) does not depend on any secret, so rejecting it here leaks
       // nothing: no lock. P1 decides it with its factors (no 4096-bit gcd), decrypt() reuses it.
       if (!share.paillier.isValidCiphertext(msg.c3)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c3 is not a valid Paillier ciphertext');
@@ -168,8 +210,15 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
         sig = undefined;
       }
       if (!sig) {
-        share.lock();
-        throw new CosignerError('MPC_SIGNATURE_INVALID', 'the two-party ECDSA signature does not verify; the key share is now locked');
+        // The lock is recorded (durably, by the store's contract) before the error leaves P1.
+        const recorded = this.recordLock('a two-party signature failed after decryption (terminal abort, CVE-2023-33242)');
+        throw new CosignerError(
+          'MPC_SIGNATURE_INVALID',
+          recorded
+            ? 'the two-party ECDSA signature does not verify; the key is now locked'
+            : 'the two-party ECDSA signature does not verify; the key is locked in this process but the lock store could not record it — do not use this key again',
+          { lockRecorded: recorded },
+        );
       }
       this.output = sig;
       this.session.finish();
