@@ -2,9 +2,12 @@
 // machine. It never does I/O; it takes one received message and returns the messages to send.
 // Every message names its protocol, session and parties, and is checked against the session
 // before its payload is even parsed, so a message replayed from another session is rejected.
+// A party takes only AuthenticatedMessages (authenticated-message.ts): the sender's signature over
+// the whole envelope is checked by openMpcMessage before a message can reach receive().
 import * as s from '../schema.js';
 import { CosignerError, isCosignerError } from '../errors.js';
 import { equalBytes } from '../bytes.js';
+import type { AuthenticatedMessage } from './authenticated-message.js';
 
 export const SESSION_ID_BYTES = 32;
 
@@ -42,8 +45,13 @@ export interface Party<Output> {
   readonly self: number;
   /** Messages this party sends before receiving anything (may be empty). */
   start(): MpcMessage[];
-  /** Consume one received message. Throws CosignerError on any invalid input; the session is then dead. */
-  receive(message: MpcMessage): MpcMessage[];
+  /**
+   * Consume one received message. It must come from openMpcMessage (sender, session, round and
+   * payload authenticated); anything else is refused with MPC_INVALID_MESSAGE. Outgoing messages
+   * are plain MpcMessages for the transport to sign (sealMpcMessage). Throws CosignerError on any
+   * invalid input; the session is then dead.
+   */
+  receive(message: AuthenticatedMessage): MpcMessage[];
   readonly done: boolean;
   /** The protocol's output; throws MPC_STATE before `done`. */
   result(): Output;

@@ -15,7 +15,7 @@ import { isCosignerError, type CosignerError } from '../../shared/errors.js';
 import { expectCosignerError } from '../support/expect-error.js';
 import { runTwoParties } from '../support/run-parties.js';
 import { ecdsaTestKeys } from '../support/ecdsa-keys.js';
-import { deliver } from './deliver.js';
+import { deliverTo as deliver } from './deliver.js';
 
 const sid = () => new Uint8Array(randomBytes(32));
 const hash = new Uint8Array(32).fill(8);

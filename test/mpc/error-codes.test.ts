@@ -15,21 +15,26 @@ import { encodeCbor } from '../../shared/cbor.js';
 import { expectCosignerError } from '../support/expect-error.js';
 import { lockStoreOf } from './lock-stores.js';
 import { ecdsaTestKeys, TEST_RING_PEDERSEN_BITS } from '../support/ecdsa-keys.js';
-import { runTwoParties } from '../support/run-parties.js';
-import { deliver } from './deliver.js';
+import { authenticateFor, runTwoParties, sealForTest } from '../support/run-parties.js';
+import { deliverTo as deliver } from './deliver.js';
 
 type Case = { name: string; make: () => { receiver: Party<unknown>; message: MpcMessage } };
 
 const sid = () => new Uint8Array(randomBytes(32));
 
-/** Ways a message can fail its schema: in the payload or in the envelope. */
+/** Ways a message can fail its schema: in the payload (as its sender signed it) or on the wire (the signed envelope). */
 const breakages: { name: string; apply: (m: MpcMessage) => MpcMessage }[] = [
   { name: 'an unknown payload field', apply: (m) => ({ ...m, payload: { ...(m.payload as object), extra: 1 } }) },
   { name: 'a null payload', apply: (m) => ({ ...m, payload: null }) },
   { name: 'a payload field of the wrong type', apply: (m) => ({ ...m, payload: Object.fromEntries(Object.keys(m.payload as object).map((k) => [k, 'text'])) }) },
-  { name: 'a 31-byte session id in the envelope', apply: (m) => ({ ...m, sessionId: m.sessionId.slice(1) }) },
-  { name: 'an envelope without a round', apply: (m) => { const { round: _r, ...rest } = m; return rest as MpcMessage; } },
-  { name: 'an envelope with an extra field', apply: (m) => ({ ...m, extra: true }) as MpcMessage },
+];
+type Wire = Record<string, unknown>;
+const wireBreakages: { name: string; apply: (w: Wire) => Wire }[] = [
+  { name: 'a 31-byte session id in the envelope', apply: (w) => ({ ...w, sessionId: (w.sessionId as Uint8Array).slice(1) }) },
+  { name: 'an envelope without a round', apply: (w) => { const { round: _r, ...rest } = w; return rest; } },
+  { name: 'an envelope with an extra field', apply: (w) => ({ ...w, extra: true }) },
+  { name: 'a payload that is not CBOR', apply: (w) => ({ ...w, payload: new Uint8Array([0xff]) }) },
+  { name: 'a signature of the wrong length', apply: (w) => ({ ...w, signature: new Uint8Array(63) }) },
 ];
 
 function frostDkgCase(scheme: FrostScheme): Case {
@@ -107,6 +112,12 @@ describe('mpc — one error code per failure across the engine', function () {
       for (const b of breakages) {
         const { receiver, message } = c.make();
         const err = expectCosignerError(() => deliver(receiver, b.apply(message)), 'MPC_INVALID_MESSAGE');
+        expect(err.message, b.name).to.be.a('string');
+      }
+      for (const b of wireBreakages) {
+        const { receiver, message } = c.make();
+        const broken = b.apply(sealForTest(message) as unknown as Wire);
+        const err = expectCosignerError(() => receiver.receive(authenticateFor(receiver, broken as never)), 'MPC_INVALID_MESSAGE');
         expect(err.message, b.name).to.be.a('string');
       }
     });

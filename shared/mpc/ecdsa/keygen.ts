@@ -16,6 +16,7 @@
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';
 import type { MpcMessage, Party } from '../party.js';
+import type { AuthenticatedMessage } from '../authenticated-message.js';
 import type { ProofContext } from '../zk/context.js';
 import type { RingPedersenParams, RingPedersenSecret } from '../zk/ring-pedersen.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
@@ -109,7 +110,7 @@ export class EcdsaKeygenP1 implements Party<EcdsaKeyShareP1> {
     return [this.session.envelope(1, { commitment: c.commitment })];
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     try {
       if (!this.pending) return this.session.handle(message, Round2, (m) => this.onRound2(m));
       return this.session.handle(message, Round4, (m) => this.onRound4(m));
@@ -203,7 +204,7 @@ export class EcdsaKeygenP2 implements Party<EcdsaKeyShareP2> {
     return [];
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     try {
       if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
       return this.session.handle(message, Round3, (m) => this.onRound3(m));

@@ -27,6 +27,7 @@
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';
 import type { MpcMessage, Party } from '../party.js';
+import type { AuthenticatedMessage } from '../authenticated-message.js';
 import type { ProofContext } from '../zk/context.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
 import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
@@ -170,7 +171,7 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
     return [S.envelope(1, { commitment: c.commitment })];
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     try {
       if (this.r === undefined) return this.session.handle(message, Round2, (m) => this.onRound2(m));
       return this.session.handle(message, Round4, (m) => this.onRound4(m));
@@ -280,7 +281,7 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
     return [];
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     try {
       if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
       if (this.r === undefined) return this.session.handle(message, Round3, (m) => this.onRound3(m));

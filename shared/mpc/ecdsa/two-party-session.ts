@@ -4,6 +4,7 @@
 import * as s from '../../schema.js';
 import { CosignerError, isCosignerError, type ErrorCode } from '../../errors.js';
 import { SESSION_ID_BYTES, checkEnvelope, parseMessagePart, type MpcMessage } from '../party.js';
+import { requireAuthenticated, type AuthenticatedMessage } from '../authenticated-message.js';
 
 export const DEFAULT_P1_ID = 1;
 export const DEFAULT_P2_ID = 2;
@@ -63,11 +64,12 @@ export class TwoPartySession {
    * that are not CosignerErrors become MPC_INVALID_MESSAGE without their (possibly secret) text.
    * A payload that fails its schema is `payloadErrorCode` (default MPC_INVALID_MESSAGE).
    */
-  handle<P, R>(msg: MpcMessage, schema: s.Schema<P>, step: (payload: P) => R, payloadErrorCode: ErrorCode = 'MPC_INVALID_MESSAGE'): R {
+  handle<P, R>(msg: AuthenticatedMessage, schema: s.Schema<P>, step: (payload: P) => R, payloadErrorCode: ErrorCode = 'MPC_INVALID_MESSAGE'): R {
     if (!this.started) throw new CosignerError('MPC_STATE', `${this.protocol}: start() first`);
     if (this.failed) throw new CosignerError('MPC_STATE', `${this.protocol}: session already failed`);
     if (this.finished) throw new CosignerError('MPC_STATE', `${this.protocol}: session already finished`);
     try {
+      requireAuthenticated(msg, this.protocol);
       checkEnvelope(msg, { protocol: this.protocol, sessionId: this.sessionId, self: this.self, peers: [this.peer], round: this.expectedRound });
       let payload: P;
       try {
