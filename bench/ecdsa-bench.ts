@@ -12,6 +12,8 @@ import type { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../shared/mpc/ecdsa/key-s
 import { PaillierRandomizerPool } from '../shared/mpc/ecdsa/randomizer-pool.js';
 import { MemoryKeyLockStore } from '../shared/mpc/ecdsa/key-lock-store.js';
 import { drive } from './drive.js';
+import { deriveEcdsaChild } from '../shared/mpc/ecdsa/derive.js';
+import { BENCH_PATH } from './frost-bench.js';
 import { measure, type Measurement } from './harness.js';
 
 export interface EcdsaBench {
@@ -23,6 +25,8 @@ export interface EcdsaBench {
   sign: Measurement;
   /** P2's r^N precomputed while idle (PaillierRandomizerPool), as the enclave does between requests. */
   signPooled: Measurement;
+  /** The same, for the child key at BENCH_PATH, each party deriving its tweak from the path per request. */
+  signPooledPath: Measurement;
 }
 
 export function measureEcdsa(): EcdsaBench {
@@ -43,7 +47,7 @@ export function measureEcdsa(): EcdsaBench {
       shares = [p1.result(), p2.result()];
       return spent;
     },
-    { warmup: 1, iterations: 7, budgetMs: 30000, minIterations: 3 },
+    { warmup: 1, iterations: 5, budgetMs: 20000, minIterations: 3 },
   );
 
   const [s1, s2] = shares!;
@@ -69,5 +73,18 @@ export function measureEcdsa(): EcdsaBench {
     },
     { warmup: 2, iterations: 30, budgetMs: 10000, before: () => pool.refill() },
   );
-  return { ringPedersenSetupMs, ringPedersen, paillierKeygen, keygen, sign, signPooled };
+  const signPooledPath = measure(
+    `ECDSA 2P sign, r^N precomputed, path ${BENCH_PATH.join('/')}`,
+    () => {
+      const sessionId = new Uint8Array(randomBytes(32));
+      const t1 = deriveEcdsaChild(s1, BENCH_PATH).tweak;
+      const t2 = deriveEcdsaChild(s2, BENCH_PATH).tweak;
+      return drive([
+        new EcdsaSignP1(s1, { sessionId, messageHash, lockStore, tweak: t1 }),
+        new EcdsaSignP2(s2, { sessionId, messageHash, randomizers: pool, tweak: t2 }),
+      ]);
+    },
+    { warmup: 4, iterations: 30, budgetMs: 8000, before: () => pool.refill() },
+  );
+  return { ringPedersenSetupMs, ringPedersen, paillierKeygen, keygen, sign, signPooled, signPooledPath };
 }

@@ -79,13 +79,29 @@ function ctx(session: TwoPartySession, prover: number, label: string): ProofCont
   return { sessionId: session.sessionId, prover, label: `${ECDSA_SIGN_PROTOCOL}/${label}` };
 }
 
-/** Q' = Q + t·G, rejecting t ∉ [0, q) and a child key at infinity. */
+const CHILD_KEYS_CACHED = 256;
+const childKeys = new Map<string, Point>();
+
+/**
+ * Q' = Q + t·G, rejecting t ∉ [0, q) and a child key at infinity. Public values only; the most
+ * recently used (Q, t) pairs are cached (issue 12, derivation cost), so a BIP44 path signed again
+ * costs no curve arithmetic here.
+ */
 export function derivePublicKey(Q: Point, tweak: bigint | undefined): Point {
   const t = tweak ?? 0n;
   if (typeof t !== 'bigint' || t < 0n || t >= CURVE_ORDER) throw new CosignerError('KEY_DERIVATION_INVALID', 'tweak must be in [0, q)');
   if (t === 0n) return Q;
+  const id = `${Buffer.from(Q.toBytes(true)).toString('hex')}/${t.toString(16)}`;
+  const hit = childKeys.get(id);
+  if (hit) {
+    childKeys.delete(id);
+    childKeys.set(id, hit);
+    return hit;
+  }
   const child = Q.add(mulBase(t));
   if (child.is0()) throw new CosignerError('KEY_DERIVATION_INVALID', 'derived public key is the point at infinity');
+  childKeys.set(id, child);
+  if (childKeys.size > CHILD_KEYS_CACHED) childKeys.delete(childKeys.keys().next().value as string);
   return child;
 }
 

@@ -67,6 +67,7 @@ export class FrostKeyShare {
   readonly verifyingShares: readonly Uint8Array[];
   readonly chainCode: Uint8Array;
   readonly #signingShare: Uint8Array;
+  #wiped = false;
   /** The points above, parsed and validated once by fromParts (public values only). */
   readonly #points: { commitments: readonly GroupPoint[]; verifyingShares: readonly GroupPoint[] };
 
@@ -202,5 +203,11 @@ export class FrostKeyShare {
   /** Best-effort erase of the secret share once the object is no longer needed. */
   wipe(): void {
     wipe(this.#signingShare);
+    this.#wiped = true;
+  }
+
+  /** True after wipe(): the object can no longer sign (caches drop it). */
+  get wiped(): boolean {
+    return this.#wiped;
   }
 }
