@@ -212,6 +212,31 @@ describe('FROST against a malicious peer', function () {
         expectError(() => parties[0]!.result(), 'MPC_STATE');
       });
 
+      it('signing: shares are checked only when the aggregate fails (RFC 9591 §5.3/§5.4), then every cheater is named', () => {
+        // A bad share arriving first does not end the session: nothing is verified per share until
+        // all are in and the aggregate signature fails.
+        const parties = signParties(scheme, [1, 2, 3]);
+        const r2 = deliver(parties, parties.flatMap((p) => p.start()));
+        const to1 = (from: number) => r2.find((m) => m.from === from && m.to === 1)!;
+        const z2 = (to1(2).payload as Payload).signatureShare as Uint8Array;
+        expect(deliverTo(parties[0]!, withPayload(to1(2), { signatureShare: scalarPlusOne(scheme, z2) }))).to.deep.equal([]);
+        expectError(() => deliverTo(parties[0]!, to1(3)), 'MPC_SIGNATURE_INVALID', 2);
+        // Two cheaters: both named.
+        const again = signParties(scheme, [1, 2, 3]);
+        const s2 = deliver(again, again.flatMap((p) => p.start()));
+        const bad = (from: number) => {
+          const m = s2.find((x) => x.from === from && x.to === 1)!;
+          return withPayload(m, { signatureShare: scalarPlusOne(scheme, (m.payload as Payload).signatureShare as Uint8Array) });
+        };
+        deliverTo(again[0]!, bad(2));
+        let caught: unknown;
+        try { deliverTo(again[0]!, bad(3)); } catch (e) { caught = e; }
+        expect((caught as { details?: Record<string, unknown> }).details?.culprits).to.equal('2, 3');
+        // The honest parties' shares were fine: party 2 finishes with party 3's and its own.
+        deliver(again, s2.filter((m) => m.to === 2));
+        expect(again[1]!.done).to.equal(true);
+      });
+
       // Ed25519 only: secp256k1 has cofactor 1, every curve point is in the prime-order group.
       if (scheme === 'ed25519') it('signing: a valid commitment plus a torsion point (not small-order, not torsion-free) is refused', () => {
         for (const t of ED25519_TORSION_SUBGROUP.slice(1)) {
