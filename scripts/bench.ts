@@ -9,6 +9,7 @@ import { measureEcdsa, type EcdsaBench } from '../bench/ecdsa-bench.js';
 import { measureModPow } from '../bench/modpow-bench.js';
 import { measureProofs } from '../bench/proofs-bench.js';
 import { formatMs, printRows, type Row } from '../bench/harness.js';
+import { measureCoordinator } from '../bench/coordinator-bench.js';
 
 process.env.NODE_ENV ??= 'production';
 const started = performance.now();
@@ -63,4 +64,14 @@ console.log(`\nmodPow (active route after the start-up self-test: ${mp.route})`)
 for (const r of mp.rows) {
   console.log(`  ${r.shape}: BigInt ${formatMs(r.bigint.medianMs)}, OpenSSL ${formatMs(r.openssl.medianMs)} (×${(r.bigint.medianMs / r.openssl.medianMs).toFixed(1)} faster)`);
 }
+const co = await measureCoordinator();
+console.log('\nCoordinator REST API (loopback, keep-alive; request JWTs signed before timing; server and client share this process)');
+const bareAt = (conc: number) => co.loads.find((l) => l.name.startsWith('bare') && l.concurrency === conc)!.perSecond;
+for (const l of co.loads) {
+  const ratio = l.name.startsWith('bare') ? '' : `  (${((l.perSecond / bareAt(l.concurrency)) * 100).toFixed(0)}% of bare fastify)`;
+  console.log(`  ${l.name.padEnd(44)} c=${String(l.concurrency).padEnd(3)} ${l.perSecond.toFixed(0).padStart(6)} req/s  p50 ${formatMs(l.p50Ms)}  p99 ${formatMs(l.p99Ms)}${ratio}`);
+}
+console.log(`  long-poll wake-up (item added → poll answered), ${co.wakeSamples} samples: p50 ${formatMs(co.wakeP50Ms)}, p99 ${formatMs(co.wakeP99Ms)} (target p99 ≤ 5 ms)`);
+console.log('  (targets, issue 8: ≥ 1 000 authenticated GETs/s on 2 cores)');
+
 console.log(`\ntotal bench time ${formatMs(performance.now() - started)}`);
