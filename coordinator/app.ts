@@ -12,6 +12,7 @@ import { authenticatePlugin } from './plugins/authenticate.js';
 import { databasePlugin } from './plugins/database.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { rawBodyPlugin } from './plugins/raw-body.js';
+import { installValidators } from './plugins/validation.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { vaultAccountRoutes } from './routes/vault-accounts.js';
 import { docsRoutes } from './routes/docs.js';
@@ -57,9 +58,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // Requests are identified in logs and answers (X-Request-ID, reference §4).
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  installValidators(app);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
