@@ -4,11 +4,11 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../parent/cli.js';
 import { ADMIN_ACTIONS, buildKeyPolicy } from '../../parent/kms-policy.js';
 import { checkSealingKeyPolicy } from '../../enclave/sealing/key-policy-check.js';
 import { fromHex } from '../../shared/bytes.js';
 import { expectCosignerError } from '../support/expect-error.js';
+import { kmsPolicy } from './support.js';
 
 const ACCOUNT = '111122223333';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/cosigner-parent`;
@@ -17,13 +17,6 @@ const PCR8 = 'b2'.repeat(48);
 const PCR3 = 'c3'.repeat(48);
 const OTHER = 'd4'.repeat(48);
 const ZERO = '00'.repeat(48);
-
-export async function kmsPolicy(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(['kms-policy', ...argv], { stdout: (l) => out.push(l), stderr: (l) => err.push(l) });
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
 
 const own = (pcr0: string, pcr8 = ZERO) => ({ pcr0: fromHex(pcr0), pcr8: fromHex(pcr8) });
 
