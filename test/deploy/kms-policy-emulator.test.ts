@@ -19,10 +19,20 @@ import { ACCOUNT, PARENT_CREDENTIAL, REGION, TestNsmPki, expectRejects, pcrsFor,
 import { expectCosignerError, expectCosignerRejection } from '../support/expect-error.js';
 import { kmsPolicy } from './support.js';
 
+// An administrator whose IAM policy allows everything in KMS: the key policy alone keeps it from
+// using the key, since it delegates nothing but administration.
 const ADMIN: EmulatorCredential = {
   accessKeyId: 'AKIAKEYADMINEXAMPLE1',
   secretAccessKey: 'key/admin/secret/for/the/kms/emulator',
   principalArn: `arn:aws:iam::${ACCOUNT}:role/key-admin`,
+  identityPolicy: { Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] },
+};
+// The parent role with exactly the IAM permissions the README lists (deploy/cloudformation.yaml).
+const PARENT_AS_DEPLOYED: EmulatorCredential = {
+  accessKeyId: 'AKIAPARENTDEPLOYED01',
+  secretAccessKey: 'parent/as/deployed/secret/for/the/emulator',
+  principalArn: PARENT_CREDENTIAL.principalArn,
+  identityPolicy: { Statement: [{ Effect: 'Allow', Action: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:ListGrants', 'kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*' }] },
 };
 
 describe('deploy: the generated key policy in the KMS emulator, through the enclave KMS client', function () {
@@ -85,7 +95,7 @@ describe('deploy: the generated key policy in the KMS emulator, through the encl
     nsm = new TestNsmPki(join(dir.path, 'nsm'));
     const tls = await selfSignedTlsCertificate(['localhost', '127.0.0.1']);
     tlsCa = tls.cert;
-    kms = await startKmsEmulator({ rootPem: nsm.rootPem, stateFile: join(dir.path, 'kms.json'), tls, credentials: [PARENT_CREDENTIAL, ADMIN] });
+    kms = await startKmsEmulator({ rootPem: nsm.rootPem, stateFile: join(dir.path, 'kms.json'), tls, credentials: [PARENT_CREDENTIAL, ADMIN, PARENT_AS_DEPLOYED] });
     admin = client(ADMIN);
     parent = client(PARENT_CREDENTIAL);
   });
@@ -167,5 +177,25 @@ describe('deploy: the generated key policy in the KMS emulator, through the encl
     } finally {
       stale.destroy();
     }
+  });
+
+  it('with the account principal as administrator (no --admin), IAM decides: the deployed parent role still cannot change or use the key', async () => {
+    const r = await kmsPolicy('--account', ACCOUNT, '--parent-role', PARENT_CREDENTIAL.principalArn, '--pcr0', toHex(image.get(0)!));
+    expect(r.code, r.stderr).to.equal(0);
+    const key = await newKey(r.stdout);
+    await bootAs(image, key);
+    const deployed = client(PARENT_AS_DEPLOYED);
+    try {
+      const put = await expectRejects(deployed.send(new PutKeyPolicyCommand({ KeyId: key, PolicyName: 'default', Policy: await policyFor('--pcr0', toHex(nextRelease.get(0)!)) })));
+      expect(put.name).to.equal('AccessDeniedException');
+      const use = await expectRejects(deployed.send(new GenerateDataKeyCommand({ KeyId: key, KeySpec: 'AES_256' })));
+      expect(use.name).to.equal('AccessDeniedException');
+    } finally {
+      deployed.destroy();
+    }
+    // The administrator's kms:* IAM policy reaches administration through the account principal, never use.
+    const e = await expectRejects(admin.send(new GenerateDataKeyCommand({ KeyId: key, KeySpec: 'AES_256' })));
+    expect(e.name).to.equal('AccessDeniedException');
+    await admin.send(new PutKeyPolicyCommand({ KeyId: key, PolicyName: 'default', Policy: r.stdout }));
   });
 });

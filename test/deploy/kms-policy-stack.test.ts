@@ -9,12 +9,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutKeyPolicyCommand } from '@aws-sdk/client-kms';
-import { LocalStack } from '../../scripts/stack.js';
+import { ADMIN_ROLE, LocalStack, PARENT_ROLE } from '../../scripts/stack.js';
 import { REPO_ROOT } from './support.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ACCOUNT = '111122223333';
-const PARENT_ROLE = `arn:aws:iam::${ACCOUNT}:role/cosigner-parent`;
 
 async function freePort(): Promise<number> {
   const srv = net.createServer();
@@ -26,7 +25,7 @@ async function freePort(): Promise<number> {
 
 /** The operator CLI as a process, as run on the instance. */
 function cosignerKmsPolicy(pcr0: string): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'parent/cli.ts', 'kms-policy', '--account', ACCOUNT, '--parent-role', PARENT_ROLE, '--pcr0', pcr0], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'parent/cli.ts', 'kms-policy', '--account', ACCOUNT, '--parent-role', PARENT_ROLE, '--admin', ADMIN_ROLE, '--pcr0', pcr0], {
     cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000,
   });
   expect(r.status, r.stderr).to.equal(0);
@@ -75,6 +74,14 @@ describe('deploy: the generated key policy on the local stack (enclave and paren
     expect(first.msg).to.equal('ready');
     expect(first.outcome).to.equal('initialised');
     const stored = readFileSync(stack.sealedFile);
+    // The parent's own credentials cannot rewrite the policy it runs under.
+    const asParent = stack.kmsClientAs(stack.credentials());
+    try {
+      const e = await asParent.send(new PutKeyPolicyCommand({ KeyId: stack.keyId, PolicyName: 'default', Policy: cosignerKmsPolicy('ab'.repeat(48)) })).then(() => null, (err: Error) => err);
+      expect(e?.name).to.equal('AccessDeniedException');
+    } finally {
+      asParent.destroy();
+    }
 
     await stack.stopProcess('enclave', 'SIGKILL');
     stack.startEnclave();
