@@ -20,7 +20,7 @@ const KEY_ARN = `arn:aws:kms:${REGION}:111122223333:key/1234abcd-12ab-34cd-56ef-
  */
 const NITRO_CLI_STUB = `#!/usr/bin/env bash
 set -euo pipefail
-printf '%s\\n' "$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' nitro-cli "$@")" >> "$STUB_LOG"
+printf '%s\\n' "$('${process.execPath}' -e 'console.log(JSON.stringify(process.argv.slice(1)))' nitro-cli "$@")" >> "$STUB_LOG"
 case "$1" in
   build-enclave)
     while [ "$#" -gt 0 ]; do
@@ -43,7 +43,7 @@ esac
 
 const DOCKER_STUB = `#!/usr/bin/env bash
 set -euo pipefail
-printf '%s\\n' "$(node -e 'console.log(JSON.stringify(process.argv.slice(1)))' docker "$@")" >> "$STUB_LOG"
+printf '%s\\n' "$('${process.execPath}' -e 'console.log(JSON.stringify(process.argv.slice(1)))' docker "$@")" >> "$STUB_LOG"
 case "$1 \${2:-}" in
   "image inspect") echo "sha256:$(printf '0123456789abcdef%.0s' 1 2 3 4)" ;;
   "create "*) echo c0ffee ;;
