@@ -102,10 +102,15 @@ docker buildx build \
 sign=()
 if [ -n "$cert" ]; then sign=(--signing-certificate "$cert" --private-key "$key"); fi
 partial="$measurements.partial"
-trap 'rm -f "$partial"' EXIT
-nitro-cli build-enclave --docker-uri "$tag" --output-file "$output" "${sign[@]}" >"$partial"
-grep -q '"PCR0"' "$partial" || die "nitro-cli did not print the measurements (see $output)"
+raw="$measurements.output"
+trap 'rm -f "$partial" "$raw"' EXIT
+nitro-cli build-enclave --docker-uri "$tag" --output-file "$output" "${sign[@]}" >"$raw"
+# Keep the JSON document nitro-cli prints (from its first line that opens an object), without any
+# progress lines before it.
+sed -n '/^{/,$p' "$raw" >"$partial"
+grep -q '"PCR0"' "$partial" || die "nitro-cli did not print the measurements: $(head -c 500 "$raw")"
 mv "$partial" "$measurements"
+rm -f "$raw"
 trap - EXIT
 
 echo "build-eif: wrote $output and $measurements" >&2

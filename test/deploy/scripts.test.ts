@@ -23,10 +23,13 @@ set -euo pipefail
 printf '%s\\n' "$('${process.execPath}' -e 'console.log(JSON.stringify(process.argv.slice(1)))' nitro-cli "$@")" >> "$STUB_LOG"
 case "$1" in
   build-enclave)
+    if [ "\${STUB_BUILD_FAIL:-0}" = 1 ]; then echo '[ E48 ] EIF building error' >&2; exit 3; fi
+    if [ "\${STUB_BUILD_SILENT:-0}" = 1 ]; then exit 0; fi
     while [ "$#" -gt 0 ]; do
       if [ "$1" = --output-file ]; then printf 'EIF' > "$2"; fi
       shift
     done
+    echo 'Start building the Enclave Image...'
     cat "$STUB_MEASUREMENTS" ;;
   describe-enclaves)
     n=$(cat "$STUB_DIR/describe-count" 2>/dev/null || echo 0)
@@ -242,7 +245,7 @@ describe('deploy: scripts', function () {
       ]);
       const measurements = join(box.dir, 'out', 'cosigner.measurements.json');
       expect(JSON.parse(readFileSync(measurements, 'utf8'))).to.deep.equal(MEASUREMENTS);
-      expect(existsSync(`${measurements}.partial`)).to.equal(false);
+      expect(existsSync(`${measurements}.partial`) || existsSync(`${measurements}.output`)).to.equal(false);
       // The file is what `cosigner kms-policy --measurements` reads.
       const policy = await kmsPolicy('--account', '111122223333', '--parent-role', 'arn:aws:iam::111122223333:role/p', '--measurements', measurements);
       expect(policy.code, policy.stderr).to.equal(0);
@@ -253,6 +256,18 @@ describe('deploy: scripts', function () {
       expect(again.code).to.equal(2);
       expect(again.stderr).to.match(/cosigner\.eif exists; refusing to overwrite it/);
       expect(again.calls).to.deep.equal([]);
+    });
+
+    it('leaves no measurements file when nitro-cli fails or prints none', () => {
+      for (const env of [{ STUB_BUILD_FAIL: '1' }, { STUB_BUILD_SILENT: '1' }] as Array<Record<string, string>>) {
+        const out = join(box.dir, `failed-${Object.keys(env)[0]}.eif`);
+        const r = box.run(script, ['--kms-region', REGION, '--kms-key-arn', KEY_ARN, '--output', out], { cwd: repo, env });
+        expect(r.code).to.not.equal(0);
+        const base = out.replace(/\.eif$/, '.measurements.json');
+        expect([existsSync(base), existsSync(`${base}.partial`), existsSync(`${base}.output`)]).to.deep.equal([false, false, false]);
+      }
+      const silent = box.run(script, ['--kms-region', REGION, '--kms-key-arn', KEY_ARN, '--output', join(box.dir, 'again.eif')], { cwd: repo, env: { STUB_BUILD_SILENT: '1' } });
+      expect(silent.stderr).to.match(/nitro-cli did not print the measurements/);
     });
 
     it('signs the EIF when given a certificate and key (PCR8)', () => {
