@@ -109,6 +109,9 @@ describe('deploy: host configuration (systemd units, allocator, vsock-proxy)', f
     expect(exec).to.not.match(/debug/);
     expect(values(unit, 'Service', 'Restart')).to.deep.equal(['on-failure']);
     expect(values(unit, 'Unit', 'Requires')).to.deep.equal(['nitro-enclaves-allocator.service']);
+    // A missing EIF fails the unit visibly (a Condition would skip it without a trace).
+    expect(values(unit, 'Unit', 'AssertPathExists')).to.deep.equal(['/opt/cosigner/cosigner.eif']);
+    expect(exec).to.contain('--eif /opt/cosigner/cosigner.eif');
     const arg = (name: string) => Number(new RegExp(`--${name} (\\d+)`).exec(exec)![1]);
     const allocator = parse(read('allocator.yaml')) as { memory_mib: number; cpu_count: number };
     expect(Object.keys(allocator).sort()).to.deep.equal(['cpu_count', 'memory_mib']);
