@@ -42,6 +42,12 @@ export type ErrorCode =
   | 'ENCLAVE_NOT_READY'
   | 'BOOT_IN_PROGRESS'
   | 'STATE_MISMATCH'
+  // coordinator: transaction authorization policy, assets, amounts, addresses
+  | 'POLICY_INVALID' // a policy document (or a stored one) fails its schema or consistency checks
+  | 'APPROVAL_REFUSED' // a vote from someone who may not vote on this transaction
+  | 'AMOUNT_INVALID' // a decimal amount string that is not an exact, non-negative amount of the asset
+  | 'ASSET_UNKNOWN'
+  | 'ADDRESS_INVALID'
   // generic
   | 'CONFIG_INVALID'
   | 'INTERNAL';
