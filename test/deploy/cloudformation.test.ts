@@ -98,8 +98,12 @@ describe('deploy: CloudFormation template', () => {
           expect(keys.some((k) => /^kms:RecipientAttestation:(ImageSha384|PCR8)$/.test(k)), JSON.stringify(s)).to.equal(true);
         }
       }
-      const usable = doc.Statement.some((s) => s.Action.includes('kms:Decrypt'));
-      expect(usable).to.equal(Object.keys(params).length > 0);
+      const usable = doc.Statement.filter((s) => s.Action.includes('kms:Decrypt'));
+      expect(usable.length).to.equal(Object.keys(params).length > 0 ? 1 : 0);
+      // The role's condition is the key policy's, value for value.
+      const keyPolicy = stack(params).evaluate(resources.SealingKey!.Properties.KeyPolicy) as { Statement: Array<{ Action: string[]; Condition?: unknown }> };
+      const keyEnclave = keyPolicy.Statement.filter((s) => s.Action.includes('kms:Decrypt'));
+      expect(usable.map((s) => s.Condition)).to.deep.equal(keyEnclave.map((s) => s.Condition));
     }
   });
 
