@@ -74,13 +74,15 @@ function pad(s: string, n: number): string {
 }
 
 export function printRows(rows: readonly Row[]): void {
-  const header = [pad('operation', 36), pad('median', 11), pad('per party', 22), pad('runs', 5), pad('target', 13), 'one-party baselines (median, ratio MPC/baseline)'];
+  const header = [pad('operation', 36), pad('median', 11), pad('per party (auth = envelopes)', 34), pad('CPU total', 11), pad('runs', 5), pad('target', 13), 'one-party baselines (median, ratio MPC/baseline)'];
   console.log(header.join(' '));
-  console.log('-'.repeat(140));
+  console.log('-'.repeat(152));
   for (const r of rows) {
     const target = r.targetMs === undefined ? '' : `${r.mpc.medianMs <= r.targetMs ? 'ok' : 'MISS'} ≤${formatMs(r.targetMs)}`;
     const base = r.baselines.map((b) => `${b.name} ${formatMs(b.medianMs)} (×${(r.mpc.medianMs / b.medianMs).toFixed(0)})`).join('; ');
-    const per = r.mpc.perParty ? [...r.mpc.perParty].map(([p, ms]) => `P${p} ${formatMs(ms)}`).join(', ') : '';
-    console.log([pad(r.operation, 36), pad(formatMs(r.mpc.medianMs), 11), pad(per, 22), pad(String(r.mpc.iterations), 5), pad(target, 13), base].join(' '));
+    const per = r.mpc.perParty ? [...r.mpc.perParty].map(([p, ms]) => `${p === 0 ? 'auth' : `P${p}`} ${formatMs(ms)}`).join(', ') : '';
+    // CPU per signature over both parties (and the envelopes): what bounds throughput on one host.
+    const cpu = r.mpc.perParty ? [...r.mpc.perParty.values()].reduce((a, b) => a + b, 0) : undefined;
+    console.log([pad(r.operation, 36), pad(formatMs(r.mpc.medianMs), 11), pad(per, 34), pad(cpu === undefined ? '' : formatMs(cpu), 11), pad(String(r.mpc.iterations), 5), pad(target, 13), base].join(' '));
   }
 }

@@ -19,6 +19,13 @@ import { supportedAssetRoutes } from './routes/supported-assets.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { tapPolicyRoutes } from './routes/tap-policy.js';
 import type { AssetCatalogue } from './assets/index.js';
+import { externalWalletRoutes } from './routes/external-wallets.js';
+import { WorkQueue } from './work-queue/work-queue.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { apiUserRoutes } from './routes/api-users.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { webhookSigningKey, type WebhookKey } from './secrets/service-keys.js';
+import { createLogger } from '../shared/log.js';
 
 export interface AppOptions {
   db: Db;
@@ -28,12 +35,17 @@ export interface AppOptions {
   bodyLimit?: number;
   maxTokenLifetimeSeconds?: number;
   clockSkewSeconds?: number;
+  /** How often the webhook dispatcher looks for due deliveries (default 250 ms). */
+  webhookIntervalMs?: number;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     masterKey: MasterKey;
     assets: AssetCatalogue;
+    workQueue: WorkQueue;
+    webhookKey: () => Promise<WebhookKey>;
+    webhooks: WebhookDispatcher;
   }
 }
 
@@ -62,6 +74,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { db: opts.db });
+  app.decorate('workQueue', new WorkQueue(opts.db));
+  // The webhook key is made (RSA-4096, about a second) on first use, not at every start.
+  let key: Promise<WebhookKey> | undefined;
+  app.decorate('webhookKey', () => (key ??= webhookSigningKey(opts.db, opts.masterKey)));
+  const dispatcher = new WebhookDispatcher(opts.db, app.webhookKey, opts.logger || createLogger('webhooks', { level: 'silent' }), opts.webhookIntervalMs);
+  app.decorate('webhooks', dispatcher);
+  app.addHook('onReady', async () => dispatcher.start());
+  app.addHook('preClose', async () => dispatcher.stop());
   await app.register(rawBodyPlugin);
   await app.register(authenticatePlugin, {
     maxLifetimeSeconds: opts.maxTokenLifetimeSeconds ?? DEFAULTS.maxTokenLifetimeSeconds,
@@ -73,5 +93,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(supportedAssetRoutes);
   await app.register(transactionRoutes);
   await app.register(tapPolicyRoutes);
+  await app.register(externalWalletRoutes);
+  await app.register(webhookRoutes);
+  await app.register(apiUserRoutes);
   return app;
 }

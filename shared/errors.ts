@@ -50,6 +50,9 @@ export type ErrorCode =
   | 'ADDRESS_INVALID'
   // generic
   | 'CONFIG_INVALID'
+  | 'LEASE_LOST' // a work item's lease expired or belongs to another co-signer
+  | 'NOT_FOUND'
+  | 'CONFLICT'
   | 'INTERNAL';
 
 export class CosignerError extends Error {

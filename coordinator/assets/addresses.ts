@@ -8,6 +8,7 @@
 import { base58, bech32m } from '@scure/base';
 import { CosignerError } from '../../shared/errors.js';
 import {
+  base58CheckEncode,
   checkNonHardenedPath,
   deriveEd25519,
   deriveSecp256k1,
@@ -113,9 +114,26 @@ export function deriveAddress(asset: AssetDefinition, keys: MasterPublicKeys, at
 /**
  * The master key as a BIP32 extended public key (depth 0), for export: what a wallet library
  * (e.g. @scure/bip32 HDKey.fromExtendedKey) needs to re-derive every address independently.
- * Ed25519 keys have no standard xpub; Fireblocks' "fpub" puts 0x00 ‖ A in the key field, and
- * a caller can build that with encodeXpub's layout if needed.
  */
 export function masterXpub(key: Secp256k1ExtendedPublicKey, network: 'mainnet' | 'testnet' = 'mainnet'): string {
   return encodeXpub({ publicKey: key.publicKey, chainCode: key.chainCode, depth: 0, parentFingerprint: 0, index: 0 }, network === 'mainnet' ? XPUB_VERSION : TPUB_VERSION);
+}
+
+/** Version bytes of Fireblocks' "fpub" (as its open-source recovery tool reads and writes them). */
+export const FPUB_VERSION = 0x03273e4b;
+
+/**
+ * An Ed25519 master key in Fireblocks' "fpub" form: the BIP32 xpub layout with 0x00 ‖ A in the
+ * 33-byte key field (Ed25519 has no standard extended-key format). Fireblocks' recovery tool
+ * derives the same Solana addresses from it.
+ */
+export function masterFpub(key: Ed25519ExtendedPublicKey): string {
+  deriveEd25519(key, []); // validates the point (prime-order subgroup) and the chain code
+  const b = new Uint8Array(78);
+  new DataView(b.buffer).setUint32(0, FPUB_VERSION, false);
+  // depth, parent fingerprint and child number stay 0 (a master key)
+  b.set(key.chainCode, 13);
+  b[45] = 0x00;
+  b.set(key.publicKey, 46);
+  return base58CheckEncode(b);
 }

@@ -3,6 +3,7 @@
 // 'cosigner' (the co-signer API, which has tokens of its own); a route that declares nothing is
 // refused when it is registered, so none is left open by accident. The request JWT is verified
 // before validation runs, so an unauthenticated caller learns nothing about a route's schema.
+import type { KeyObject } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
 import { AuthCode, badRequest, unauthorized } from '../api-error.js';
@@ -33,6 +34,17 @@ export function userOf(request: FastifyRequest): ApiUser {
 export const authenticatePlugin = fp<JwtLimits>(
   async (app, limits) => {
     app.decorateRequest('apiUser', null);
+    // Parsed public keys by PEM text: parsing costs more than verifying. A changed key is a new entry.
+    const keys = new Map<string, KeyObject>();
+    const keyOf = (pem: string): KeyObject => {
+      let k = keys.get(pem);
+      if (!k) {
+        if (keys.size >= 10_000) keys.clear();
+        k = publicKeyOf(pem);
+        keys.set(pem, k);
+      }
+      return k;
+    };
     app.addHook('onRoute', (route) => {
       const cfg = (route.config ?? {}) as { permission?: Permission; auth?: string };
       if (route.url.startsWith('/docs')) return;
@@ -46,7 +58,7 @@ export const authenticatePlugin = fp<JwtLimits>(
         if (!user || user.enabled !== 1) throw unauthorized(AuthCode.TOKEN_NOT_ACCEPTED, 'Token was not accepted.');
         const claims = await verifyRequestJwt(
           { apiKey, authorization: header(request, 'authorization'), target: request.url, rawBody: request.rawBody, nowMs: Date.now() },
-          token, apiKey, publicKeyOf(user.public_key_pem), limits,
+          token, apiKey, keyOf(user.public_key_pem), limits,
         );
         await recordNonce(app.db, apiKey, claims.nonce, claims.exp * 1000);
         if (!roleAllows(user.role, cfg.permission)) throw unauthorized(AuthCode.INSUFFICIENT_PERMISSIONS, `Insufficient permissions: role ${user.role} may not ${cfg.permission}.`);

@@ -83,6 +83,11 @@ async function cumulativeTotal(rule: TapRule, f: TransactionFacts, history: TapH
 export async function evaluate(policy: TapPolicy, facts: TransactionFacts, history: TapHistory): Promise<TapDecision> {
   const p = parsePolicy(policy);
   checkFacts(facts);
+  // Whitelisting exists so that funds go only to addresses a co-signer's CCK approved: no rule,
+  // not even destination "*", may send to one that is still waiting or was refused.
+  if (facts.destination?.type === 'EXTERNAL_WALLET' && !facts.destination.whitelisted) {
+    return { action: 'BLOCK', ruleIndex: null, ruleName: null, reason: 'the destination wallet\'s address for this asset is not approved: blocked before any rule', approvers: null };
+  }
   for (let i = 0; i < p.rules.length; i++) {
     const rule = p.rules[i]!;
     if (!staticMatch(rule, facts)) continue;

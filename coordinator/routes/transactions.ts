@@ -11,6 +11,7 @@ import { createTransaction, storedDecision } from '../transactions/create.js';
 import { CreateTransactionBody } from '../transactions/request-schema.js';
 import { CANCELLABLE, canMove, type TxStatus } from '../transactions/status.js';
 import { transactionJson } from '../transactions/view.js';
+import { recordEvent } from '../webhooks/outbox.js';
 
 const TransactionResponse = Type.Object(
   {
@@ -40,6 +41,7 @@ export async function setStatus(db: Db, row: TransactionsTable, to: TxStatus, su
   const r = await db.updateTable('transactions').set({ status: to, sub_status: subStatus, last_updated: Date.now() })
     .where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
   if (Number(r.numUpdatedRows) !== 1) throw new ApiError(409, ApiCode.CONFLICT, `Transaction ${row.id} changed meanwhile; read it again`);
+  await recordEvent(db, row.workspace_id, 'transaction.status.updated', row.id, { id: row.id, status: to, subStatus, previousStatus: row.status });
 }
 
 export const transactionRoutes: FastifyPluginAsync = async (app) => {

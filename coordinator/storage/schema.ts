@@ -106,7 +106,74 @@ export interface ApprovalsTable {
   at: number;
 }
 
+export interface ExternalWalletsTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  customer_ref_id: string | null;
+  created_at: number;
+}
+
+export interface ExternalWalletAssetsTable {
+  wallet_id: string;
+  asset_id: string;
+  address: string;
+  tag: string;
+  /** WAITING_FOR_APPROVAL until a co-signer's Configuration Change Key approves, then APPROVED (or REJECTED). */
+  status: string;
+  /** The configuration-change work item that asks for the approval. */
+  work_item_id: string | null;
+  created_at: number;
+}
+
+export interface WorkItemsTable {
+  id: string;
+  workspace_id: string;
+  /** CONFIG_CHANGE_APPROVAL now; KEYGEN and SIGN with the signing path. */
+  kind: string;
+  payload: string;
+  /** READY → LEASED → DONE | FAILED (a lease that expires returns the item to READY). */
+  state: string;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  attempts: number;
+  result: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  workspace_id: string;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  status: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_type: string;
+  /** The exact body to POST (signed as is). */
+  payload: string;
+  /** PENDING → DELIVERED | FAILED */
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  created_at: number;
+}
+
 export interface Database {
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  external_wallets: ExternalWalletsTable;
+  external_wallet_assets: ExternalWalletAssetsTable;
+  work_items: WorkItemsTable;
   workspaces: WorkspacesTable;
   api_users: ApiUsersTable;
   jwt_nonces: JwtNoncesTable;

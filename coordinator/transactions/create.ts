@@ -16,6 +16,8 @@ import { currentPolicy } from '../storage/policy-store.js';
 import type { TransactionsTable } from '../storage/schema.js';
 import type { CreateTransactionBody } from './request-schema.js';
 import { DEAD_STATUSES, type TxStatus } from './status.js';
+import { transactionJson } from './view.js';
+import { recordEvent } from '../webhooks/outbox.js';
 
 /** What a stored transaction asks to be signed, in the form the signer reads (`request` column). */
 export interface StoredRequest {
@@ -24,7 +26,7 @@ export interface StoredRequest {
   sourceVault: number;
   /** TRANSFER: base units, decimal string. */
   amount?: string;
-  destination?: { type: 'ONE_TIME_ADDRESS'; address: string } | { type: 'VAULT_ACCOUNT'; id: string };
+  destination?: { type: 'ONE_TIME_ADDRESS'; address: string } | { type: 'EXTERNAL_WALLET'; id: string; address: string } | { type: 'VAULT_ACCOUNT'; id: string };
   raw?: { algorithm: string; messages: Array<{ content: string; derivationPath?: number[]; bip44addressIndex?: number; bip44change?: number }> };
 }
 
@@ -89,12 +91,20 @@ async function interpret(db: Db, assets: AssetCatalogue, user: ApiUser, body: Cr
     }
     destination = { type: 'ONE_TIME_ADDRESS', address };
     destFacts = { type: 'ONE_TIME_ADDRESS', address };
+  } else if (d?.type === 'EXTERNAL_WALLET' && d.id !== undefined) {
+    const w = await db.selectFrom('external_wallets').innerJoin('external_wallet_assets', 'external_wallet_assets.wallet_id', 'external_wallets.id')
+      .select(['external_wallets.id as id', 'external_wallet_assets.address as address', 'external_wallet_assets.status as status'])
+      .where('external_wallets.workspace_id', '=', user.workspace_id).where('external_wallets.id', '=', d.id).where('external_wallet_assets.asset_id', '=', a.id).executeTakeFirst();
+    if (!w) throw badRequest(`external wallet ${JSON.stringify(d.id.slice(0, 64))} has no ${a.id} address`);
+    // Not yet approved by the co-signer's CCK: the TAP sees it as not whitelisted (rules for whitelisted wallets do not match).
+    destination = { type: 'EXTERNAL_WALLET', id: w.id, address: w.address };
+    destFacts = { type: 'EXTERNAL_WALLET', id: w.id, whitelisted: w.status === 'APPROVED' };
   } else if (d?.type === 'VAULT_ACCOUNT' && d.id !== undefined) {
     const to = await findVault(db, user.workspace_id, d.id);
     destination = { type: 'VAULT_ACCOUNT', id: String(to.id) };
     destFacts = { type: 'VAULT_ACCOUNT', id: String(to.id) };
   } else {
-    throw badRequest('destination must be {type: "ONE_TIME_ADDRESS", oneTimeAddress: {address}} or {type: "VAULT_ACCOUNT", id}');
+    throw badRequest('destination must be {type: "ONE_TIME_ADDRESS", oneTimeAddress: {address}}, {type: "EXTERNAL_WALLET", id} or {type: "VAULT_ACCOUNT", id}');
   }
   return {
     req: { operation, assetId: a.id, sourceVault: vault.id, amount: base.toString(), destination },
@@ -134,14 +144,15 @@ export async function createTransaction(db: Db, assets: AssetCatalogue, user: Ap
       const row: TransactionsTable = {
         id: randomUUID(), workspace_id: user.workspace_id, external_tx_id: body.externalTxId ?? null, status, sub_status: subStatus,
         operation: req.operation, asset_id: req.assetId, source_type: 'VAULT_ACCOUNT', source_id: String(req.sourceVault),
-        destination_type: req.destination?.type ?? null, destination_id: req.destination?.type === 'VAULT_ACCOUNT' ? req.destination.id : null,
-        destination_address: req.destination?.type === 'ONE_TIME_ADDRESS' ? req.destination.address : null,
+        destination_type: req.destination?.type ?? null, destination_id: req.destination && 'id' in req.destination ? req.destination.id : null,
+        destination_address: req.destination && 'address' in req.destination ? req.destination.address : null,
         amount: req.amount ?? null, note: body.note ?? null, customer_ref_id: body.customerRefId ?? null,
         request: JSON.stringify(req),
         authorization: JSON.stringify({ decision, policyVersion: published?.version ?? null }),
         policy_rule: decision.ruleName, created_by: user.id, created_at: now, last_updated: now, result: null,
       };
       await trx.insertInto('transactions').values(row).execute();
+      await recordEvent(trx, user.workspace_id, 'transaction.created', row.id, transactionJson(row, assets, []));
       return row;
     });
   } catch (e) {

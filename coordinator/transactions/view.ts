@@ -31,9 +31,10 @@ export function transactionJson(row: TransactionsTable, assets: AssetCatalogue, 
   const amount = row.amount !== null ? formatAmount(BigInt(row.amount), decimals) : '0';
   const { decision } = storedDecision(row);
   const auth: AuthorizationInfo = authorizationInfo(decision, votes, { initiator: row.created_by });
-  const destination = req.destination?.type === 'VAULT_ACCOUNT'
-    ? { type: 'VAULT_ACCOUNT', id: req.destination.id, name: '', subType: '' }
-    : req.destination ? { type: 'ONE_TIME_ADDRESS', name: 'N/A', subType: '' } : { type: 'UNKNOWN', name: '', subType: '' };
+  const d = req.destination;
+  const destination = d?.type === 'VAULT_ACCOUNT' || d?.type === 'EXTERNAL_WALLET'
+    ? { type: d.type, id: d.id, name: '', subType: '' }
+    : d ? { type: 'ONE_TIME_ADDRESS', name: 'N/A', subType: '' } : { type: 'UNKNOWN', name: '', subType: '' };
   return {
     id: row.id,
     externalTxId: row.external_tx_id ?? undefined,
@@ -50,7 +51,7 @@ export function transactionJson(row: TransactionsTable, assets: AssetCatalogue, 
     destinationAddress: row.destination_address ?? '',
     destinationAddressDescription: '',
     destinationTag: '',
-    addressType: req.destination?.type === 'ONE_TIME_ADDRESS' ? 'ONE_TIME' : '',
+    addressType: d?.type === 'ONE_TIME_ADDRESS' ? 'ONE_TIME' : d?.type === 'EXTERNAL_WALLET' ? 'WHITELISTED' : '',
     amountInfo: { amount, requestedAmount: amount, netAmount: amount, amountUSD: '0' },
     feeInfo: result.networkFee ? { networkFee: result.networkFee } : {},
     feeCurrency: row.asset_id ? (assets.has(row.asset_id) ? assets.get(row.asset_id).nativeAsset : row.asset_id) : '',

@@ -61,6 +61,10 @@ export interface Devnet {
   mine(blocks?: number): Promise<void>;
   /** Turns mining on each transaction off (transactions stay pending until mine()) or back on. */
   setAutomine(on: boolean): Promise<void>;
+  /** Saves the chain state (evm_snapshot); revert() to it later, as a reorg would. */
+  snapshot(): Promise<string>;
+  /** Rolls the chain back to a snapshot (evm_revert): blocks after it, and their transactions, are gone. */
+  revert(snapshotId: string): Promise<void>;
   /** Stops the node and waits for it to exit; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -173,6 +177,15 @@ class RunningDevnet implements Devnet {
 
   async setAutomine(on: boolean): Promise<void> {
     await this.pub.request({ method: 'evm_setAutomine', params: [on] } as never);
+  }
+
+  async snapshot(): Promise<string> {
+    return (await this.pub.request({ method: 'evm_snapshot', params: [] } as never)) as string;
+  }
+
+  async revert(snapshotId: string): Promise<void> {
+    const ok = (await this.pub.request({ method: 'evm_revert', params: [snapshotId] } as never)) as boolean;
+    if (ok !== true) throw new CosignerError('INTERNAL', `the devnet has no snapshot ${snapshotId}`);
   }
 
   stop(): Promise<void> {

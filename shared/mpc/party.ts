@@ -2,9 +2,12 @@
 // machine. It never does I/O; it takes one received message and returns the messages to send.
 // Every message names its protocol, session and parties, and is checked against the session
 // before its payload is even parsed, so a message replayed from another session is rejected.
+// A party takes only AuthenticatedMessages (authenticated-message.ts): the sender's signature over
+// the whole envelope is checked by openMpcMessage before a message can reach receive().
 import * as s from '../schema.js';
-import { CosignerError } from '../errors.js';
+import { CosignerError, isCosignerError } from '../errors.js';
 import { equalBytes } from '../bytes.js';
+import type { AuthenticatedMessage } from './authenticated-message.js';
 
 export const SESSION_ID_BYTES = 32;
 
@@ -42,11 +45,29 @@ export interface Party<Output> {
   readonly self: number;
   /** Messages this party sends before receiving anything (may be empty). */
   start(): MpcMessage[];
-  /** Consume one received message. Throws CosignerError on any invalid input; the session is then dead. */
-  receive(message: MpcMessage): MpcMessage[];
+  /**
+   * Consume one received message. It must come from openMpcMessage (sender, session, round and
+   * payload authenticated); anything else is refused with MPC_INVALID_MESSAGE. Outgoing messages
+   * are plain MpcMessages for the transport to sign (sealMpcMessage). Throws CosignerError on any
+   * invalid input; the session is then dead.
+   */
+  receive(message: AuthenticatedMessage): MpcMessage[];
   readonly done: boolean;
   /** The protocol's output; throws MPC_STATE before `done`. */
   result(): Output;
+}
+
+/**
+ * A protocol message that fails its schema (envelope or payload) is MPC_INVALID_MESSAGE in every
+ * protocol of the engine (issue 7 item 11), never the generic SCHEMA_VIOLATION.
+ */
+export function parseMessagePart<T>(schema: s.Schema<T>, value: unknown, path: string, protocol: string): T {
+  try {
+    return s.parse(schema, value, path);
+  } catch (e) {
+    if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('MPC_INVALID_MESSAGE', `${protocol.slice(0, 64)}: ${e.message}`);
+    throw e;
+  }
 }
 
 /**
@@ -57,7 +78,7 @@ export function checkEnvelope(
   m: MpcMessage,
   expected: { protocol: string; sessionId: Uint8Array; self: number; peers: readonly number[]; round: number },
 ): void {
-  const msg = s.parse(MpcEnvelopeSchema, m);
+  const msg = parseMessagePart(MpcEnvelopeSchema, m, '', expected.protocol);
   if (msg.protocol !== expected.protocol) throw new CosignerError('MPC_SESSION_MISMATCH', `message for protocol ${msg.protocol.slice(0, 64)}, expected ${expected.protocol}`);
   if (!equalBytes(msg.sessionId, expected.sessionId)) throw new CosignerError('MPC_SESSION_MISMATCH', 'message belongs to another session');
   if (msg.to !== expected.self) throw new CosignerError('MPC_INVALID_MESSAGE', `message addressed to party ${msg.to}, not ${expected.self}`);

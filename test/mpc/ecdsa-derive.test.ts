@@ -17,6 +17,7 @@ import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-sha
 import { EcdsaSignP1, EcdsaSignP2 } from '../../shared/mpc/ecdsa/sign.js';
 import { deriveEcdsaChild, ecdsaXpub } from '../../shared/mpc/ecdsa/derive.js';
 import { CURVE_ORDER, scalarToBytes } from '../../shared/mpc/ecdsa/curve.js';
+import { MemoryKeyLockStore } from '../../shared/mpc/ecdsa/key-lock-store.js';
 import { expectCosignerError } from '../support/expect-error.js';
 import { runTwoParties } from '../support/run-parties.js';
 import { ecdsaTestKeys } from '../support/ecdsa-keys.js';
@@ -60,7 +61,7 @@ describe('mpc/ecdsa — BIP32 xpub and derived keys', function () {
   /** A full two-party signing session for the child at `path`; each party derives its tweak itself. */
   function signDerived(path: string, messageHash: Uint8Array) {
     const sessionId = sid();
-    const p1 = new EcdsaSignP1(EcdsaKeyShareP1.decode(share1.encode()), { sessionId, messageHash, tweak: deriveEcdsaChild(share1, path).tweak });
+    const p1 = new EcdsaSignP1(EcdsaKeyShareP1.decode(share1.encode()), { lockStore: new MemoryKeyLockStore(), sessionId, messageHash, tweak: deriveEcdsaChild(share1, path).tweak });
     const p2 = new EcdsaSignP2(share2, { sessionId, messageHash, tweak: deriveEcdsaChild(share2, path).tweak });
     run(p1, p2);
     expect(hex(p2.result().toCompact())).to.equal(hex(p1.result().toCompact()));

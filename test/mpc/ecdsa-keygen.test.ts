@@ -5,6 +5,8 @@
 // The malicious P1 below is a complete, independent P1 built from the public proof functions, so
 // each test changes exactly one thing; a baseline test shows the unmodified harness is accepted.
 import { expect } from 'chai';
+import { deliverTo } from './deliver.js';
+import type { AuthenticatedMessage } from '../../shared/mpc/authenticated-message.js';
 import { generatePrimeSync, randomBytes } from 'node:crypto';
 import * as s from '../../shared/schema.js';
 import type { ErrorCode } from '../../shared/errors.js';
@@ -111,7 +113,7 @@ describe('mpc/ecdsa — two-party key generation', function () {
     const opening = evil.opening?.(Q1.toBytes(true), honestProof, sessionId) ?? { Q1: Q1.toBytes(true), proofQ1: honestProof };
     const cc1 = new Uint8Array(randomBytes(32));
     const c = commit({ sessionId, party: 1, label: `${ECDSA_KEYGEN_PROTOCOL}/Q1` }, [opening.Q1, opening.proofQ1.A, opening.proofQ1.z, cc1]);
-    const [r2] = p2.receive(wire(env(1, { commitment: c.commitment })));
+    const [r2] = deliverTo(p2, env(1, { commitment: c.commitment }));
     const cc2 = (r2!.payload as { cc2: Uint8Array }).cc2;
     const params = s.parse(RingPedersenParamsSchema, (r2!.payload as { aux: { params: unknown } }).aux.params);
 
@@ -133,7 +135,7 @@ describe('mpc/ecdsa — two-party key generation', function () {
       proofLog: encodeLogStarProof(proveLogStar({ paillier: pk, C: cKey, X: Q1 }, { x: x1, rho: r }, params, ctx(sessionId, 'c_key'))),
     };
     if (evil.mutate) payload = evil.mutate(payload, { pk, x1 });
-    return { p2, deliver: () => p2.receive(wire(env(3, payload))), env, Q1, cc1, cc2, sessionId };
+    return { p2, deliver: () => deliverTo(p2, env(3, payload)), env, Q1, cc1, cc2, sessionId };
   }
 
   it('honest parties agree on Q, P2 checks c_key, and the shares seal', () => {
@@ -282,8 +284,8 @@ describe('mpc/ecdsa — two-party key generation', function () {
       const p2 = new EcdsaKeygenP2({ sessionId, ringPedersen: aux, minRingPedersenBits: TEST_AUX_BITS });
       p2.start();
       const env = (round: number, payload: unknown): MpcMessage => ({ protocol: ECDSA_KEYGEN_PROTOCOL, sessionId, from: 1, to: 2, round, payload });
-      expectCode(() => p2.receive(wire(env(1, { commitment: new Uint8Array(65) }))), 'MPC_INVALID_MESSAGE');
-      expectCode(() => p2.receive(wire(env(1, { commitment: new Uint8Array(64) }))), 'MPC_STATE');
+      expectCode(() => deliverTo(p2, env(1, { commitment: new Uint8Array(65) })), 'MPC_INVALID_MESSAGE');
+      expectCode(() => deliverTo(p2, env(1, { commitment: new Uint8Array(64) })), 'MPC_STATE');
 
       const fresh = () => {
         const p = new EcdsaKeygenP2({ sessionId: sid(), ringPedersen: aux, minRingPedersenBits: TEST_AUX_BITS });
@@ -294,14 +296,14 @@ describe('mpc/ecdsa — two-party key generation', function () {
       const a = evilP1();
       const recorded: MpcMessage[] = [];
       const orig = a.p2.receive.bind(a.p2);
-      a.p2.receive = (m: MpcMessage) => { recorded.push(m); return orig(m); };
+      a.p2.receive = (m: AuthenticatedMessage) => { recorded.push(m); return orig(m); };
       a.deliver();
       const replay = recorded[0]!;
       const victim = fresh();
-      expectCode(() => victim.receive(wire(replay)), 'MPC_SESSION_MISMATCH');
+      expectCode(() => deliverTo(victim, replay), 'MPC_SESSION_MISMATCH');
       // Wrong round: a round-3 message first.
       const victim2 = fresh();
-      expectCode(() => victim2.receive(wire({ ...replay, sessionId: victim2.sessionId })), 'MPC_INVALID_MESSAGE');
+      expectCode(() => deliverTo(victim2, { ...replay, sessionId: victim2.sessionId }), 'MPC_INVALID_MESSAGE');
     });
   });
 

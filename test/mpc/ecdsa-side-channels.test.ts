@@ -7,6 +7,7 @@ import { EcdsaSignP1, EcdsaSignP2 } from '../../shared/mpc/ecdsa/sign.js';
 import type { EcdsaKeyShareP1, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/key-share.js';
 import { CURVE_ORDER, invQ, invQSecret, randomScalar } from '../../shared/mpc/ecdsa/curve.js';
 import { expectCosignerError } from '../support/expect-error.js';
+import { lockStoreOf } from './lock-stores.js';
 import { runTwoParties } from '../support/run-parties.js';
 import { ecdsaTestKeys } from '../support/ecdsa-keys.js';
 
@@ -44,7 +45,7 @@ describe('mpc/ecdsa — secret-nonce arithmetic', function () {
       expect(runModPowSelfTest({ force: true, candidate: () => 0n })).to.equal(false);
       expect(modPowImplementation()).to.equal('bigint');
       const sessionId = sid();
-      const p1 = new EcdsaSignP1(share1, { sessionId, messageHash });
+      const p1 = new EcdsaSignP1(share1, { lockStore: lockStoreOf(share1), sessionId, messageHash });
       const p2 = new EcdsaSignP2(share2, { sessionId, messageHash });
       expectCosignerError(() => runTwoParties(p1, p2), 'CRYPTO_SELF_TEST_FAILED', /refusing to sign/);
       expect(p2.done).to.equal(false);
@@ -54,7 +55,7 @@ describe('mpc/ecdsa — secret-nonce arithmetic', function () {
       expect(runModPowSelfTest({ force: true })).to.equal(true);
       const messageHash = new Uint8Array(randomBytes(32));
       const sessionId = sid();
-      const p1 = new EcdsaSignP1(share1, { sessionId, messageHash });
+      const p1 = new EcdsaSignP1(share1, { lockStore: lockStoreOf(share1), sessionId, messageHash });
       const p2 = new EcdsaSignP2(share2, { sessionId, messageHash });
       runTwoParties(p1, p2);
       expect(p2.result().r).to.equal(p1.result().r);

@@ -3,6 +3,7 @@
 // end in a typed CosignerError (naming the culprit where the protocol can), and a dead session
 // must stay dead.
 import { expect } from 'chai';
+import { deliverTo } from './deliver.js';
 import { randomBytes } from 'node:crypto';
 import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
@@ -27,7 +28,7 @@ function expectError(fn: () => unknown, code: ErrorCode, culprit?: number): void
 
 function deliver<T>(parties: Party<T>[], msgs: MpcMessage[]): MpcMessage[] {
   const out: MpcMessage[] = [];
-  for (const m of msgs) out.push(...parties.find((p) => p.self === m.to)!.receive(m));
+  for (const m of msgs) out.push(...deliverTo(parties.find((p) => p.self === m.to)!, m));
   return out;
 }
 
@@ -127,9 +128,9 @@ describe('FROST against a malicious peer', function () {
           const fromTwo = r1.find((m) => m.from === 2)!;
           const commitment = [...((fromTwo.payload as Payload).commitment as Uint8Array[])];
           commitment[1] = bad;
-          expectError(() => parties[0]!.receive(withPayload(fromTwo, { commitment })), 'MPC_INVALID_MESSAGE');
+          expectError(() => deliverTo(parties[0]!, withPayload(fromTwo, { commitment })), 'MPC_INVALID_MESSAGE');
           // and the session is dead afterwards
-          expectError(() => parties[0]!.receive(fromTwo), 'MPC_STATE');
+          expectError(() => deliverTo(parties[0]!, fromTwo), 'MPC_STATE');
           void what;
         }
       });
@@ -140,7 +141,7 @@ describe('FROST against a malicious peer', function () {
         const fromTwo = r1.find((m) => m.from === 2)!;
         const proof = new Uint8Array((fromTwo.payload as Payload).proofOfKnowledge as Uint8Array);
         proof.set(scalarPlusOne(scheme, proof.slice(32)), 32);
-        expectError(() => parties[0]!.receive(withPayload(fromTwo, { proofOfKnowledge: proof })), 'MPC_PROOF_FAILED', 2);
+        expectError(() => deliverTo(parties[0]!, withPayload(fromTwo, { proofOfKnowledge: proof })), 'MPC_PROOF_FAILED', 2);
       });
 
       it('DKG round 2: a share off its VSS commitment, an out-of-range share, a tampered sealed share, a wrong chain-code opening or echo are refused', () => {
@@ -161,7 +162,7 @@ describe('FROST against a malicious peer', function () {
           const sessionId = randomBytes(32);
           const parties = [new FrostDkgParty({ scheme, sessionId, self: 1 }), new CheatingDkg(cheat, { scheme, sessionId, self: 2 })];
           const r2 = deliver(parties, parties.flatMap((p) => p.start()));
-          expectError(() => parties[0]!.receive(r2.find((m) => m.from === 2)!), code, culprit);
+          expectError(() => deliverTo(parties[0]!, r2.find((m) => m.from === 2)!), code, culprit);
           void what;
         }
         const flip = (b: Uint8Array) => {
@@ -178,7 +179,7 @@ describe('FROST against a malicious peer', function () {
           const parties = dkgParties(scheme);
           const r2 = deliver(parties, parties.flatMap((p) => p.start()));
           const fromTwo = r2.find((m) => m.from === 2)!;
-          expectError(() => parties[0]!.receive(withPayload(fromTwo, change(fromTwo.payload as Payload))), code, 2);
+          expectError(() => deliverTo(parties[0]!, withPayload(fromTwo, change(fromTwo.payload as Payload))), code, 2);
           void what;
         }
       });
@@ -201,14 +202,39 @@ describe('FROST against a malicious peer', function () {
         expect(parties.every((p) => p.done)).to.equal(true);
       });
 
-      it('signing: a tampered signature share is rejected before aggregation, naming the signer', () => {
+      it('signing: a tampered signature share makes the aggregate fail and is then named (RFC 9591 §5.4)', () => {
         const parties = signParties(scheme, [1, 3]);
         const r2 = deliver(parties, parties.flatMap((p) => p.start()));
         const fromThree = r2.find((m) => m.from === 3)!;
         const z = (fromThree.payload as Payload).signatureShare as Uint8Array;
-        expectError(() => parties[0]!.receive(withPayload(fromThree, { signatureShare: scalarPlusOne(scheme, z) })), 'MPC_SIGNATURE_INVALID', 3);
+        expectError(() => deliverTo(parties[0]!, withPayload(fromThree, { signatureShare: scalarPlusOne(scheme, z) })), 'MPC_SIGNATURE_INVALID', 3);
         expect(parties[0]!.done).to.equal(false);
         expectError(() => parties[0]!.result(), 'MPC_STATE');
+      });
+
+      it('signing: shares are checked only when the aggregate fails (RFC 9591 §5.3/§5.4), then every cheater is named', () => {
+        // A bad share arriving first does not end the session: nothing is verified per share until
+        // all are in and the aggregate signature fails.
+        const parties = signParties(scheme, [1, 2, 3]);
+        const r2 = deliver(parties, parties.flatMap((p) => p.start()));
+        const to1 = (from: number) => r2.find((m) => m.from === from && m.to === 1)!;
+        const z2 = (to1(2).payload as Payload).signatureShare as Uint8Array;
+        expect(deliverTo(parties[0]!, withPayload(to1(2), { signatureShare: scalarPlusOne(scheme, z2) }))).to.deep.equal([]);
+        expectError(() => deliverTo(parties[0]!, to1(3)), 'MPC_SIGNATURE_INVALID', 2);
+        // Two cheaters: both named.
+        const again = signParties(scheme, [1, 2, 3]);
+        const s2 = deliver(again, again.flatMap((p) => p.start()));
+        const bad = (from: number) => {
+          const m = s2.find((x) => x.from === from && x.to === 1)!;
+          return withPayload(m, { signatureShare: scalarPlusOne(scheme, (m.payload as Payload).signatureShare as Uint8Array) });
+        };
+        deliverTo(again[0]!, bad(2));
+        let caught: unknown;
+        try { deliverTo(again[0]!, bad(3)); } catch (e) { caught = e; }
+        expect((caught as { details?: Record<string, unknown> }).details?.culprits).to.equal('2, 3');
+        // The honest parties' shares were fine: party 2 finishes with party 3's and its own.
+        deliver(again, s2.filter((m) => m.to === 2));
+        expect(again[1]!.done).to.equal(true);
       });
 
       // Ed25519 only: secp256k1 has cofactor 1, every curve point is in the prime-order group.
@@ -221,7 +247,7 @@ describe('FROST against a malicious peer', function () {
             const honest = ed25519.Point.fromBytes((fromTwo.payload as Payload)[field] as Uint8Array);
             const mixed = honest.add(ed25519.Point.fromBytes(Buffer.from(t, 'hex'))).toBytes();
             expect(ed25519.Point.fromBytes(mixed).isSmallOrder()).to.equal(false);
-            expectError(() => parties[0]!.receive(withPayload(fromTwo, { [field]: mixed })), 'MPC_INVALID_MESSAGE');
+            expectError(() => deliverTo(parties[0]!, withPayload(fromTwo, { [field]: mixed })), 'MPC_INVALID_MESSAGE');
           }
         }
       });
@@ -230,35 +256,37 @@ describe('FROST against a malicious peer', function () {
         {
           const parties = signParties(scheme);
           const r2 = deliver(parties, parties.flatMap((p) => p.start()));
-          expectError(() => parties[0]!.receive(withPayload(r2.find((m) => m.from === 2)!, { signatureShare: orderBytes(scheme) })), 'MPC_INVALID_MESSAGE');
+          expectError(() => deliverTo(parties[0]!, withPayload(r2.find((m) => m.from === 2)!, { signatureShare: orderBytes(scheme) })), 'MPC_INVALID_MESSAGE');
         }
         for (const [, bad] of badPoints(scheme)) {
           for (const field of ['hiding', 'binding']) {
             const parties = signParties(scheme, [1, 2, 3]);
             const r1 = parties.flatMap((p) => p.start());
             const fromTwo = r1.find((m) => m.from === 2)!;
-            expectError(() => parties[0]!.receive(withPayload(fromTwo, { [field]: bad })), 'MPC_INVALID_MESSAGE');
+            expectError(() => deliverTo(parties[0]!, withPayload(fromTwo, { [field]: bad })), 'MPC_INVALID_MESSAGE');
           }
         }
       });
 
-      it('signing: a tampered share is still rejected once the verifying-share tables are built (third signature with the same key objects)', () => {
+      it('signing: a tampered share is still named once the verifying-share tables are built (they are built on the second failed aggregate), and honest signing goes on', () => {
         const shares = runAll(dkgParties(scheme));
-        for (let i = 0; i < 2; i++) {
+        const tamperedRun = () => {
           const sessionId = randomBytes(32);
           const msg = randomBytes(32);
-          runAll(shares.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message: msg })));
-        }
+          const parties = shares.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message: msg }));
+          const r2 = deliver(parties, parties.flatMap((p) => p.start()));
+          const fromTwo = r2.find((m) => m.from === 2)!;
+          const z = (fromTwo.payload as Payload).signatureShare as Uint8Array;
+          expectError(() => deliverTo(parties[0]!, withPayload(fromTwo, { signatureShare: scalarPlusOne(scheme, z) })), 'MPC_SIGNATURE_INVALID', 2);
+          // the untampered share from the same run is accepted by the other party
+          deliver(parties, r2.filter((m) => m.from === 1));
+          expect(parties[1]!.done).to.equal(true);
+        };
+        for (let i = 0; i < 3; i++) tamperedRun(); // the third check uses the table built by the second
         const sessionId = randomBytes(32);
         const msg = randomBytes(32);
-        const parties = shares.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message: msg }));
-        const r2 = deliver(parties, parties.flatMap((p) => p.start()));
-        const fromTwo = r2.find((m) => m.from === 2)!;
-        const z = (fromTwo.payload as Payload).signatureShare as Uint8Array;
-        expectError(() => parties[0]!.receive(withPayload(fromTwo, { signatureShare: scalarPlusOne(scheme, z) })), 'MPC_SIGNATURE_INVALID', 2);
-        // the untampered share from the same run is accepted by the other party
-        deliver(parties, r2.filter((m) => m.from === 1));
-        expect(parties[1]!.done).to.equal(true);
+        const sigs = runAll(shares.map((keyShare) => new FrostSignParty({ keyShare, sessionId, signers: [1, 2], message: msg })));
+        expect(sigs[0]!.signature).to.deep.equal(sigs[1]!.signature);
       });
 
       it('signing: a peer signing another message or under another key is named in round 1', () => {
@@ -267,12 +295,12 @@ describe('FROST against a malicious peer', function () {
         const a = new FrostSignParty({ keyShare: keys(scheme)[0]!, sessionId, signers: [1, 2], message: msg });
         const b = new FrostSignParty({ keyShare: keys(scheme)[1]!, sessionId, signers: [1, 2], message: randomBytes(32) });
         a.start();
-        expectError(() => a.receive(b.start()[0]!), 'MPC_INVALID_MESSAGE', 2);
+        expectError(() => deliverTo(a, b.start()[0]!), 'MPC_INVALID_MESSAGE', 2);
         const other = runAll(dkgParties(scheme));
         const c = new FrostSignParty({ keyShare: keys(scheme)[0]!, sessionId, signers: [1, 2], message: msg });
         const d = new FrostSignParty({ keyShare: other[1]!, sessionId, signers: [1, 2], message: msg });
         c.start();
-        expectError(() => c.receive(d.start()[0]!), 'MPC_INVALID_MESSAGE', 2);
+        expectError(() => deliverTo(c, d.start()[0]!), 'MPC_INVALID_MESSAGE', 2);
       });
     });
   }
@@ -282,19 +310,19 @@ describe('FROST against a malicious peer', function () {
     const s2 = dkgParties('ed25519');
     s1.forEach((p) => p.start());
     const fromOther = s2.flatMap((p) => p.start()).find((m) => m.to === 1)!;
-    expectError(() => s1[0]!.receive(fromOther), 'MPC_SESSION_MISMATCH');
+    expectError(() => deliverTo(s1[0]!, fromOther), 'MPC_SESSION_MISMATCH');
 
     const a = signParties('bip340');
     const b = signParties('bip340');
     a.forEach((p) => p.start());
     const replay = b.flatMap((p) => p.start()).find((m) => m.to === 1)!;
-    expectError(() => a[0]!.receive(replay), 'MPC_SESSION_MISMATCH');
+    expectError(() => deliverTo(a[0]!, replay), 'MPC_SESSION_MISMATCH');
     // Same session id but another protocol (ed25519 message to a bip340 party) is refused too.
     const sessionId = randomBytes(32);
     const x = signParties('bip340', [1, 2], randomBytes(32), sessionId);
     const y = signParties('ed25519', [1, 2], randomBytes(32), sessionId);
     x[0]!.start();
-    expectError(() => x[0]!.receive(y[1]!.start()[0]!), 'MPC_SESSION_MISMATCH');
+    expectError(() => deliverTo(x[0]!, y[1]!.start()[0]!), 'MPC_SESSION_MISMATCH');
   });
 
   it('wrong round, duplicates, strangers and extra fields are refused; a dead party stays dead', () => {
@@ -304,21 +332,21 @@ describe('FROST against a malicious peer', function () {
       return { parties, fromTwo: r1.find((m) => m.from === 2)! };
     };
     let t = mk();
-    expectError(() => t.parties[0]!.receive({ ...t.fromTwo, round: 3 }), 'MPC_INVALID_MESSAGE');
-    expectError(() => t.parties[0]!.receive(t.fromTwo), 'MPC_STATE');
+    expectError(() => deliverTo(t.parties[0]!, { ...t.fromTwo, round: 3 }), 'MPC_INVALID_MESSAGE');
+    expectError(() => deliverTo(t.parties[0]!, t.fromTwo), 'MPC_STATE');
     t = mk();
-    expectError(() => t.parties[0]!.receive({ ...t.fromTwo, round: 0 }), 'MPC_INVALID_MESSAGE');
+    expectError(() => deliverTo(t.parties[0]!, { ...t.fromTwo, round: 0 }), 'MPC_INVALID_MESSAGE');
     t = mk();
-    t.parties[0]!.receive(t.fromTwo);
-    expectError(() => t.parties[0]!.receive(t.fromTwo), 'MPC_INVALID_MESSAGE'); // stale round-1 message in round 2
+    deliverTo(t.parties[0]!, t.fromTwo);
+    expectError(() => deliverTo(t.parties[0]!, t.fromTwo), 'MPC_INVALID_MESSAGE'); // stale round-1 message in round 2
     t = mk();
-    expectError(() => t.parties[0]!.receive({ ...t.fromTwo, from: 3 }), 'MPC_INVALID_MESSAGE'); // 3 is not a signer
+    expectError(() => deliverTo(t.parties[0]!, { ...t.fromTwo, from: 3 }), 'MPC_INVALID_MESSAGE'); // 3 is not a signer
     t = mk();
-    expectError(() => t.parties[0]!.receive({ ...t.fromTwo, to: 2 }), 'MPC_INVALID_MESSAGE');
+    expectError(() => deliverTo(t.parties[0]!, { ...t.fromTwo, to: 2 }), 'MPC_INVALID_MESSAGE');
     t = mk();
-    expectError(() => t.parties[0]!.receive(withPayload(t.fromTwo, { extra: 1 })), 'SCHEMA_VIOLATION');
+    expectError(() => deliverTo(t.parties[0]!, withPayload(t.fromTwo, { extra: 1 })), 'MPC_INVALID_MESSAGE');
     t = mk();
-    expectError(() => t.parties[0]!.receive({ ...t.fromTwo, payload: null }), 'SCHEMA_VIOLATION');
+    expectError(() => deliverTo(t.parties[0]!, { ...t.fromTwo, payload: null }), 'MPC_INVALID_MESSAGE');
     t = mk();
     expectError(() => t.parties[0]!.start(), 'MPC_STATE'); // a signing party runs once
   });
@@ -362,6 +390,6 @@ describe('FROST against a malicious peer', function () {
     const r2 = deliver(parties.slice(0, 2), [...honest.filter((m) => m.to !== 3), forked]);
     // Party 1 computes its echo over the forked transcript; party 2's echo differs → caught.
     const fromTwo = r2.find((m) => m.from === 2 && m.to === 1)!;
-    expectError(() => parties[0]!.receive(fromTwo), 'MPC_INVALID_MESSAGE', 2);
+    expectError(() => deliverTo(parties[0]!, fromTwo), 'MPC_INVALID_MESSAGE', 2);
   });
 });

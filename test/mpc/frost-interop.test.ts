@@ -3,6 +3,7 @@
 // verify and aggregate with noble, and our parties accept noble-made commitments and shares. Keys
 // include 2-of-3 sets (non-trivial Lagrange coefficients), Taproot-tweaked keys and odd-Y keys.
 import { expect } from 'chai';
+import { deliverTo } from './deliver.js';
 import { createPublicKey, randomBytes, verify as nodeVerify } from 'node:crypto';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import type { NonceCommitments } from '@noble/curves/abstract/frost.js';
@@ -31,7 +32,7 @@ function run<T>(parties: Party<T>[], tap?: (m: MpcMessage) => void): T[] {
     const next: MpcMessage[] = [];
     for (const m of queue) {
       tap?.(m);
-      next.push(...byId.get(m.to)!.receive(m));
+      next.push(...deliverTo(byId.get(m.to)!, m));
     }
     queue = next;
   }
@@ -111,7 +112,7 @@ for (const scheme of ['ed25519', 'bip340'] as const) {
         const { secret, public: pub } = theirs.toNoble();
         const gen = suite.frost.commit(secret);
         const envelope = (round: number, payload: unknown): MpcMessage => ({ protocol: r1.protocol, sessionId, from: theirs.self, to: ours.self, round, payload });
-        const r2 = party.receive(
+        const r2 = deliverTo(party, 
           envelope(1, { hiding: gen.commitments.hiding, binding: gen.commitments.binding, groupKey: theirs.groupPublicKey, messageHash: (r1.payload as Payload).messageHash }),
         );
         expect(r2.length, what).to.equal(1);
@@ -120,7 +121,7 @@ for (const scheme of ['ed25519', 'bip340'] as const) {
         // noble checks our share against our verifying share, then signs its own.
         expect(suite.frost.verifyShare(pub, list, msg, suite.identifier(ours.self), (r2[0]!.payload as Payload).signatureShare!), what).to.equal(true);
         const theirShare = suite.frost.signShare(secret, pub, gen.nonces, list, msg);
-        expect(party.receive(envelope(2, { signatureShare: theirShare })), what).to.deep.equal([]);
+        expect(deliverTo(party, envelope(2, { signatureShare: theirShare })), what).to.deep.equal([]);
         const sig = party.result().signature;
         expect(independentlyValid(scheme, sig, msg, ours), what).to.equal(true);
         expect(hex(sig), what).to.equal(hex(suite.frost.aggregate(pub, list, msg, { [suite.identifier(ours.self)]: (r2[0]!.payload as Payload).signatureShare!, [suite.identifier(theirs.self)]: theirShare })));

@@ -1,6 +1,7 @@
 // Known-answer tests: our key shares and signing state machine, fed the vectors' shares and nonce
 // randomness, must reproduce every commitment, every signature share and the final signature.
 import { expect } from 'chai';
+import { deliverTo } from './deliver.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import type { MpcMessage } from '../../shared/mpc/party.js';
@@ -119,7 +120,7 @@ function runVector(v: Vector): void {
     expect(hex(p.hiding), `hiding commitment of ${m.from}`).to.equal(v.round1[m.from]!.hidingCommitment);
     expect(hex(p.binding), `binding commitment of ${m.from}`).to.equal(v.round1[m.from]!.bindingCommitment);
   }
-  const deliver = (msgs: MpcMessage[]) => msgs.flatMap((m) => parties.find((p) => p.self === m.to)!.receive(m));
+  const deliver = (msgs: MpcMessage[]) => msgs.flatMap((m) => deliverTo(parties.find((p) => p.self === m.to)!, m));
   const r2 = deliver(r1);
   for (const m of r2) expect(hex((m.payload as { signatureShare: Uint8Array }).signatureShare), `share of ${m.from}`).to.equal(v.sigShares[m.from]);
   deliver(r2);

@@ -12,7 +12,7 @@ import {
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import * as s from '../../shared/schema.js';
 import type { ErrorCode } from '../../shared/errors.js';
-import type { ProofContext } from '../../shared/mpc/zk/context.js';
+import { proofTranscript, type ProofContext } from '../../shared/mpc/zk/context.js';
 import { expectCosignerError } from '../support/expect-error.js';
 
 function expectCode(fn: () => unknown, code: ErrorCode = 'MPC_PROOF_FAILED'): string {
@@ -101,10 +101,34 @@ describe('mpc/zk: Πmod (Paillier–Blum modulus, CGGMP21 Fig. 16)', function ()
   const n = sk.publicKey.n;
   const honest = proveModulus(sk, ctx);
 
-  it('accepts an honest proof after a CBOR round trip, with exactly 80 repetitions', () => {
+  it('accepts an honest proof after a CBOR round trip, with exactly 128 repetitions', () => {
     expect(honest.items.length).to.equal(MOD_REPETITIONS);
-    expect(MOD_REPETITIONS).to.be.at.least(80);
+    expect(MOD_REPETITIONS).to.equal(128);
     verifyModulus(n, roundTrip(honest), ctx);
+  });
+
+  it('refuses a correct proof made with CGGMP21\'s 80 repetitions (2^-80 soundness is below the system\'s 128 bits)', () => {
+    // A real prover, honest in every repetition, whose transcript says m = 80.
+    let w: bigint;
+    do w = randomCoprime(n); while (jacobi(w, n) !== -1);
+    const ys = proofTranscript('nitro-cosigner/zk/pi-mod/v1', ctx).appendBigint('m', 80n).appendBigint('N', n).appendBigint('w', w).challengeScalars('y', n, 80);
+    const phi = (sk.p - 1n) * (sk.q - 1n);
+    const nInv = modInv(n, phi);
+    const items = ys.map((y) => {
+      for (const a of [false, true]) for (const b of [false, true]) {
+        let yy = a ? mod(-y, n) : y;
+        if (b) yy = (yy * w) % n;
+        const rp = fourthRootModPrime(yy, sk.p);
+        const rq = fourthRootModPrime(yy, sk.q);
+        if (rp !== undefined && rq !== undefined) return { x: crtCombine(rq, rp, sk.q, sk.p, modInv(sk.p, sk.q)), a, b, z: modPow(y, nInv, n) };
+      }
+      throw new Error('no twist');
+    });
+    const proof80: ModProof = { w, items };
+    // Each repetition is sound: x^4 and z^N match the m = 80 challenges.
+    expect(items.every((it, i) => modPow(it.z, n, n) === ys[i] && modPow(it.x, 4n, n) === mod((it.a ? -1n : 1n) * (it.b ? w : 1n) * ys[i]!, n))).to.equal(true);
+    expect(expectCode(() => verifyModulus(n, proof80, ctx))).to.include('128 repetitions');
+    expectCode(() => roundTrip(proof80), 'SCHEMA_VIOLATION');
   });
 
   it('the best-effort cheating prover is a correct prover on a real Paillier–Blum modulus', () => {

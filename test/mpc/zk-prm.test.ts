@@ -49,8 +49,21 @@ describe('mpc/zk: ring-Pedersen parameters and Πprm (CGGMP21 Fig. 17)', functio
     const params = s.parse(RingPedersenParamsSchema, decodeCbor(encodeCbor(encodeRingPedersenParams(secret.params))));
     const proof = s.parse(PrmProofSchema, decodeCbor(encodeCbor(encodePrmProof(honest))));
     expect(proof.A.length).to.equal(PRM_REPETITIONS);
-    expect(PRM_REPETITIONS).to.be.at.least(80);
+    expect(PRM_REPETITIONS).to.equal(128);
     verifyRingPedersen(params, proof, ctx, opts);
+  });
+
+  it('refuses a correct proof made with CGGMP21\'s 80 repetitions (2^-80 soundness is below the system\'s 128 bits)', () => {
+    const a = Array.from({ length: 80 }, () => randomBelow(secret.phi));
+    const A = a.map((ai) => modPow(t, ai, N));
+    const tr = proofTranscript('nitro-cosigner/zk/pi-prm/v1', ctx).appendBigint('m', 80n).appendBigint('N', N).appendBigint('s', sv).appendBigint('t', t);
+    A.forEach((x, i) => tr.appendBigint(`A${i}`, x));
+    const e = tr.challengeBits('e', 80);
+    const z = a.map((ai, i) => (e[i] ? mod(ai + secret.lambda, secret.phi) : ai));
+    // Every repetition holds: t^z = A·s^e.
+    expect(z.every((zi, i) => modPow(t, zi, N) === (e[i] ? mod(A[i]! * sv, N) : A[i]))).to.equal(true);
+    expect(expectCode(() => verifyRingPedersen(secret.params, { A, z }, ctx, opts))).to.include('128 repetitions');
+    expectCode(() => s.parse(PrmProofSchema, decodeCbor(encodeCbor(encodePrmProof({ A, z })))), 'SCHEMA_VIOLATION');
   });
 
   it('by default rejects parameters below 2048 bits', () => {

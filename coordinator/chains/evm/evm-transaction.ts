@@ -7,9 +7,10 @@
 //                amount, data, access_list, signature_y_parity, signature_r, signature_s])
 // and the signature is over keccak256(0x02 || rlp([the same nine fields without the signature])).
 
-import { getAddress, isAddress, keccak256, parseTransaction, recoverAddress, serializeTransaction, type TransactionSerializableEIP1559 } from 'viem';
-import type { Address, EvmSignature, Hex, UnsignedEvmTransfer } from '../chain-adapter.js';
+import { decodeFunctionData, encodeFunctionData, getAddress, isAddress, keccak256, parseTransaction, recoverAddress, serializeTransaction, type TransactionSerializableEIP1559 } from 'viem';
+import type { Address, EvmAssetConfig, EvmSignature, Hex, UnsignedEvmTransfer } from '../chain-adapter.js';
 import { ChainError } from '../chain-errors.js';
+import { ERC20_ABI } from './erc20-abi.js';
 
 /** secp256k1 group order n (SEC 2 §2.4.1). */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -190,4 +191,33 @@ export async function decodeSignedEvmTransaction(raw: Hex): Promise<SignedEvmTra
   const again = serializeTransaction(fieldsOf(fields), checkSignature(sig));
   if (again.toLowerCase() !== raw.toLowerCase()) throw new ChainError('CHAIN_TX_INVALID', 'the signed transaction is not canonically encoded');
   return { ...fields, to: getAddress(fields.to), hash: keccak256(raw), from };
+}
+
+/**
+ * What a transfer moves, read from the transaction itself: who receives how much of `asset`.
+ * Lets the coordinator check, right before signing, that the stored transaction is still the
+ * approved transfer. Anything but an exact native payment or an exact ERC-20 transfer(to, amount)
+ * call on the asset's contract is CHAIN_TX_INVALID.
+ */
+export function transferIntent(unsigned: Pick<UnsignedEvmTransfer, 'chainId' | 'to' | 'value' | 'data'>, asset: EvmAssetConfig): { recipient: Address; amount: bigint } {
+  if (unsigned.chainId !== asset.chainId) throw new ChainError('CHAIN_TX_INVALID', `the transaction is for chain ${unsigned.chainId}, the asset ${asset.id} is on chain ${asset.chainId}`);
+  if (asset.kind === 'NATIVE') {
+    if (unsigned.data !== '0x') throw new ChainError('CHAIN_TX_INVALID', 'a native transfer carries no call data');
+    return { recipient: getAddress(unsigned.to), amount: unsigned.value };
+  }
+  if (getAddress(unsigned.to) !== getAddress(asset.contract)) throw new ChainError('CHAIN_TX_INVALID', `the transaction goes to ${unsigned.to}, not to the ${asset.id} contract`);
+  if (unsigned.value !== 0n) throw new ChainError('CHAIN_TX_INVALID', 'an ERC-20 transfer sends no ether');
+  let call: ReturnType<typeof decodeFunctionData<typeof ERC20_ABI>>;
+  try {
+    call = decodeFunctionData({ abi: ERC20_ABI, data: unsigned.data });
+  } catch {
+    throw new ChainError('CHAIN_TX_INVALID', 'the call data is not an ERC-20 call');
+  }
+  if (call.functionName !== 'transfer') throw new ChainError('CHAIN_TX_INVALID', `the call is ${call.functionName}, not transfer`);
+  const [recipient, amount] = call.args;
+  // Exactly the canonical encoding: no trailing bytes, no dirty address padding.
+  if (encodeFunctionData({ abi: ERC20_ABI, functionName: 'transfer', args: [recipient, amount] }) !== unsigned.data.toLowerCase()) {
+    throw new ChainError('CHAIN_TX_INVALID', 'the transfer call is not canonically encoded');
+  }
+  return { recipient: getAddress(recipient), amount };
 }

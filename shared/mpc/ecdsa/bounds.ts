@@ -5,14 +5,16 @@
 // interactive PDL/range proof with CGGMP21's Πlog* (Fig. 25), whose soundness only pins the
 // plaintext x1* of c_key to |x1*| ≤ 2^{ℓ+ε+1} = 2^769 (congruent to x1 mod q). So:
 //
-//   plaintext P = ρ·q + a + b·x1*   with a = k2⁻¹(m + r·x2') mod q, b = k2⁻¹·r mod q, both < q
-//   |a + b·x1*| < q + 2^{256+769} < 2^{1026}  ⇒  a + b·x1* = w0 + j·q, w0 = s' ∈ [0, q), |j| < 2^{771}
+//   plaintext P = ρ·q + a + b·x1*   with a = k2⁻¹(m + r·x2') mod q < q, and b ≡ k2⁻¹·r (mod q)
+//   lifted to b = (k2⁻¹·r mod q) + 2^32·q < 2^289 so that its word count does not depend on k2
+//   (secret-modpow.ts liftExponent; only b mod q matters for s')
+//   |a + b·x1*| < q + 2^{289+769} < 2^{1059}  ⇒  a + b·x1* = w0 + j·q, w0 = s' ∈ [0, q), |j| < 2^{804}
 //   P = (ρ + j)·q + w0, and with ρ uniform in [0, 2^{RHO_BITS}) the statistical distance between
-//   ρ + j and ρ is ≤ |j| / 2^{RHO_BITS} = 2^{771−1024} = 2^{−253}:
+//   ρ + j and ρ is ≤ |j| / 2^{RHO_BITS} = 2^{804−1024} = 2^{−220}:
 //   what P1 sees is (up to 2^{−253}) a function of s' = P mod q alone — the value it must learn.
 //
 // The plaintext must also stay far below N/2 so that decryption (P1 reads it as a signed value,
-// cb-mpc does the same) never wraps: |P| < 2^{1024}·q + 2^{1026} < 2^{1281}, while N ≥ 2^{2047}
+// cb-mpc does the same) never wraps: |P| < 2^{1024}·q + 2^{1059} < 2^{1281}, while N ≥ 2^{2047}
 // (2048-bit Paillier modulus, checked before any use) leaves a margin of 2^{765}.
 export { PAILLIER_MIN_BITS, PAILLIER_MAX_BITS } from '../paillier/modulus-shape.js';
 

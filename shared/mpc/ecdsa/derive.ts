@@ -16,6 +16,7 @@ import { XPUB_VERSION, encodeXpub } from '../derivation/xpub.js';
 import type { EcdsaKeyShareP1, EcdsaKeyShareP2 } from './key-share.js';
 import { derivePublicKey } from './sign.js';
 import { pointToBytes } from './curve.js';
+import { PerKeyCache } from '../derivation/per-key-cache.js';
 
 /** Either party's share: both hold the joint key Q and the joint chain code. */
 export type EcdsaKeyShare = EcdsaKeyShareP1 | EcdsaKeyShareP2;
@@ -46,9 +47,20 @@ function toPath(path: number[] | string): number[] {
   return typeof path === 'string' ? parseDerivationPath(path) : path;
 }
 
-/** Non-hardened BIP32 child of the joint key along `path` ("m/44/60/0/0/7" or [44, 60, 0, 0, 7]). */
+const derived = new PerKeyCache<EcdsaKeyShare, Readonly<DerivedEcdsaKey>>();
+
+/**
+ * Non-hardened BIP32 child of the joint key along `path` ("m/44/60/0/0/7" or [44, 60, 0, 0, 7]).
+ * Cached per (share object, path): the HMACs and point additions run once per path; every call
+ * returns fresh copies, so a caller changing its result cannot change the cache.
+ */
 export function deriveEcdsaChild(share: EcdsaKeyShare, path: number[] | string): DerivedEcdsaKey {
-  const d = deriveSecp256k1({ publicKey: pointToBytes(share.Q), chainCode: share.chainCode }, toPath(path));
+  const d = derived.get(share, toPath(path), () => Object.freeze(deriveUncached(share, toPath(path))));
+  return { ...d, publicKey: new Uint8Array(d.publicKey), chainCode: new Uint8Array(d.chainCode), path: [...d.path] };
+}
+
+function deriveUncached(share: EcdsaKeyShare, path: number[]): DerivedEcdsaKey {
+  const d = deriveSecp256k1({ publicKey: pointToBytes(share.Q), chainCode: share.chainCode }, path);
   // The tweak is what signing uses: it must give exactly the key BIP32 derived.
   if (!equalBytes(pointToBytes(derivePublicKey(share.Q, d.tweak)), d.publicKey)) {
     throw new CosignerError('INTERNAL', 'derived tweak does not match the derived public key');

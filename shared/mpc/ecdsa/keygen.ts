@@ -16,6 +16,7 @@
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';
 import type { MpcMessage, Party } from '../party.js';
+import type { AuthenticatedMessage } from '../authenticated-message.js';
 import type { ProofContext } from '../zk/context.js';
 import type { RingPedersenParams, RingPedersenSecret } from '../zk/ring-pedersen.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
@@ -35,8 +36,9 @@ import {
   AuxParamsWireSchema, PaillierKeyWireSchema, proveAuxParams, provePaillierKey, verifyAuxParams, verifyPaillierKey,
 } from './aux-proofs.js';
 
-// v2: chain-code contributions in rounds 1–3 and the chain code in the confirmation (v1 peers are refused).
-export const ECDSA_KEYGEN_PROTOCOL = 'ecdsa2p-secp256k1-keygen/v2';
+// v2: chain-code contributions in rounds 1–3 and the chain code in the confirmation; v3: Πprm and Πmod
+// with 128 repetitions instead of 80 (older peers are refused).
+export const ECDSA_KEYGEN_PROTOCOL = 'ecdsa2p-secp256k1-keygen/v3';
 
 const Round1 = s.struct({ commitment: s.bytes({ len: COMMITMENT_BYTES }) });
 const Round2 = s.struct({ Q2: s.bytes({ len: POINT_BYTES }), proofQ2: DlogProofSchema, cc2: s.bytes({ len: CHAIN_CODE_BYTES }), aux: AuxParamsWireSchema });
@@ -108,7 +110,7 @@ export class EcdsaKeygenP1 implements Party<EcdsaKeyShareP1> {
     return [this.session.envelope(1, { commitment: c.commitment })];
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     try {
       if (!this.pending) return this.session.handle(message, Round2, (m) => this.onRound2(m));
       return this.session.handle(message, Round4, (m) => this.onRound4(m));
@@ -202,7 +204,7 @@ export class EcdsaKeygenP2 implements Party<EcdsaKeyShareP2> {
     return [];
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     try {
       if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
       return this.session.handle(message, Round3, (m) => this.onRound3(m));

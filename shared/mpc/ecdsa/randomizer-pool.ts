@@ -8,15 +8,16 @@
 // exactly once (take() removes it), because two ciphertexts sharing r would let P1 — who can
 // strip randomness with its factorisation — relate P2's two multipliers k2⁻¹·r.
 import type { PaillierPublicKey } from '../paillier/paillier.js';
-import { modPow, randomCoprime } from '../bigint/modarith.js';
+import { randomCoprime } from '../bigint/modarith.js';
+import { modPowSecret } from '../bigint/secret-modpow.js';
 
 /**
  * A fresh r^N mod N² with r uniform in Z*_N: exactly Enc(0; r) (Paillier §3 with g = N + 1), computed
  * directly rather than through encrypt(0), which would test r ∈ Z*_N a second time (a 2048-bit gcd).
- * modPow takes the OpenSSL route (constant time in the exponent; the exponent N is public anyway).
+ * r is secret (it opens c3): the constant-time route only, which refuses rather than fall back to BigInt.
  */
 export function freshRandomizer(publicKey: PaillierPublicKey): bigint {
-  return modPow(randomCoprime(publicKey.n), publicKey.n, publicKey.nSquared);
+  return modPowSecret(randomCoprime(publicKey.n), publicKey.n, publicKey.nSquared, { what: 'compute a Paillier randomizer' });
 }
 
 export class PaillierRandomizerPool {

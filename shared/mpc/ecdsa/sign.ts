@@ -27,11 +27,13 @@
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';
 import type { MpcMessage, Party } from '../party.js';
+import type { AuthenticatedMessage } from '../authenticated-message.js';
 import type { ProofContext } from '../zk/context.js';
 import { commit, verifyCommitment, COMMITMENT_BYTES, COMMITMENT_SALT_BYTES } from '../commitment.js';
 import { DlogProofSchema, verifyDlog, type DlogProof } from '../zk/dlog.js';
 import { PAILLIER_MAX_BITS, PAILLIER_MIN_BITS } from '../paillier/modulus-shape.js';
-import { bitLength, modPowImplementation, randomBits } from '../bigint/modarith.js';
+import { bitLength, randomBits } from '../bigint/modarith.js';
+import { liftExponent, modPowSecret, requireConstantTimeModPow } from '../bigint/secret-modpow.js';
 import { uintToWire } from '../bigint/wire.js';
 import { CURVE_ORDER, type Point, POINT_BYTES, SCALAR_BYTES, modQ, mulBase, pointFromBytes, pointToBytes, scalarToBytes } from './curve.js';
 import { EcdsaNonce, rFromX } from './nonce.js';
@@ -41,6 +43,7 @@ import { EcdsaKeyShareP1, EcdsaKeyShareP2 } from './key-share.js';
 import { TwoPartySession, proofFailed, type TwoPartyIds } from './two-party-session.js';
 import { RHO_BITS } from './bounds.js';
 import { PaillierRandomizerPool, freshRandomizer } from './randomizer-pool.js';
+import { checkNotLocked, ecdsaKeyId, type KeyLockStore } from './key-lock-store.js';
 
 // v2: round 5 (the signature to P2); v1 peers are refused.
 export const ECDSA_SIGN_PROTOCOL = 'ecdsa2p-secp256k1-sign/v2';
@@ -58,6 +61,15 @@ export interface EcdsaSignOptions extends TwoPartyIds {
   tweak?: bigint;
 }
 
+export interface EcdsaSignP1Options extends EcdsaSignOptions {
+  /**
+   * Where this key's terminal lock lives (key-lock-store.ts; durable in the coordinator). Required:
+   * it is consulted at session start and before decryption, so that no other object of the same
+   * key — decoded from the same or an older sealed encoding — can sign once the key is locked.
+   */
+  lockStore: KeyLockStore;
+}
+
 export interface EcdsaSignP2Options extends EcdsaSignOptions {
   /** Precomputed Paillier randomizers for this key's N (P2 only); a fresh one is computed without. */
   randomizers?: PaillierRandomizerPool;
@@ -67,13 +79,29 @@ function ctx(session: TwoPartySession, prover: number, label: string): ProofCont
   return { sessionId: session.sessionId, prover, label: `${ECDSA_SIGN_PROTOCOL}/${label}` };
 }
 
-/** Q' = Q + t·G, rejecting t ∉ [0, q) and a child key at infinity. */
+const CHILD_KEYS_CACHED = 256;
+const childKeys = new Map<string, Point>();
+
+/**
+ * Q' = Q + t·G, rejecting t ∉ [0, q) and a child key at infinity. Public values only; the most
+ * recently used (Q, t) pairs are cached (issue 12, derivation cost), so a BIP44 path signed again
+ * costs no curve arithmetic here.
+ */
 export function derivePublicKey(Q: Point, tweak: bigint | undefined): Point {
   const t = tweak ?? 0n;
   if (typeof t !== 'bigint' || t < 0n || t >= CURVE_ORDER) throw new CosignerError('KEY_DERIVATION_INVALID', 'tweak must be in [0, q)');
   if (t === 0n) return Q;
+  const id = `${Buffer.from(Q.toBytes(true)).toString('hex')}/${t.toString(16)}`;
+  const hit = childKeys.get(id);
+  if (hit) {
+    childKeys.delete(id);
+    childKeys.set(id, hit);
+    return hit;
+  }
   const child = Q.add(mulBase(t));
   if (child.is0()) throw new CosignerError('KEY_DERIVATION_INVALID', 'derived public key is the point at infinity');
+  childKeys.set(id, child);
+  if (childKeys.size > CHILD_KEYS_CACHED) childKeys.delete(childKeys.keys().next().value as string);
   return child;
 }
 
@@ -102,9 +130,17 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
   private salt: Uint8Array | undefined;
   private r: bigint | undefined;
   private output: EcdsaSignature | undefined;
+  private readonly lockStore: KeyLockStore;
+  private readonly keyId: string;
 
-  constructor(private readonly share: EcdsaKeyShareP1, options: EcdsaSignOptions) {
-    if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+  constructor(private readonly share: EcdsaKeyShareP1, options: EcdsaSignP1Options) {
+    const store = options.lockStore;
+    if (!store || typeof store.isLocked !== 'function' || typeof store.lock !== 'function') {
+      throw new CosignerError('MPC_STATE', 'ECDSA signing as P1 needs a key lock store (lockStore)');
+    }
+    this.lockStore = store;
+    this.keyId = ecdsaKeyId(share);
+    this.checkUnlocked();
     this.session = new TwoPartySession(ECDSA_SIGN_PROTOCOL, options, 'p1');
     this.hash = checkHash(options.messageHash);
     this.m = hashToScalar(this.hash);
@@ -117,9 +153,32 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
   /** The (derived) public key Q' = Q + t·G this session signs for, compressed. */
   get publicKey(): Uint8Array { return pointToBytes(this.childKey); }
 
+  /**
+   * The key may be used: neither this object's flag nor the lock store says locked. A share object
+   * that is locked while the store is not (a lock whose recording failed) is recorded again.
+   */
+  private checkUnlocked(): void {
+    if (this.share.locked) {
+      this.recordLock('share object was already locked');
+      throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+    }
+    checkNotLocked(this.lockStore, this.keyId);
+  }
+
+  /** Lock the key in this object and in the store; false if the store could not record it. */
+  private recordLock(reason: string): boolean {
+    this.share.lock();
+    try {
+      this.lockStore.lock(this.keyId, reason);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   start(): MpcMessage[] {
     this.session.begin(2);
-    if (this.share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+    this.checkUnlocked();
     const S = this.session;
     this.nonce = new EcdsaNonce();
     this.proofR1 = this.nonce.prove(ctx(S, S.p1, 'R1'));
@@ -128,7 +187,7 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
     return [S.envelope(1, { commitment: c.commitment })];
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     try {
       if (this.r === undefined) return this.session.handle(message, Round2, (m) => this.onRound2(m));
       return this.session.handle(message, Round4, (m) => this.onRound4(m));
@@ -153,8 +212,9 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
     const share = this.share;
     const nonce = this.nonce!;
     try {
-      // Another session may have locked the share meanwhile: never decrypt for a locked key.
-      if (share.locked) throw new CosignerError('MPC_KEY_LOCKED', 'this ECDSA key share is locked after a failed signature; refresh the key');
+      // Another session (any object, any process) may have locked the key meanwhile: never
+      // decrypt for a locked key.
+      this.checkUnlocked();
       // Validity of c3 (c3 ∈ Z*_{N²}) does not depend on any secret, so rejecting it here leaks
       // nothing: no lock. P1 decides it with its factors (no 4096-bit gcd), decrypt() reuses it.
       if (!share.paillier.isValidCiphertext(msg.c3)) throw new CosignerError('MPC_INVALID_MESSAGE', 'c3 is not a valid Paillier ciphertext');
@@ -167,8 +227,15 @@ export class EcdsaSignP1 implements Party<EcdsaSignature> {
         sig = undefined;
       }
       if (!sig) {
-        share.lock();
-        throw new CosignerError('MPC_SIGNATURE_INVALID', 'the two-party ECDSA signature does not verify; the key share is now locked');
+        // The lock is recorded (durably, by the store's contract) before the error leaves P1.
+        const recorded = this.recordLock('a two-party signature failed after decryption (terminal abort, CVE-2023-33242)');
+        throw new CosignerError(
+          'MPC_SIGNATURE_INVALID',
+          recorded
+            ? 'the two-party ECDSA signature does not verify; the key is now locked'
+            : 'the two-party ECDSA signature does not verify; the key is locked in this process but the lock store could not record it — do not use this key again',
+          { lockRecorded: recorded },
+        );
       }
       this.output = sig;
       this.session.finish();
@@ -230,7 +297,7 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
     return [];
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     try {
       if (!this.commitment) return this.session.handle(message, Round1, (m) => this.onRound1(m));
       if (this.r === undefined) return this.session.handle(message, Round3, (m) => this.onRound3(m));
@@ -262,10 +329,8 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
       if (!verifyDlog(R1, m.proofR1, ctx(S, S.p1, 'R1'))) proofFailed('proof of knowledge of k1');
       const r = rFromX(nonce.sharedX(R1));
       // c_key^(k2⁻¹·r) has a secret exponent: only the OpenSSL route is constant time in it, so
-      // refuse to sign rather than fall back to BigInt exponentiation.
-      if (modPowImplementation() !== 'openssl') {
-        throw new CosignerError('CRYPTO_SELF_TEST_FAILED', 'constant-time modular exponentiation (OpenSSL) is unavailable; refusing to sign');
-      }
+      // refuse to sign (before any work) rather than fall back to BigInt exponentiation.
+      requireConstantTimeModPow('sign');
       const k2inv = nonce.inverse();
       const pk = this.share.paillier;
       const x2 = modQ(this.share.x2 + this.tweak);
@@ -273,7 +338,11 @@ export class EcdsaSignP2 implements Party<EcdsaSignature> {
       const plain = randomBits(RHO_BITS) * CURVE_ORDER + modQ(k2inv * modQ(this.m + r * x2));
       // Enc(plain; r) = (1 + plain·N)·r^N with a randomizer used for this ciphertext only.
       const rN = this.randomizers ? this.randomizers.take() : freshRandomizer(pk);
-      const c3 = pk.add((pk.plaintextPart(plain) * rN) % pk.nSquared, pk.mul(this.share.cKey, modQ(k2inv * r)));
+      // The multiplier b = k2⁻¹·r mod q is lifted to b + 2^32·q (liftExponent): the same value mod q,
+      // which is all P1's s' = Dec(c3) mod q depends on, with a word count independent of k2
+      // (bounds.ts accounts for the longer multiplier).
+      const b = liftExponent(modQ(k2inv * r), CURVE_ORDER);
+      const c3 = pk.add((pk.plaintextPart(plain) * rN) % pk.nSquared, modPowSecret(this.share.cKey, b, pk.nSquared, { what: 'sign' }));
       this.r = r;
       S.expect(5);
       return [S.envelope(4, { c3: uintToWire(c3) })];

@@ -3,7 +3,8 @@
 // dead session after the first error. Error messages name fields, never values.
 import * as s from '../../schema.js';
 import { CosignerError, isCosignerError, type ErrorCode } from '../../errors.js';
-import { SESSION_ID_BYTES, checkEnvelope, type MpcMessage } from '../party.js';
+import { SESSION_ID_BYTES, checkEnvelope, parseMessagePart, type MpcMessage } from '../party.js';
+import { requireAuthenticated, type AuthenticatedMessage } from '../authenticated-message.js';
 
 export const DEFAULT_P1_ID = 1;
 export const DEFAULT_P2_ID = 2;
@@ -63,17 +64,18 @@ export class TwoPartySession {
    * that are not CosignerErrors become MPC_INVALID_MESSAGE without their (possibly secret) text.
    * A payload that fails its schema is `payloadErrorCode` (default MPC_INVALID_MESSAGE).
    */
-  handle<P, R>(msg: MpcMessage, schema: s.Schema<P>, step: (payload: P) => R, payloadErrorCode: ErrorCode = 'MPC_INVALID_MESSAGE'): R {
+  handle<P, R>(msg: AuthenticatedMessage, schema: s.Schema<P>, step: (payload: P) => R, payloadErrorCode: ErrorCode = 'MPC_INVALID_MESSAGE'): R {
     if (!this.started) throw new CosignerError('MPC_STATE', `${this.protocol}: start() first`);
     if (this.failed) throw new CosignerError('MPC_STATE', `${this.protocol}: session already failed`);
     if (this.finished) throw new CosignerError('MPC_STATE', `${this.protocol}: session already finished`);
     try {
+      requireAuthenticated(msg, this.protocol);
+      checkEnvelope(msg, { protocol: this.protocol, sessionId: this.sessionId, self: this.self, peers: [this.peer], round: this.expectedRound });
       let payload: P;
       try {
-        checkEnvelope(msg, { protocol: this.protocol, sessionId: this.sessionId, self: this.self, peers: [this.peer], round: this.expectedRound });
-        payload = s.parse(schema, msg.payload, 'payload');
+        payload = parseMessagePart(schema, msg.payload, 'payload', this.protocol);
       } catch (e) {
-        if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError(payloadErrorCode, `${this.protocol}: ${e.message}`);
+        if (isCosignerError(e, 'MPC_INVALID_MESSAGE') && payloadErrorCode !== 'MPC_INVALID_MESSAGE') throw new CosignerError(payloadErrorCode, e.message);
         throw e;
       }
       return step(payload);

@@ -11,6 +11,7 @@ import { deriveSecp256k1 } from '../derivation/bip32.js';
 import { deriveEd25519 } from '../derivation/ed25519-additive.js';
 import type { FrostKeyShare } from './key-share.js';
 import { tweakFrostKeyShare } from './tweak.js';
+import { PerKeyCache } from '../derivation/per-key-cache.js';
 
 export interface DerivedFrostKeyShare {
   keyShare: FrostKeyShare;
@@ -21,7 +22,19 @@ export interface DerivedFrostKeyShare {
   tweak: bigint;
 }
 
+const derived = new PerKeyCache<FrostKeyShare, DerivedFrostKeyShare>();
+
+/**
+ * Cached per (share object, path): the derivation HMACs and the re-validated child share are made
+ * once, and the same child FrostKeyShare object is returned each time, so its signing tables
+ * (signing-key.ts) are built once too. A child share that was wiped is derived again.
+ */
 export function deriveFrostKeyShare(share: FrostKeyShare, path: number[]): DerivedFrostKeyShare {
+  const d = derived.get(share, path, () => deriveUncached(share, path), (v) => !v.keyShare.wiped);
+  return { ...d, publicKey: new Uint8Array(d.publicKey), chainCode: new Uint8Array(d.chainCode) };
+}
+
+function deriveUncached(share: FrostKeyShare, path: number[]): DerivedFrostKeyShare {
   const parent = { publicKey: share.groupPublicKey, chainCode: share.chainCode };
   const d = share.scheme === 'ed25519' ? deriveEd25519(parent, path) : deriveSecp256k1(parent, path);
   const keyShare = tweakFrostKeyShare(share, d.tweak, d.chainCode);

@@ -21,7 +21,7 @@ import type { DKG_Round1, DKG_Round2, DKG_Secret } from '@noble/curves/abstract/
 import { CosignerError } from '../../errors.js';
 import { equalBytes, wipe } from '../../bytes.js';
 import * as s from '../../schema.js';
-import { SESSION_ID_BYTES, type MpcMessage } from '../party.js';
+import { SESSION_ID_BYTES, parseMessagePart, type MpcMessage } from '../party.js';
 import { Transcript } from '../transcript.js';
 import { evaluateCommitment, FrostKeyShare } from './key-share.js';
 import { DkgRound1Schema, DkgRound2Schema, type DkgRound1 } from './messages.js';
@@ -110,7 +110,7 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
   }
 
   #acceptRound1(from: number, raw: unknown): PeerRound1 {
-    const payload = s.parse(DkgRound1Schema, raw, 'payload');
+    const payload = parseMessagePart(DkgRound1Schema, raw, 'payload', this.protocol);
     if (payload.commitment.length !== this.threshold) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} sent ${payload.commitment.length} commitments, expected ${this.threshold}`);
     const points = payload.commitment.map((c, i) => this.#suite.decodePoint(c, `party ${from} commitment[${i}]`));
     checkEphemeralKey(payload.ephemeralKey, `party ${from} ephemeral key`);
@@ -165,7 +165,7 @@ export class FrostDkgParty extends RoundParty<FrostKeyShare> {
 
   #acceptRound2(from: number, raw: unknown): unknown {
     const suite = this.#suite;
-    const payload = s.parse(DkgRound2Schema, raw, 'payload');
+    const payload = parseMessagePart(DkgRound2Schema, raw, 'payload', this.protocol);
     // Broadcast consistency: a party that sent different round-1 messages to different peers is caught here.
     if (!equalBytes(payload.round1Echo, this.#round1Echo())) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} saw a different round-1 transcript (equivocation or tampering)`, { culprit: from });
     const peer = this.#round1.get(from)!;

@@ -67,6 +67,7 @@ export class FrostKeyShare {
   readonly verifyingShares: readonly Uint8Array[];
   readonly chainCode: Uint8Array;
   readonly #signingShare: Uint8Array;
+  #wiped = false;
   /** The points above, parsed and validated once by fromParts (public values only). */
   readonly #points: { commitments: readonly GroupPoint[]; verifyingShares: readonly GroupPoint[] };
 
@@ -183,20 +184,30 @@ export class FrostKeyShare {
     return bytes;
   }
 
-  /** Parse and re-validate a sealed key share; throws SCHEMA_VIOLATION or MPC_KEY_SHARE_INVALID. */
+  /**
+   * Parse and re-validate a sealed key share. Every defect is SEALED_STATE_INVALID, as for the
+   * ECDSA shares (one code for one failure); fromParts, for shares built in memory, keeps
+   * MPC_KEY_SHARE_INVALID.
+   */
   static decode(bytes: Uint8Array): FrostKeyShare {
-    let raw: unknown;
     try {
-      raw = decodeCbor(bytes);
-    } catch {
-      invalid('not CBOR');
+      if (!(bytes instanceof Uint8Array)) throw new TypeError('not bytes');
+      const v = s.parse(KeyShareSchema, decodeCbor(bytes));
+      return FrostKeyShare.fromParts({ ...v, scheme: v.scheme as FrostScheme });
+    } catch (e) {
+      const why = e instanceof CosignerError ? e.message : 'not a CBOR key share';
+      throw new CosignerError('SEALED_STATE_INVALID', `sealed FROST key share invalid: ${why}`);
     }
-    const v = s.parse(KeyShareSchema, raw);
-    return FrostKeyShare.fromParts({ ...v, scheme: v.scheme as FrostScheme });
   }
 
   /** Best-effort erase of the secret share once the object is no longer needed. */
   wipe(): void {
     wipe(this.#signingShare);
+    this.#wiped = true;
+  }
+
+  /** True after wipe(): the object can no longer sign (caches drop it). */
+  get wiped(): boolean {
+    return this.#wiped;
   }
 }

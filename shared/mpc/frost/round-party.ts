@@ -6,6 +6,7 @@
 // party never accepts another message, and start() works once.
 import { CosignerError, isCosignerError } from '../../errors.js';
 import { checkEnvelope, type MpcMessage, type Party } from '../party.js';
+import { requireAuthenticated, type AuthenticatedMessage } from '../authenticated-message.js';
 
 export abstract class RoundParty<Output> implements Party<Output> {
   #round = 0; // 0: not started; 1..lastRound: waiting for that round; lastRound + 1: done
@@ -48,11 +49,12 @@ export abstract class RoundParty<Output> implements Party<Output> {
     });
   }
 
-  receive(message: MpcMessage): MpcMessage[] {
+  receive(message: AuthenticatedMessage): MpcMessage[] {
     if (this.#dead) throw new CosignerError('MPC_STATE', `${this.protocol}: session has been aborted`);
     if (this.#round === 0) throw new CosignerError('MPC_STATE', `${this.protocol}: receive() before start()`);
     if (this.done) throw new CosignerError('MPC_STATE', `${this.protocol}: session is finished`);
     return this.#guard(() => {
+      requireAuthenticated(message, this.protocol);
       const early = typeof message?.round === 'number' && message.round === this.#round + 1 && this.#round < this.lastRound;
       checkEnvelope(message, { protocol: this.protocol, sessionId: this.sessionId, self: this.self, peers: this.peers, round: early ? this.#round + 1 : this.#round });
       if (early) {
@@ -99,6 +101,9 @@ export abstract class RoundParty<Output> implements Party<Output> {
       this.#received.clear();
       this.#early.clear();
       this.abort();
+      // One code for one failure across the engine: a payload that fails its schema is
+      // MPC_INVALID_MESSAGE here as in ECDSA (two-party-session.ts).
+      if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('MPC_INVALID_MESSAGE', `${this.protocol}: ${e.message}`, e.details ? { ...e.details } : undefined);
       if (isCosignerError(e)) throw e;
       // Untyped (library) errors: their text may quote values, so only the error's name goes out;
       // the original stays as `cause`, which is never serialised to a peer or a log line.

@@ -6,10 +6,10 @@
 //            a hash of the message, so a peer signing something else is named at once. Every peer
 //            commitment is parsed and validated once, on receipt (suite.decodePoint).
 //   round 2  sign(): this signer's share z_i (§5.2), broadcast.
-//   finish   every peer share is verified against that peer's verifying share (§5.4) before
-//            aggregation — a bad share names its sender — then aggregate (§5.3) and verify the
-//            final signature with an independent verifier before output: node:crypto (OpenSSL)
-//            for Ed25519, @noble's schnorr.verify for BIP340.
+//   finish   aggregate (§5.3) and verify the final signature with an independent verifier before
+//            output: node:crypto (OpenSSL) for Ed25519, @noble's schnorr.verify for BIP340. Only
+//            if it fails is every peer share checked against that peer's verifying share (§5.4),
+//            naming the cheaters — the honest path does no per-share multiplications.
 //
 // The arithmetic is in signing.ts, the per-key precomputation in signing-key.ts. The nonces live
 // only inside this object: generated in start(), consumed (and zeroed) by the one sign step,
@@ -19,7 +19,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { CosignerError } from '../../errors.js';
 import { equalBytes, wipe } from '../../bytes.js';
 import * as s from '../../schema.js';
-import { SESSION_ID_BYTES, type MpcMessage } from '../party.js';
+import { SESSION_ID_BYTES, parseMessagePart, type MpcMessage } from '../party.js';
 import type { FrostKeyShare } from './key-share.js';
 import { SignRound1Schema, SignRound2Schema } from './messages.js';
 import { RoundParty } from './round-party.js';
@@ -121,7 +121,7 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
   protected accept(round: number, from: number, raw: unknown): unknown {
     const suite = this.#suite;
     if (round === 1) {
-      const p = s.parse(SignRound1Schema, raw, 'payload');
+      const p = parseMessagePart(SignRound1Schema, raw, 'payload', this.protocol);
       if (!equalBytes(p.groupKey, this.#key.groupPublicKey)) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} signs under a different key`, { culprit: from });
       if (!equalBytes(p.messageHash, this.#messageHash)) throw new CosignerError('MPC_INVALID_MESSAGE', `party ${from} signs a different message`, { culprit: from });
       // Parsed and validated once here (on the curve, not the identity, prime-order subgroup,
@@ -131,20 +131,10 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
       this.#commitments.set(from, { party: from, hiding, binding, hidingBytes: p.hiding, bindingBytes: p.binding });
       return p;
     }
-    const p = s.parse(SignRound2Schema, raw, 'payload');
-    const z = suite.decodeScalar(p.signatureShare, `party ${from} signature share`);
-    const st = this.#state!;
-    // RFC 9591 §5.4 before aggregation, so a bad share names its sender.
-    const ok = verifySignatureShare(suite, {
-      z,
-      commitmentShare: st.commitmentShares.get(from)!,
-      verifyingShare: this.#signing.verifyingShare(from),
-      lambda: this.#signing.lambda(this.signers, from),
-      challenge: st.challenge,
-      R: st.R,
-    });
-    if (!ok) throw new CosignerError('MPC_SIGNATURE_INVALID', `signature share from party ${from} is invalid`, { culprit: from });
-    return z;
+    const p = parseMessagePart(SignRound2Schema, raw, 'payload', this.protocol);
+    // Scalar checks now (RFC 9591 §5.3: every share must deserialize); the §5.4 share check only
+    // if the aggregate fails (complete()), so the honest path does no multiplication per peer.
+    return suite.decodeScalar(p.signatureShare, `party ${from} signature share`);
   }
 
   protected complete(round: number, payloads: ReadonlyMap<number, unknown>): { send: MpcMessage[] } | { output: FrostSignature } {
@@ -156,8 +146,28 @@ export class FrostSignParty extends RoundParty<FrostSignature> {
     }
     const st = this.#state!;
     const signature = aggregate(suite, st.R, [st.ownShare, ...[...payloads.values()].map((z) => z as bigint)]);
-    if (!this.#signing.verify(signature, this.#message)) throw new CosignerError('MPC_SIGNATURE_INVALID', 'aggregated FROST signature does not verify');
+    if (!this.#signing.verify(signature, this.#message)) this.#identifyCheaters(payloads as ReadonlyMap<number, bigint>);
     return { output: { scheme: this.scheme, signature, publicKey: this.#key.externalPublicKey, message: new Uint8Array(this.#message) } };
+  }
+
+  /**
+   * The aggregate failed: RFC 9591 §5.4 verify_signature_share on every peer's share names who
+   * cheated (cheater detection after the fact, as §5.3 allows). Always throws.
+   */
+  #identifyCheaters(shares: ReadonlyMap<number, bigint>): never {
+    const suite = this.#suite;
+    const st = this.#state!;
+    const culprits = [...shares].filter(([from, z]) => !verifySignatureShare(suite, {
+      z,
+      commitmentShare: st.commitmentShares.get(from)!,
+      verifyingShare: this.#signing.verifyingShare(from),
+      lambda: this.#signing.lambda(this.signers, from),
+      challenge: st.challenge,
+      R: st.R,
+    })).map(([from]) => from);
+    if (culprits.length === 0) throw new CosignerError('MPC_SIGNATURE_INVALID', 'aggregated FROST signature does not verify');
+    const list = culprits.join(', ');
+    throw new CosignerError('MPC_SIGNATURE_INVALID', `signature share from party ${list} is invalid`, { culprit: culprits[0]!, culprits: list });
   }
 
   /** RFC 9591 §4.4–4.6 and §5.2 with the commitments of every signer; consumes the nonces. */

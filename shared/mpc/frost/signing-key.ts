@@ -5,9 +5,9 @@
 // verifier of whole signatures, and the Lagrange coefficients of each signing set.
 //
 // The peers' verifying shares get a noble wNAF table (TABLE_WINDOW: a few ms to build, then the
-// §5.4 multiplication by c·λ_j costs ~0.2–0.6 ms instead of ~0.8–1 ms). It is built on the second
-// signature with the same key object, so an object used once (e.g. a freshly derived child key)
-// never pays for it.
+// §5.4 multiplication by c·λ_j costs ~0.2–0.6 ms instead of ~0.8–1 ms). Shares are checked only
+// when an aggregate fails (sign-party.ts), so the table is built on the second such check with
+// the same key object; the honest path never pays for it.
 //
 // TR (frost-rs secp256k1-TR / BIP340): keys are x-only, so a group key with odd Y signs as its
 // even-Y twin: the group key and every verifying share are negated here, and the signing share is

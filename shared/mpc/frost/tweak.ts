@@ -10,6 +10,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { CosignerError } from '../../errors.js';
 import { concatBytes, wipe } from '../../bytes.js';
 import { FrostKeyShare } from './key-share.js';
+import { PerKeyCache } from '../derivation/per-key-cache.js';
 
 function mod(a: bigint, n: bigint): bigint {
   const r = a % n;
@@ -102,9 +103,16 @@ export function taprootTweakScalar(internalKey: Uint8Array, merkleRoot: Uint8Arr
  * `result.externalPublicKey` (x-only, 32 bytes).
  */
 export function taprootFrostKeyShare(internal: FrostKeyShare, merkleRoot: Uint8Array = new Uint8Array(0)): FrostKeyShare {
-  const even = evenYFrostKeyShare(internal);
-  return tweakFrostKeyShare(even, taprootTweakScalar(even.groupPublicKey, merkleRoot));
+  // Cached per (share object, merkle root), like derived shares (derive.ts): the same tweaked
+  // object, with its signing tables, for every spend of that output key.
+  const id = `taproot:${Buffer.from(merkleRoot).toString('hex')}`;
+  return taprootCache.get(internal, id, () => {
+    const even = evenYFrostKeyShare(internal);
+    return tweakFrostKeyShare(even, taprootTweakScalar(even.groupPublicKey, merkleRoot));
+  }, (s) => !s.wiped);
 }
+
+const taprootCache = new PerKeyCache<FrostKeyShare, FrostKeyShare>(64);
 
 /**
  * BIP341 output key Q = lift_x(x(P)) + t·G for an internal key P (32-byte x-only or 33-byte

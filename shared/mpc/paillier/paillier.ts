@@ -3,12 +3,13 @@
 // Keys are Paillier–Blum moduli (p ≡ q ≡ 3 mod 4) so that Πmod (CGGMP21 Fig. 16) can prove them.
 // The secret-key holder uses CRT (mod p², q²) for decryption and encryption, ~3-4x faster.
 import * as s from '../../schema.js';
-import { CosignerError } from '../../errors.js';
+import { CosignerError, isCosignerError } from '../../errors.js';
 import { decodeCbor, encodeCbor } from '../../cbor.js';
 import {
   bitLength, crtCombine, gcd, generateBlumPrime, isProbablePrime, mod, modInv, modPow, randomCoprime,
 } from '../bigint/modarith.js';
 import { bytesForBits, uintToWire } from '../bigint/wire.js';
+import { modPowSecret } from '../bigint/secret-modpow.js';
 import { PAILLIER_DEFAULT_BITS, PAILLIER_MAX_BITS } from './modulus-shape.js';
 
 export { checkPaillierModulusShape, PAILLIER_DEFAULT_BITS, PAILLIER_MIN_BITS, PAILLIER_MAX_BITS } from './modulus-shape.js';
@@ -39,8 +40,17 @@ export class PaillierPublicKey {
     return { c: this.encryptWith(m, r), r };
   }
 
-  /** Enc(m; r) = (1 + m·N) · r^N mod N², since (1 + N)^m ≡ 1 + m·N (mod N²). r must be in Z*_N. */
+  /**
+   * Enc(m; r) = (1 + m·N) · r^N mod N², since (1 + N)^m ≡ 1 + m·N (mod N²). r must be in Z*_N.
+   * r is secret (it opens the ciphertext), so r^N takes the constant-time route only.
+   */
   encryptWith(m: bigint, r: bigint): bigint {
+    this.checkRandomness(r);
+    return (this.plaintextPart(m) * modPowSecret(r, this.n, this.nSquared, { what: 'encrypt under Paillier' })) % this.nSquared;
+  }
+
+  /** The same Enc(m; r) for a verifier recomputing it from public m and r (e.g. Πlog*'s z1, z2): any route. */
+  encryptPublic(m: bigint, r: bigint): bigint {
     this.checkRandomness(r);
     return (this.plaintextPart(m) * modPow(r, this.n, this.nSquared)) % this.nSquared;
   }
@@ -52,7 +62,10 @@ export class PaillierPublicKey {
     return (c1 * c2) % this.nSquared;
   }
 
-  /** k ⊙ Enc(m) = Enc(k·m), as c^k mod N²; a negative k uses c⁻¹ (throws MPC_NOT_INVERTIBLE if c is not a unit). */
+  /**
+   * k ⊙ Enc(m) = Enc(k·m), as c^k mod N²; a negative k uses c⁻¹ (throws MPC_NOT_INVERTIBLE if c is not a unit).
+   * For a PUBLIC k only: a secret multiplier goes through modPowSecret (as P2's signing does).
+   */
   mul(c: bigint, k: bigint): bigint {
     this.checkRange(c);
     return modPow(c, k, this.nSquared);
@@ -97,7 +110,8 @@ interface PrimeContext {
 
 function primeContext(prime: bigint, n: bigint): PrimeContext {
   const square = prime * prime;
-  const lg = (modPow(n + 1n, prime - 1n, square) - 1n) / prime;
+  // The exponent r − 1 and the modulus r² are secret: constant-time route.
+  const lg = (modPowSecret(n + 1n, prime - 1n, square, { what: 'load a Paillier secret key' }) - 1n) / prime;
   return { prime, square, h: modInv(lg, prime), nModOrder: n % (prime * (prime - 1n)) };
 }
 
@@ -172,8 +186,9 @@ export class PaillierSecretKey {
     if (typeof r !== 'bigint' || r <= 0n || r >= pk.n || gcd(r, pk.n) !== 1n) {
       throw new CosignerError('MPC_INVALID_MESSAGE', 'Paillier randomness must be in Z*_N');
     }
-    const rp = modPow(r, this.cp.nModOrder, this.cp.square);
-    const rq = modPow(r, this.cq.nModOrder, this.cq.square);
+    // Exponents N mod r(r−1) and moduli r² are secret (so is r): constant-time route.
+    const rp = modPowSecret(r, this.cp.nModOrder, this.cp.square, { what: 'encrypt under Paillier' });
+    const rq = modPowSecret(r, this.cq.nModOrder, this.cq.square, { what: 'encrypt under Paillier' });
     const rn = crtCombine(rq, rp, this.cq.square, this.cp.square, this.pSquaredInvQSquared);
     return (pk.plaintextPart(m) * rn) % pk.nSquared;
   }
@@ -190,6 +205,8 @@ export class PaillierSecretKey {
       const w = s.parse(SecretKeyWire, decodeCbor(b));
       return PaillierSecretKey.fromPrimes(w.p, w.q);
     } catch (e) {
+      // A missing constant-time route is not damaged state: say so, or an operator might discard the key.
+      if (isCosignerError(e, 'CRYPTO_SELF_TEST_FAILED')) throw e;
       const why = e instanceof CosignerError ? e.message : 'not a CBOR Paillier key';
       throw new CosignerError('SEALED_STATE_INVALID', `sealed Paillier key invalid: ${why}`);
     }
@@ -201,7 +218,8 @@ export class PaillierSecretKey {
   }
 
   private decryptModPrime(c: bigint, ctx: PrimeContext): bigint {
-    const u = modPow(c % ctx.square, ctx.prime - 1n, ctx.square);
+    // Secret exponent r − 1 (fixed per key, so of fixed length) and secret modulus r²: constant-time route.
+    const u = modPowSecret(c % ctx.square, ctx.prime - 1n, ctx.square, { what: 'decrypt a Paillier ciphertext' });
     return mod(((u - 1n) / ctx.prime) * ctx.h, ctx.prime);
   }
 }

@@ -22,6 +22,7 @@ import { bigsigned, bytesForBits, signedBytesForBits, signedToWire, uintToWire, 
 import type { PaillierSecretKey } from '../paillier/paillier.js';
 import { PAILLIER_MAX_BITS } from '../paillier/modulus-shape.js';
 import { proofTranscript, type ProofContext } from './context.js';
+import { modPowSecretSigned } from '../bigint/secret-modpow.js';
 import { checkRingPedersenParams, RING_PEDERSEN_DEFAULT_BITS, RING_PEDERSEN_MAX_BITS, type RingPedersenParams } from './ring-pedersen.js';
 
 export const FAC_ELL = 256;
@@ -65,6 +66,15 @@ function commit(aux: RingPedersenParams, a: bigint, b: bigint): bigint {
   return (modPow(aux.s, a, aux.N) * modPow(aux.t, b, aux.N)) % aux.N;
 }
 
+/**
+ * The prover's s^a · t^b mod N̂ with secret signed a, b (|a| ≤ boundA, |b| ≤ boundB): constant-time
+ * route with fixed-length exponents (secret-modpow.ts); s and t are the verifier's public units.
+ */
+function commitSecret(aux: RingPedersenParams, a: bigint, boundA: bigint, b: bigint, boundB: bigint): bigint {
+  const what = 'prove Πfac';
+  return (modPowSecretSigned(aux.s, a, aux.N, { what, bits: bitLength(boundA) }) * modPowSecretSigned(aux.t, b, aux.N, { what, bits: bitLength(boundB) })) % aux.N;
+}
+
 function challenge(n: bigint, aux: RingPedersenParams, c: Pick<FacProof, 'P' | 'Q' | 'A' | 'B' | 'T' | 'sigma'>, ctx: ProofContext): bigint {
   const e = proofTranscript(DOMAIN, ctx)
     .appendBigint('ell', L)
@@ -106,11 +116,15 @@ export function proveNoSmallFactorsWithFactors(n: bigint, p: bigint, q: bigint, 
     const r = randomSignedRange((1n << LE) * n * N);
     const x = randomSignedRange((1n << LE) * N);
     const y = randomSignedRange((1n << LE) * N);
-    const P = commit(aux, p, mu);
-    const Q = commit(aux, q, nu);
-    const A = commit(aux, alpha, x);
-    const B = commit(aux, beta, y);
-    const T = (modPow(Q, alpha, N) * modPow(aux.t, r, N)) % N;
+    const muBound = (1n << L) * N;
+    const xBound = (1n << LE) * N;
+    const P = commitSecret(aux, p, n, mu, muBound);
+    const Q = commitSecret(aux, q, n, nu, muBound);
+    const A = commitSecret(aux, alpha, bound, x, xBound);
+    const B = commitSecret(aux, beta, bound, y, xBound);
+    // Q is public (it is sent); α and r are secret.
+    const T = (modPowSecretSigned(Q, alpha, N, { what: 'prove Πfac', bits: bitLength(bound) })
+      * modPowSecretSigned(aux.t, r, N, { what: 'prove Πfac', bits: bitLength((1n << LE) * n * N) })) % N;
     const e = challenge(n, aux, { P, Q, A, B, T, sigma }, ctx);
     const sigmaHat = sigma - nu * p;
     const z1 = alpha + e * p;

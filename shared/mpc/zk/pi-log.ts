@@ -21,6 +21,7 @@ import { proofTranscript, type ProofContext } from './context.js';
 import type { RingPedersenParams } from './ring-pedersen.js';
 import type { PaillierPublicKey } from '../paillier/paillier.js';
 import { bitLength, gcd, mod, modPow, randomCoprime, randomSigned } from '../bigint/modarith.js';
+import { modPowSecret, modPowSecretSigned } from '../bigint/secret-modpow.js';
 import { bigsigned, signedToWire, uintToWire } from '../bigint/wire.js';
 import { CURVE_ORDER, G, POINT_BYTES, type Point, modQ, pointFromBytes, pointToBytes, publicCombination } from '../ecdsa/curve.js';
 
@@ -90,6 +91,15 @@ function pedersen(aux: RingPedersenParams, a: bigint, b: bigint): bigint {
 }
 
 /**
+ * The prover's s^a · t^b mod N̂ for secret signed a, b with |a| ≤ 2^aBits, |b| ≤ 2^bBits: the
+ * constant-time route with fixed-length exponents (secret-modpow.ts).
+ */
+function pedersenSecret(aux: RingPedersenParams, a: bigint, aBits: number, b: bigint, bBits: number): bigint {
+  const what = 'prove Πlog*';
+  return mod(modPowSecretSigned(aux.s, a, aux.N, { what, bits: aBits + 1 }) * modPowSecretSigned(aux.t, b, aux.N, { what, bits: bBits + 1 }), aux.N);
+}
+
+/**
  * Prove Fig. 25 for secret x ∈ [0, 2^ℓ) and the encryption randomness ρ of C. The verifier's
  * ring-Pedersen parameters must have been checked (Πprm) by the caller.
  */
@@ -103,13 +113,13 @@ export function proveLogStar(st: LogStarStatement, secret: { x: bigint; rho: big
   let mu = randomSigned(LOG_STAR_ELL + nHatBits);
   let r = randomCoprime(N0);
   let gamma = randomSigned(LOG_STAR_ELL + LOG_STAR_EPSILON + nHatBits);
-  const S = pedersen(aux, x, mu);
+  const S = pedersenSecret(aux, x, LOG_STAR_ELL, mu, LOG_STAR_ELL + nHatBits);
   const A = st.paillier.encryptWith(mod(alpha, N0), r);
   const alphaQ = modQ(alpha);
   // α ≡ 0 (mod q) has probability 2^-256; the identity has no encoding, so resample rather than fail.
   if (alphaQ === 0n) return proveLogStar(st, secret, aux, ctx);
   const Y = pointToBytes(G.multiply(alphaQ));
-  const D = pedersen(aux, alpha, gamma);
+  const D = pedersenSecret(aux, alpha, LOG_STAR_ELL + LOG_STAR_EPSILON, gamma, LOG_STAR_ELL + LOG_STAR_EPSILON + nHatBits);
   const e = challenge(st, aux, S, A, Y, D, ctx);
   // Round 3: z1 = α + e·x, z2 = r·ρ^e mod N0, z3 = γ + e·μ (over the integers).
   const proof: LogStarProof = {
@@ -118,7 +128,8 @@ export function proveLogStar(st: LogStarStatement, secret: { x: bigint; rho: big
     Y,
     D,
     z1: alpha + e * x,
-    z2: mod(r * modPow(rho, e, N0), N0),
+    // ρ (the randomness of C) is secret: constant-time route even though e is public.
+    z2: mod(r * modPowSecret(rho, e, N0, { what: 'prove Πlog*' }), N0),
     z3: gamma + e * mu,
   };
   alpha = mu = r = gamma = 0n;
@@ -152,7 +163,7 @@ export function verifyLogStar(st: LogStarStatement, aux: RingPedersenParams, pro
   }
   const e = challenge(st, aux, S, A, proof.Y, D, ctx);
   // Paillier equation.
-  const lhsP = st.paillier.encryptWith(mod(z1, N0), z2);
+  const lhsP = st.paillier.encryptPublic(mod(z1, N0), z2);
   const rhsP = mod(A * modPow(st.C, e, N0sq), N0sq);
   if (lhsP !== rhsP) return false;
   // Group equation (public scalars): z1·G − e·X = Y.

@@ -9,19 +9,23 @@
 //   e_i ∈ {0,1}  from the Fiat–Shamir transcript over (ctx, N̂, s, t, A_1..A_m)
 //   P: z_i = a_i + e_i·λ mod φ(N̂)
 //   V: t^{z_i} ≡ A_i · s^{e_i} (mod N̂)
-// m = 80 as in CGGMP21 (statistical security 2^-80); the verifier demands exactly m.
+// m = 128 (soundness 2^-128 against a prover grinding Fiat–Shamir, CRYPTO.md #4 / issue 7): CGGMP21's
+// m = 80 leaves a forger ~2^80 hash evaluations, and a forged Πprm (s ∉ ⟨t⟩) makes the Πlog* and
+// Πfac commitments under these parameters leak the committed value mod small orders. Cost: 128
+// exponentiations to prove and 128 to verify, once per key generation. The verifier demands exactly m.
 import * as s from '../../schema.js';
 import { CosignerError } from '../../errors.js';
 import {
   allUnits, bitLength, gcd, generateSafePrime, mod, modPow, randomBelow, randomCoprime,
 } from '../bigint/modarith.js';
 import { bytesForBits, uintToWire } from '../bigint/wire.js';
+import { modPowSecret } from '../bigint/secret-modpow.js';
 import { proofTranscript, type ProofContext } from './context.js';
 
 export interface RingPedersenParams { N: bigint; s: bigint; t: bigint }
 export interface RingPedersenSecret { params: RingPedersenParams; p: bigint; q: bigint; lambda: bigint; phi: bigint }
 
-export const PRM_REPETITIONS = 80;
+export const PRM_REPETITIONS = 128;
 /** Production size of N̂ (two 1024-bit safe primes). Tests may use 1024 bits to save time. */
 export const RING_PEDERSEN_DEFAULT_BITS = 2048;
 export const RING_PEDERSEN_MAX_BITS = 4096;
@@ -69,7 +73,8 @@ export function generateRingPedersen(bits: number = RING_PEDERSEN_DEFAULT_BITS):
     // t must generate QR_N (order p'q'): reject t ≡ ±1 mod p or q, which would shrink ⟨t⟩.
     if (gcd(t - 1n, N) !== 1n || gcd(t + 1n, N) !== 1n) continue;
     const lambda = randomBelow(phi);
-    const s = modPow(t, lambda, N);
+    // λ is the trapdoor: constant-time route, exponent lifted by the period φ(N̂).
+    const s = modPowSecret(t, lambda, N, { what: 'generate ring-Pedersen parameters', period: phi });
     if (s === 1n || gcd(s - 1n, N) !== 1n) continue;
     return { params: { N, s, t }, p, q, lambda, phi };
   }
@@ -89,7 +94,8 @@ function challengeBits(params: RingPedersenParams, A: readonly bigint[], ctx: Pr
 export function proveRingPedersen(secret: RingPedersenSecret, ctx: ProofContext): PrmProof {
   const { params, lambda, phi } = secret;
   const a = Array.from({ length: PRM_REPETITIONS }, () => randomBelow(phi));
-  const A = a.map((ai) => modPow(params.t, ai, params.N));
+  // The a_i mask λ in z_i: secret exponents, constant-time route, lifted by the period φ(N̂).
+  const A = a.map((ai) => modPowSecret(params.t, ai, params.N, { what: 'prove Πprm', period: phi }));
   const e = challengeBits(params, A, ctx);
   const z = a.map((ai, i) => (e[i] ? mod(ai + lambda, phi) : ai));
   a.fill(0n);

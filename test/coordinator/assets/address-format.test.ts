@@ -2,6 +2,7 @@
 // (segwit), and with published BIP173/BIP350 addresses.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { schnorr } from '@noble/curves/secp256k1.js';
 import { base58, bech32, bech32m } from '@scure/base';
 import { Address, TEST_NETWORK } from '@scure/btc-signer';
 import { getAddress, isAddress } from 'viem';
@@ -38,6 +39,7 @@ describe('destination address parsing', () => {
       expect(refused(ETH, typo)).to.equal(stillMixed);
       expect(isAddress(typo)).to.equal(!stillMixed);
     }
+    expect(() => normaliseAddress(ETH, '0x' + '0'.repeat(40))).to.throw(/the zero address/);
     for (const bad of ['', '0x', '0x123', 'de0b295669a9fd93d5f28d9ec85e40f4cb697bae', '0X' + 'a'.repeat(40), '0x' + 'g'.repeat(40), '0x' + 'a'.repeat(41), ' 0x' + 'a'.repeat(40), null, 42]) {
       expect(refused(ETH, bad), String(bad)).to.equal(true);
     }
@@ -66,7 +68,7 @@ describe('destination address parsing', () => {
       expect(() => Address(TEST_NETWORK).decode(a)).to.not.throw();
       expect(normaliseAddress(BTC, a.toUpperCase())).to.equal(a);
     }
-    const program = randomBytes(32);
+    const program = schnorr.getPublicKey(randomBytes(32)); // a valid x-only key
     const p2tr = bech32m.encode('tb', [1, ...bech32m.toWords(program)]);
     expect(normaliseAddress(BTC, p2tr)).to.equal(p2tr);
     const p2wpkh = bech32.encode('tb', [0, ...bech32.toWords(program.subarray(0, 20))]);
@@ -86,6 +88,18 @@ describe('destination address parsing', () => {
       expect(refused(BTC, a), a).to.equal(true);
       expect(() => Address(TEST_NETWORK).decode(a), a).to.throw();
     }
+    // Valid encodings, but not accepted here: outputs anyone could spend (witness v2+, a v1
+    // program that is not 32 bytes), a Taproot key nobody can spend for, another prefix.
+    const notOnCurve = new Uint8Array(32);
+    notOnCurve[31] = 5; // x = 5: 5³ + 7 is not a square mod p
+    const unspendable: [string, RegExp][] = [
+      [bech32m.encode('tb', [2, ...bech32m.toWords(program)]), /witness version 2 is not supported/],
+      [bech32m.encode('tb', [16, ...bech32m.toWords(program.subarray(0, 2))]), /witness version 16 is not supported/],
+      [bech32m.encode('tb', [1, ...bech32m.toWords(program.subarray(0, 20))]), /v1 \(Taproot\) witness program is 32 bytes/],
+      [bech32m.encode('tb', [1, ...bech32m.toWords(notOnCurve)]), /not a valid x coordinate/],
+      [bech32m.encode('tb1p', [1, ...bech32m.toWords(program)]), /expected the prefix "tb"/], // the separator is the last "1"
+    ];
+    for (const [a, why] of unspendable) expect(() => normaliseAddress(BTC, a), a).to.throw(why);
     // Valid bitcoin, but not accepted here: legacy base58 addresses (only segwit is supported).
     const legacy = 'mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn';
     expect(Address(TEST_NETWORK).decode(legacy).type).to.equal('pkh');

@@ -17,7 +17,7 @@ import { deriveFrostKeyShare, FrostDkgParty, FrostSignParty, taprootFrostKeyShar
 import { runTwoParties } from '../../support/run-parties.js';
 import { Value } from '@sinclair/typebox/value';
 import {
-  AssetCatalogue, bip44Path, deriveAddress, deriveChildKey, evmAddressFromPublicKey, masterXpub, parseAlgorithm, parseDerivationPathParam,
+  AssetCatalogue, bip44Path, deriveAddress, deriveChildKey, evmAddressFromPublicKey, masterFpub, masterXpub, parseAlgorithm, parseDerivationPathParam,
   publicKeyInfo as info_, PublicKeyInfoSchema, solanaAddressFromPublicKey, taprootAddressFromInternalKey, type MasterPublicKeys,
 } from '../../../coordinator/assets/index.js';
 
@@ -114,6 +114,10 @@ describe('addresses and public keys', function () {
       const child = deriveChildKey(keys, 'MPC_EDDSA_ED25519', [44, 501, 0, 0, 0]);
       expect(hex(child.publicKey)).to.equal('cdff9320114119fd2add3a20b5cf852470dc08d4cefb31874304d3813a0ad51f');
       expect(solanaAddressFromPublicKey(child.publicKey)).to.equal('Es8cMivoZYEsCfKBYvZEkgeyYN3saNpzfkoagUBCLy5p');
+      // Exported in the same fpub form, so the recovery tool derives the same addresses from our export.
+      expect(masterFpub(keys.MPC_EDDSA_ED25519)).to.equal('fpub8sZZXw2wbqVpURAAA9cCBpv2256rejFtCayHuRAzcYN1qciBxMVmB6UgiDAQTUZh5EP9JZciPQPjKAHyqPYHELqEHWkvo1sxreEJgLyfCJj');
+      expectCode(() => masterFpub({ publicKey: new Uint8Array(32), chainCode: fpub.chainCode }), 'KEY_DERIVATION_INVALID');
+      expectCode(() => masterFpub({ publicKey: keys.MPC_EDDSA_ED25519.publicKey, chainCode: new Uint8Array(31) }), 'KEY_DERIVATION_INVALID');
     });
 
     it('a real FROST Ed25519 DKG: the derived key shares sign under the key the address encodes', () => {

@@ -1,7 +1,7 @@
 // The devnet launcher: options honoured, blocks mined on an interval, the node always reaped (on
 // stop, on a failed start, and when the process that started it is killed outright).
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import { startDevnet, type Devnet } from '../../../scripts/devnet/devnet.js';
 import { expectCosignerRejection } from '../../support/expect-error.js';
 import { newSigner } from './chain-test-kit.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'scripts', 'devnet', 'main.ts');
 
 /** Running (a zombie waiting to be reaped counts as gone). */
 function alive(pid: number): boolean {
@@ -111,15 +111,48 @@ describe('local EVM devnet', function () {
     await expectCosignerRejection(startDevnet({ token: { name: 'x', symbol: 'x', decimals: 256 } }), 'CONFIG_INVALID');
   });
 
-  it('the node does not outlive a parent killed with SIGKILL', async () => {
-    const dataDir = freshDir();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'devnet-child.ts'), dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  /** Runs scripts/devnet/main.ts; resolves with its JSON line. */
+  function runMain(args: string[]): { child: ChildProcess; line: Promise<{ pid: number; rpcUrl: string; chainId: number }> } {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const line = new Promise<{ pid: number; rpcUrl: string; chainId: number }>((res, rej) => {
+      createInterface({ input: child.stdout! }).once('line', (l) => res(JSON.parse(l) as { pid: number; rpcUrl: string; chainId: number }));
+      child.once('exit', (c) => rej(new Error(`devnet main exited (${c}) before starting`)));
+    });
+    line.catch(() => undefined);
+    return { child, line };
+  }
+
+  it('runs from the command line, prints where it listens, and stops on SIGTERM', async () => {
+    const { child, line } = runMain(['--chain-id', '4242', '--data-dir', freshDir()]);
     try {
-      const line = await new Promise<string>((res, rej) => {
-        createInterface({ input: child.stdout! }).once('line', res);
-        child.once('exit', (c) => rej(new Error(`devnet child exited (${c}) before starting`)));
-      });
-      const { pid } = JSON.parse(line) as { pid: number };
+      const info = await line;
+      expect(info.chainId).to.equal(4242);
+      expect(await createEvmAdapter({ rpcUrl: info.rpcUrl, chainId: 4242 }).pendingNonce(newSigner().address)).to.equal(0);
+      const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      child.kill('SIGTERM');
+      expect(await exited).to.equal(0);
+      expect(alive(info.pid)).to.equal(false);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('the command line refuses a bad argument with one line and exit code 2', async () => {
+    for (const args of [['--port', 'abc'], ['--chain-id', '0'], ['--bogus']]) {
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+      const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+      expect(code, args.join(' ')).to.equal(2);
+      expect(err.trim().split('\n')).to.have.length(1);
+      expect(err).to.match(/^devnet: /);
+    }
+  });
+
+  it('the node does not outlive a parent killed with SIGKILL', async () => {
+    const { child, line } = runMain(['--data-dir', freshDir()]);
+    try {
+      const { pid } = await line;
       expect(alive(pid)).to.equal(true);
       child.kill('SIGKILL');
       expect(await until(() => !alive(pid), 15_000), 'the node exited with its parent').to.equal(true);

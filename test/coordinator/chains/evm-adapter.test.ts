@@ -8,7 +8,7 @@ import type { Address, EvmAssetConfig, EvmChainAdapter, Hex, UnsignedEvmTransfer
 import { createEvmAdapter } from '../../../coordinator/chains/evm/evm-adapter.js';
 import { createDevFaucet } from '../../../coordinator/chains/evm/dev-faucet.js';
 import { ERC20_ABI } from '../../../coordinator/chains/evm/erc20-abi.js';
-import { decodeUnsignedEvmTransfer } from '../../../coordinator/chains/evm/evm-transaction.js';
+import { decodeUnsignedEvmTransfer, transferIntent } from '../../../coordinator/chains/evm/evm-transaction.js';
 import { InMemoryNonceAllocator, reserveNonce } from '../../../coordinator/chains/nonce-allocator.js';
 import { startDevnet, type Devnet } from '../../../scripts/devnet/devnet.js';
 import { expectChainError, newSigner, type TestSigner } from './chain-test-kit.js';
@@ -76,6 +76,7 @@ describe('EVM adapter on a Hardhat devnet', function () {
     expect(unsigned.signingHash).to.equal(keccak256(unsigned.serializedUnsigned));
     // The stored bytes alone give the transaction back.
     expect(decodeUnsignedEvmTransfer(unsigned.serializedUnsigned, source.address)).to.deep.equal(unsigned);
+    expect(transferIntent(unsigned, ETH)).to.deep.equal({ recipient, amount });
 
     const raw = await signAndAssemble(source, unsigned);
     const hash = await adapter.broadcast(raw);
@@ -106,6 +107,7 @@ describe('EVM adapter on a Hardhat devnet', function () {
     const call = decodeFunctionData({ abi: ERC20_ABI, data: unsigned.data });
     expect(call.functionName).to.equal('transfer');
     expect(call.args).to.deep.equal([recipient, 1_234_567n]);
+    expect(transferIntent(unsigned, TTK)).to.deep.equal({ recipient, amount: 1_234_567n });
 
     const st = await adapter.confirmations(hash);
     expect(st.state).to.equal('CONFIRMED');
@@ -141,6 +143,22 @@ describe('EVM adapter on a Hardhat devnet', function () {
     }
     expect(await adapter.balance(recipient, ETH)).to.equal(777n);
     expect(await adapter.pendingNonce(source.address)).to.equal(1);
+  });
+
+  it('a transaction whose block is reorganised away goes back to NOT_FOUND; broadcasting it again confirms it', async () => {
+    const source = await fundedSigner();
+    const recipient = newSigner().address;
+    const snap = await devnet!.snapshot();
+    const { raw, hash } = await send(source, ETH, recipient, 99n);
+    await devnet!.mine(2);
+    expect(await adapter.confirmations(hash)).to.include({ state: 'CONFIRMED', confirmations: 3 });
+    await devnet!.revert(snap);
+    // The chain no longer has the block nor the transaction (Hardhat drops reverted transactions).
+    expect(await adapter.confirmations(hash)).to.deep.equal({ state: 'NOT_FOUND', confirmations: 0 });
+    expect(await adapter.balance(recipient, ETH)).to.equal(0n);
+    expect(await adapter.broadcast(raw)).to.equal(hash);
+    expect(await adapter.confirmations(hash)).to.include({ state: 'CONFIRMED', confirmations: 1 });
+    expect(await adapter.balance(recipient, ETH)).to.equal(99n);
   });
 
   it('two concurrent transfers from one address get distinct nonces and both mine', async () => {

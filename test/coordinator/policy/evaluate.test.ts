@@ -130,7 +130,13 @@ describe('TAP evaluate', () => {
       const wallet = (id: string, whitelisted: boolean) => transfer({ destination: { type: 'EXTERNAL_WALLET', id, whitelisted } });
       expect(await decide(p, wallet('w-7', true))).to.include({ ruleName: 'wl-7' });
       expect(await decide(p, wallet('w-8', true))).to.include({ ruleName: 'wl' });
-      expect(await decide(p, wallet('w-7', false))).to.include({ ruleIndex: null }); // not (yet) approved: no whitelist rule matches
+      // Not (yet) approved: blocked before any rule, even one for destination "*".
+      for (const q of [p, policy(rule('star'))]) {
+        expect(await decide(q, wallet('w-7', false))).to.deep.equal({
+          action: 'BLOCK', ruleIndex: null, ruleName: null, approvers: null,
+          reason: 'the destination wallet\'s address for this asset is not approved: blocked before any rule',
+        });
+      }
       expect(await decide(p, transfer())).to.include({ ruleName: 'ota' });
       expect(await decide(p, transfer({ destination: { type: 'VAULT_ACCOUNT', id: '3' } }))).to.include({ ruleName: 'vault-3' });
       expect(await decide(p, transfer({ destination: { type: 'VAULT_ACCOUNT', id: '4' } }))).to.include({ ruleName: 'vault' });
