@@ -3,11 +3,13 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { verifyAttestationCommand, type CommandIo } from './commands/verify-attestation.js';
+import { kmsPolicyCommand } from './commands/kms-policy.js';
 
 type Command = { summary: string; run: (argv: string[], io: CommandIo) => Promise<number> };
 
 export const COMMANDS: Record<string, Command> = {
   'verify-attestation': { summary: 'verify a Nitro attestation document against the pinned root', run: verifyAttestationCommand },
+  'kms-policy': { summary: 'print the sealing key policy for an enclave measurement', run: kmsPolicyCommand },
 };
 
 function usage(io: CommandIo): void {
