@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# System tools the deployment checks (test/deploy/) need: systemd-analyze (Debian package
-# "systemd") verifies the units, shellcheck lints the scripts. Idempotent: installs only what is
+# System tools the tests drive: openssl (CMS and CSR interoperability), systemd-analyze (Debian
+# package "systemd") verifies the units, shellcheck lints the scripts (test/deploy/). Idempotent: installs only what is
 # missing, from Debian's packages. .ci/run calls it before the tests; the tests never install
 # anything themselves and fail, naming this script, when a tool is absent.
 set -euo pipefail
 
 missing=()
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "ci-deps: systemd-analyze and shellcheck present"
+  echo "ci-deps: openssl, systemd-analyze and shellcheck present"
   exit 0
 fi
 
