@@ -2,7 +2,7 @@
 // unsigned transaction and the exact hash to sign, has it signed by MPC, assembles the signed
 // transaction, broadcasts it and follows it to confirmation; balances and nonces come from the node.
 // Amounts are always exact integers in the asset's base units (wei, token units); conversion from
-// the API's decimal strings is in amount.ts.
+// the API's decimal strings is in coordinator/assets/amount.ts.
 
 /** 0x-prefixed hex, the form JSON-RPC and viem use. */
 export type Hex = `0x${string}`;
