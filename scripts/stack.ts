@@ -12,7 +12,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { KMSClient, CreateKeyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
-export type Component = 'nsm' | 'kms' | 'enclave' | 'parent';
+export type Component = 'nsm' | 'kms' | 'enclave' | 'parent' | 'coordinator';
 
 export interface StackOptions {
   /** Repository root (where enclave/, parent/, emulators/ live). */
@@ -326,7 +326,30 @@ export class LocalStack {
   }
 
   /** Everything, in reverse start order. */
+  /**
+   * The coordinator on its own data folder, with a workspace and an ADMIN API user made on the
+   * first run (the CLI's own commands); returns what an SDK user needs to reach it.
+   */
+  async startCoordinator(port: number): Promise<{ baseUrl: string; apiKey: string; privateKeyFile: string }> {
+    const dataDir = join(this.workDir, 'coordinator');
+    const adminFile = join(dataDir, 'admin-user.json');
+    if (!existsSync(adminFile)) {
+      const { runCoordinatorCli } = await import('../coordinator/cli.js');
+      const lines: string[] = [];
+      const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+      if (await runCoordinatorCli(['workspace', 'create', 'local', '--data-dir', dataDir], io) !== 0) throw new Error(`coordinator workspace create failed: ${lines.join('; ')}`);
+      if (await runCoordinatorCli(['api-user', 'create', '--workspace', 'local', '--name', 'admin', '--role', 'ADMIN', '--data-dir', dataDir], io) !== 0) throw new Error(`coordinator api-user create failed: ${lines.join('; ')}`);
+      const apiKey = lines.map((l) => /^api key (\S+)$/.exec(l)?.[1]).find(Boolean)!;
+      const privateKeyFile = lines.map((l) => /^private key (\S+)$/.exec(l)?.[1]).find(Boolean)!;
+      writeFileSync(adminFile, JSON.stringify({ apiKey, privateKeyFile }, null, 2) + '\n', { mode: 0o600 });
+    }
+    const admin = JSON.parse(readFileSync(adminFile, 'utf8')) as { apiKey: string; privateKeyFile: string };
+    this.launch('coordinator', 'coordinator/cli.ts', ['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)]);
+    await this.waitFor('coordinator', /coordinator listening/);
+    return { baseUrl: `http://127.0.0.1:${port}`, ...admin };
+  }
+
   async stop(): Promise<void> {
-    for (const c of ['parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
+    for (const c of ['coordinator', 'parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
   }
 }
