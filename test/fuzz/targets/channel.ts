@@ -1,0 +1,173 @@
+// The parent↔enclave channel: the frame decoder (shared/channel/frame.ts), cbor-x decoding
+// (shared/cbor.ts) and the RPC envelope and message schemas (shared/channel/messages.ts,
+// shared/messages.ts) — everything a hostile parent's bytes reach before a handler runs.
+import fc from 'fast-check';
+import { isDeepStrictEqual } from 'node:util';
+import { FrameDecoder, decodeFrameBody, encodeFrame, type FrameResult } from '../../../shared/channel/frame.js';
+import { encodeCbor } from '../../../shared/cbor.js';
+import { envelopeId, lookupMessage, parseRequestEnvelope, parseResponseEnvelope } from '../../../shared/channel/messages.js';
+import { EnclaveMessages } from '../../../shared/messages.js';
+import { CosignerError } from '../../../shared/errors.js';
+import { concatBytes, hostileCbor, mutated } from '../support/mutate.js';
+import { equalBytes, requireTyped, typedOnly, violation, type FuzzTarget } from '../support/target.js';
+import { wireValue } from '../support/values.js';
+
+const bytesOf = (n: number, max = n) => fc.uint8Array({ minLength: n, maxLength: max });
+
+/** Valid request bodies for every message type of the enclave catalog. */
+export function validRequest(): fc.Arbitrary<{ type: string; body: unknown }> {
+  const credentials = fc.record(
+    {
+      accessKeyId: fc.stringMatching(/^[A-Z0-9]{16,32}$/),
+      secretAccessKey: fc.string({ minLength: 1, maxLength: 40 }),
+      sessionToken: fc.string({ maxLength: 64 }),
+      expiration: fc.nat(),
+    },
+    { requiredKeys: ['accessKeyId', 'secretAccessKey'] },
+  );
+  const sealed = fc.option(fc.record({ kmsCiphertext: bytesOf(1, 64), sealed: bytesOf(1, 96) }), { nil: null });
+  return fc.oneof(
+    fc.constant({ type: 'Ping', body: {} }),
+    fc.constant({ type: 'Status', body: {} }),
+    fc.record({ credentials, sealed }).map((body) => ({ type: 'Boot', body })),
+    fc.option(bytesOf(1, 64), { nil: null }).map((nonce) => ({ type: 'GetAttestation', body: { nonce } })),
+  );
+}
+
+/** Valid responses of every type (what a parent-side client decodes). */
+function validResponseBody(): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    fc.record({ uptimeMs: fc.nat() }),
+    fc.record({
+      phase: fc.constantFrom('waiting-for-boot', 'booting', 'ready', 'failed'),
+      failure: fc.option(fc.record({ code: fc.string({ maxLength: 16 }), message: fc.string({ maxLength: 40 }) }), { nil: null }),
+    }),
+    fc.record({ document: bytesOf(1, 64) }),
+  );
+}
+
+export function validEnvelope(withProtoKey = true): fc.Arbitrary<unknown> {
+  const id = fc.integer({ min: 1, max: 0xffff_ffff });
+  return fc.oneof(
+    fc.tuple(id, validRequest()).map(([i, r]) => ({ id: i, type: r.type, body: r.body })),
+    fc.tuple(id, validResponseBody()).map(([i, body]) => ({ id: i, ok: true, body })),
+    fc.tuple(fc.nat({ max: 0xffff_ffff }), fc.stringMatching(/^[A-Z][A-Z0-9_]{0,20}$/), fc.string({ maxLength: 40 })).map(([i, code, message]) => ({ id: i, ok: false, error: { code, message } })),
+    fc.tuple(id, fc.string({ maxLength: 20 }), wireValue(3, withProtoKey)).map(([i, type, body]) => ({ id: i, type, body })),
+  );
+}
+
+/** Everything the enclave and the parent do with one decoded frame value; all of it must be typed. */
+export function parseEnvelopeValue(value: unknown): void {
+  envelopeId(value);
+  try {
+    const env = parseRequestEnvelope(value);
+    const spec = lookupMessage(EnclaveMessages, env.type);
+    if (spec) spec.request.parse(env.body, 'body');
+  } catch (e) {
+    requireTyped(e);
+  }
+  try {
+    const env = parseResponseEnvelope(value);
+    if (env.ok) for (const spec of Object.values(EnclaveMessages)) {
+      try { spec.response.parse(env.body, 'body'); } catch (e) { requireTyped(e); }
+    }
+  } catch (e) {
+    requireTyped(e);
+  }
+}
+
+function summary(results: FrameResult[]): unknown[] {
+  return results.map((r) => (r.kind === 'frame' ? { frame: r.value } : { error: r.error.code, fatal: r.fatal }));
+}
+
+/** Feed a stream to a decoder in the given chunk sizes (cycled); every result must be typed. */
+function feed(stream: Uint8Array, sizes: number[], maxFrameBytes: number): { results: FrameResult[]; end: CosignerError | null } {
+  const d = new FrameDecoder({ maxFrameBytes });
+  const results: FrameResult[] = [];
+  let off = 0;
+  for (let i = 0; off < stream.length; i++) {
+    const n = sizes[i % sizes.length]!;
+    let out: FrameResult[];
+    try {
+      out = d.push(stream.subarray(off, off + n));
+    } catch (e) {
+      violation(`FrameDecoder.push threw: ${String(e).slice(0, 200)}`);
+    }
+    for (const r of out) if (r.kind === 'error' && !(r.error instanceof CosignerError)) violation('FrameDecoder gave an untyped error');
+    results.push(...out);
+    off += n;
+  }
+  const end = d.end();
+  if (end !== null && !(end instanceof CosignerError)) violation('FrameDecoder.end gave an untyped error');
+  if (d.bufferedBytes > maxFrameBytes + stream.length) violation('decoder buffers more than one frame plus a chunk');
+  return { results, end };
+}
+
+/** A stream of frames (valid envelopes, raw hostile bodies), then mutated as a whole. */
+function frameStream(): fc.Arbitrary<Uint8Array> {
+  const frameOf = (body: Uint8Array) => {
+    const f = new Uint8Array(4 + body.length);
+    new DataView(f.buffer).setUint32(0, body.length);
+    f.set(body, 4);
+    return f;
+  };
+  const oneFrame = fc.oneof(
+    { weight: 4, arbitrary: validEnvelope().map((v) => encodeFrame(v)) },
+    { weight: 1, arbitrary: hostileCbor().map(frameOf) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }).map(frameOf) },
+  );
+  return mutated(fc.array(oneFrame, { minLength: 1, maxLength: 4 }).map((fs) => concatBytes(...fs)));
+}
+
+export const frameDecoderTarget: FuzzTarget = {
+  name: 'channel.frame-decoder',
+  input: frameStream(),
+  check(stream) {
+    // The bound is checked from the header alone; a small maximum exercises FRAME_TOO_LARGE too.
+    const max = stream.length % 3 === 0 ? 64 : 1024 * 1024;
+    typedOnly(stream, () => {
+      const whole = feed(stream, [stream.length || 1], max);
+      const split = feed(stream, [1, 7, 3, 64], max);
+      // Any split of the same bytes gives the same frames, errors and end state.
+      if (!isDeepStrictEqual(summary(whole.results), summary(split.results)) || whole.end?.code !== split.end?.code) {
+        violation('chunking changed what the decoder returned');
+      }
+      for (const r of whole.results) if (r.kind === 'frame') parseEnvelopeValue(r.value);
+    });
+  },
+};
+
+/** One frame body: cbor-x decoding and then the envelope and message schemas. */
+export const envelopeTarget: FuzzTarget = {
+  name: 'channel.cbor-envelope',
+  input: mutated(validEnvelope().map((v) => encodeCbor(v)), [hostileCbor()]),
+  check(body) {
+    typedOnly(body, () => {
+      let value: unknown;
+      try {
+        value = decodeFrameBody(body);
+      } catch (e) {
+        requireTyped(e, ['FRAME_NOT_CBOR']);
+        return;
+      }
+      parseEnvelopeValue(value);
+    });
+  },
+};
+
+/** Round trip: a valid value encodes to a frame whose decoding equals it, and re-encodes identically. */
+export const frameRoundTripTarget: FuzzTarget = {
+  name: 'channel.frame-roundtrip',
+  input: validEnvelope(false).map((v) => encodeCbor(v)),
+  check(body) {
+    typedOnly(body, () => {
+      const value = decodeFrameBody(body);
+      const again = encodeFrame(value);
+      if (!equalBytes(again.subarray(4), body)) violation('decode then encode changed the bytes');
+      const [r] = new FrameDecoder().push(again);
+      if (r?.kind !== 'frame' || !isDeepStrictEqual(r.value, value)) violation('frame did not decode to the value encoded');
+    });
+  },
+};
+
+export const channelTargets = [frameDecoderTarget, envelopeTarget, frameRoundTripTarget];
