@@ -14,7 +14,10 @@ export interface FuzzTarget {
   check(input: Uint8Array): void | Promise<void>;
   /** Cases in the regular suite (default 300); expensive targets run fewer. */
   readonly suiteRuns?: number;
-  /** Relative cost, used by `npm run fuzz` to split its budget (default 1). */
+  /**
+   * Cost of one input relative to the cheapest target (default 1): `npm run fuzz` gives a target
+   * 1/weight of the cheapest one's inputs, so each target gets about the same time.
+   */
   readonly weight?: number;
   /** One-time preparation (keys, valid messages); run before the first case. */
   setup?(): Promise<void>;

@@ -121,6 +121,7 @@ function frameStream(): fc.Arbitrary<Uint8Array> {
 
 export const frameDecoderTarget: FuzzTarget = {
   name: 'channel.frame-decoder',
+  weight: 40,
   input: frameStream(),
   check(stream) {
     // The bound is checked from the header alone; a small maximum exercises FRAME_TOO_LARGE too.
@@ -140,6 +141,7 @@ export const frameDecoderTarget: FuzzTarget = {
 /** One frame body: cbor-x decoding and then the envelope and message schemas. */
 export const envelopeTarget: FuzzTarget = {
   name: 'channel.cbor-envelope',
+  weight: 12,
   input: mutated(validEnvelope().map((v) => encodeCbor(v)), [hostileCbor()]),
   check(body) {
     typedOnly(body, () => {
@@ -158,6 +160,7 @@ export const envelopeTarget: FuzzTarget = {
 /** Round trip: a valid value encodes to a frame whose decoding equals it, and re-encodes identically. */
 export const frameRoundTripTarget: FuzzTarget = {
   name: 'channel.frame-roundtrip',
+  weight: 5,
   input: validEnvelope(false).map((v) => encodeCbor(v)),
   check(body) {
     typedOnly(body, () => {

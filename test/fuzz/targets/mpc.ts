@@ -178,22 +178,22 @@ const frost = (key: string, opts: { suiteRuns?: number; weight?: number } = {}) 
 
 // Keygen: P1 receives rounds 2 and 4, P2 rounds 1 and 3. Signing: P1 receives 2 and 4, P2 1, 3 and 5.
 export const ecdsaTargets: FuzzTarget[] = [
-  ecdsa('keygen.p2.round1', { suiteRuns: 40, weight: 20 }),
-  ecdsa('keygen.p1.round2', { suiteRuns: 40, weight: 20 }),
-  ecdsa('keygen.p2.round3', { suiteRuns: 40, weight: 20 }),
-  ecdsa('keygen.p1.round4', { suiteRuns: 100, weight: 2 }),
-  ecdsa('sign.p2.round1', { suiteRuns: 150, weight: 3 }),
-  ecdsa('sign.p1.round2', { suiteRuns: 150, weight: 3 }),
-  ecdsa('sign.p2.round3', { suiteRuns: 100, weight: 5 }),
-  ecdsa('sign.p1.round4', { suiteRuns: 100, weight: 5 }),
-  ecdsa('sign.p2.round5', { suiteRuns: 150, weight: 3 }),
+  ecdsa('keygen.p2.round1', { suiteRuns: 40, weight: 140 }),
+  ecdsa('keygen.p1.round2', { suiteRuns: 40, weight: 800 }),
+  ecdsa('keygen.p2.round3', { suiteRuns: 40, weight: 1400 }),
+  ecdsa('keygen.p1.round4', { suiteRuns: 100, weight: 8 }),
+  ecdsa('sign.p2.round1', { suiteRuns: 150, weight: 10 }),
+  ecdsa('sign.p1.round2', { suiteRuns: 150, weight: 20 }),
+  ecdsa('sign.p2.round3', { suiteRuns: 100, weight: 60 }),
+  ecdsa('sign.p1.round4', { suiteRuns: 100, weight: 35 }),
+  ecdsa('sign.p2.round5', { suiteRuns: 150, weight: 14 }),
 ];
 
 export const frostTargets: FuzzTarget[] = (['ed25519', 'bip340'] as const).flatMap((scheme) => [
-  frost(`${scheme}.dkg.round1`, { suiteRuns: 150, weight: 3 }),
-  frost(`${scheme}.dkg.round2`, { suiteRuns: 150, weight: 3 }),
-  frost(`${scheme}.sign.round1`, { suiteRuns: 150, weight: 3 }),
-  frost(`${scheme}.sign.round2`, { suiteRuns: 150, weight: 3 }),
+  frost(`${scheme}.dkg.round1`, { suiteRuns: 150, weight: 80 }),
+  frost(`${scheme}.dkg.round2`, { suiteRuns: 100, weight: 300 }),
+  frost(`${scheme}.sign.round1`, { suiteRuns: 150, weight: 45 }),
+  frost(`${scheme}.sign.round2`, { suiteRuns: 150, weight: 110 }),
 ]);
 
 export const mpcTargets = [...ecdsaTargets, ...frostTargets];

@@ -46,6 +46,7 @@ function same(a: unknown, b: unknown): boolean {
 
 export const nsmRequestTarget: FuzzTarget = {
   name: 'nsm.request',
+  weight: 2,
   input: mutated(nsmRequest.map(encodeNsmRequest), [hostileCbor()]),
   check(input) {
     const r = typedOnly(input, () => decodeNsmRequest(input), ['NSM_ERROR']);
@@ -59,6 +60,7 @@ export const nsmRequestTarget: FuzzTarget = {
 
 export const nsmResponseTarget: FuzzTarget = {
   name: 'nsm.response',
+  weight: 2,
   input: mutated(nsmResponse.map(encodeNsmResponse), [hostileCbor()]),
   check(input) {
     const r = typedOnly(input, () => decodeNsmResponse(input), ['NSM_ERROR']);
@@ -72,6 +74,7 @@ export const nsmResponseTarget: FuzzTarget = {
 /** Round trip for every request and response shape. */
 export const nsmRoundTripTarget: FuzzTarget = {
   name: 'nsm.roundtrip',
+  weight: 1,
   input: fc.oneof(nsmRequest.map((q) => concatBytes(Uint8Array.of(0), encodeNsmRequest(q))), nsmResponse.map((p) => concatBytes(Uint8Array.of(1), encodeNsmResponse(p)))),
   check(input) {
     const body = input.subarray(1);
@@ -88,6 +91,7 @@ export const nsmRoundTripTarget: FuzzTarget = {
 /** The emulator socket framing: any byte stream gives frames or FRAME_TOO_LARGE, never more than the bound buffered. */
 export const nsmFramingTarget: FuzzTarget = {
   name: 'nsm.socket-framing',
+  weight: 2,
   input: mutated(fc.array(nsmResponse.map((p) => encodeNsmFrame(encodeNsmResponse(p))), { minLength: 1, maxLength: 3 }).map((fs) => concatBytes(...fs))),
   check(input) {
     typedOnly(input, () => {

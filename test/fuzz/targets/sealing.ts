@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { SEALED_MAGIC, SEALED_VERSION, unseal } from '../../../enclave/sealing/sealed-blob.js';
+import { SEALED_MAGIC, SEALED_VERSION, seal, unseal } from '../../../enclave/sealing/sealed-blob.js';
 import { ENCLAVE_STATE_VERSION, decodeState, encodeState, type EnclaveState } from '../../../enclave/state.js';
 import { SealedStore } from '../../../parent/sealed-store.js';
 import { encodeCbor } from '../../../shared/cbor.js';
@@ -33,16 +33,18 @@ function sealDeterministic(plaintext: Uint8Array, nonce: Uint8Array): Uint8Array
   return concatBytes(SEALED_MAGIC, Uint8Array.of(SEALED_VERSION), nonce, c.update(plaintext), c.final(), c.getAuthTag());
 }
 
-/** Blobs really sealed: hex → plaintext. */
+/** Blobs really sealed (a fixed pool, reproducible from the seed and bounded in memory): hex → plaintext. */
 const sealedBlobs = new Map<string, Uint8Array>();
-const validBlob = fc.tuple(fc.uint8Array({ maxLength: 512 }), fc.uint8Array({ minLength: 12, maxLength: 12 })).map(([p, n]) => {
+const blobPool = fc.sample(fc.tuple(fc.uint8Array({ maxLength: 512 }), fc.uint8Array({ minLength: 12, maxLength: 12 })), { seed: 13, numRuns: 64 }).map(([p, n]) => {
   const blob = sealDeterministic(p, n);
   sealedBlobs.set(hex(blob), p);
   return blob;
 });
+const validBlob = fc.nat().map((i) => blobPool[i % blobPool.length]!);
 
 export const sealedBlobTarget: FuzzTarget = {
   name: 'sealing.blob',
+  weight: 4,
   input: mutated(validBlob),
   check(input) {
     const r = typedOnly(input, () => unseal(input, FUZZ_DATA_KEY, FUZZ_KEY_ARN), ['SEALED_STATE_INVALID']);
@@ -51,6 +53,22 @@ export const sealedBlobTarget: FuzzTarget = {
     if (expected !== undefined && (!r.ok || !equalBytes(r.value, expected))) violation('a sealed blob did not unseal to its plaintext');
     // Bound to its KMS key: the same blob never opens under another ARN.
     if (expected !== undefined) typedOnly(input, () => unseal(input, FUZZ_DATA_KEY, FUZZ_KEY_ARN + '2'), ['SEALED_STATE_INVALID']).ok && violation('blob opened under another KMS key ARN');
+  },
+};
+
+/** seal() itself: what it seals opens again, and no single flipped bit of its output ever verifies. */
+export const sealRoundTripTarget: FuzzTarget = {
+  name: 'sealing.seal-roundtrip',
+  weight: 4,
+  input: fc.uint8Array({ maxLength: 2048 }),
+  check(plaintext) {
+    const blob = seal(plaintext, FUZZ_DATA_KEY, FUZZ_KEY_ARN);
+    const r = typedOnly(blob, () => unseal(blob, FUZZ_DATA_KEY, FUZZ_KEY_ARN));
+    if (!r.ok || !equalBytes(r.value, plaintext)) violation('seal then unseal did not give the plaintext back');
+    const bit = (plaintext.length * 131 + (plaintext[0] ?? 0)) % (blob.length * 8);
+    const flipped = new Uint8Array(blob);
+    flipped[bit >> 3]! ^= 1 << (bit & 7);
+    if (typedOnly(flipped, () => unseal(flipped, FUZZ_DATA_KEY, FUZZ_KEY_ARN), ['SEALED_STATE_INVALID']).ok) violation(`flipping bit ${bit} of a sealed blob still verified`);
   },
 };
 
@@ -65,6 +83,7 @@ const validState = fc.record({ createdAt: fc.nat(), identitySeed: fc.uint8Array(
 
 export const enclaveStateTarget: FuzzTarget = {
   name: 'sealing.enclave-state',
+  weight: 25,
   input: mutated(validState, [hostileCbor()]),
   setup: setupState,
   check(input) {
@@ -84,9 +103,9 @@ const validFile = fc.record({ kmsCiphertext: fc.uint8Array({ minLength: 1, maxLe
 /** The parent reading its file from disk: a value or SEALED_STORE_ERROR, and the file left as it was. */
 export const sealedStoreTarget: FuzzTarget = {
   name: 'parent.sealed-store-read',
+  weight: 30,
   input: mutated(validFile, [hostileCbor()]),
   suiteRuns: 150,
-  weight: 4,
   async setup() {
     dir ??= mkdtempSync(join(tmpdir(), 'cosigner-fuzz-store-'));
     process.once('exit', () => rmSync(dir!, { recursive: true, force: true }));
@@ -102,5 +121,5 @@ export const sealedStoreTarget: FuzzTarget = {
   },
 };
 
-export const sealingTargets = [sealedBlobTarget, enclaveStateTarget, sealedStoreTarget];
+export const sealingTargets = [sealedBlobTarget, sealRoundTripTarget, enclaveStateTarget, sealedStoreTarget];
 export type { EnclaveState };
