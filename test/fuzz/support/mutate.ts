@@ -112,7 +112,7 @@ export function applyMutation(input: Uint8Array, m: Mutation, other: Uint8Array)
     case 'duplicate': {
       const at = pos(m.at);
       const piece = input.subarray(at, Math.min(n, at + m.count));
-      return concat(input.subarray(0, at), piece, piece, input.subarray(at));
+      return concat(input.subarray(0, at + piece.length), piece, input.subarray(at + piece.length));
     }
   }
 }

@@ -62,6 +62,11 @@ async function setupPool(): Promise<void> {
   pool = p;
 }
 
+/** The test chain the pool was signed with (for the harness's own checks). */
+export function poolChain(): TestChain {
+  return pool!.chain;
+}
+
 /** A genuinely signed document (chosen by index once the pool exists). */
 const signedDoc = fc.nat().map((i) => pool!.docs[i % pool!.docs.length]!);
 
