@@ -101,7 +101,13 @@ async function fuzz(): Promise<number> {
       const shared = new SharedArrayBuffer(16 + 2 * 1024 * 1024);
       const counters = new Int32Array(shared, 0, 4);
       const job: WorkerJob = { targets: remaining, seed, findingsDir: values.findings!, chunk: Math.floor(positive('chunk', values.chunk)), shared };
-      const w = new Worker(`import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(new URL('../test/fuzz/support/worker.ts', import.meta.url).href)});`, { eval: true, workerData: job });
+      const w = new Worker(`import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(new URL('../test/fuzz/support/worker.ts', import.meta.url).href)});`, {
+        eval: true,
+        workerData: job,
+        // The enclave parses on its main thread (V8's default stack, just under 1 MiB); a worker's
+        // default is 4 MiB, which lets recursive decoders go deeper than they can in production.
+        resourceLimits: { stackSizeMb: 1 },
+      });
       const hung = await new Promise<number | null>((resolveLane, reject) => {
         let last = -1;
         let lastChange = performance.now();
