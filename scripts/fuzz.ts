@@ -66,7 +66,7 @@ async function replay(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-interface Totals { runs: number; ms: number; findings: number; hang: boolean }
+interface Totals { runs: number; ms: number; findings: number; stopped: boolean }
 
 async function fuzz(): Promise<number> {
   const count = positive('count', values.count);
@@ -87,7 +87,7 @@ async function fuzz(): Promise<number> {
   plan.forEach((p, i) => lanes[i % workers]!.push(p));
 
   console.log(`fuzzing ${chosen.length} targets, ${fmt(count)} inputs, budget ${budgetMs / 1000} s, ${workers} worker(s), seed ${seed}`);
-  const totals = new Map<string, Totals>(plan.map((p) => [p.name, { runs: 0, ms: 0, findings: 0, hang: false }]));
+  const totals = new Map<string, Totals>(plan.map((p) => [p.name, { runs: 0, ms: 0, findings: 0, stopped: false }]));
   const t0 = performance.now();
   const ticker = setInterval(() => {
     const runs = [...totals.values()].reduce((a, t) => a + t.runs, 0);
@@ -108,7 +108,7 @@ async function fuzz(): Promise<number> {
         // default is 4 MiB, which lets recursive decoders go deeper than they can in production.
         resourceLimits: { stackSizeMb: 1 },
       });
-      const hung = await new Promise<number | null>((resolveLane, reject) => {
+      const stopped = await new Promise<{ index: number; reason: string } | null>((resolveLane) => {
         let last = -1;
         let lastChange = performance.now();
         const watchdog = setInterval(() => {
@@ -118,7 +118,7 @@ async function fuzz(): Promise<number> {
             clearInterval(watchdog);
             const index = Atomics.load(counters, 1);
             void w.terminate();
-            resolveLane(index);
+            resolveLane({ index, reason: `hang: a case ran longer than ${hangMs / 1000} s` });
           }
         }, 1000);
         w.on('message', (m: WorkerMessage) => {
@@ -134,19 +134,23 @@ async function fuzz(): Promise<number> {
             resolveLane(null);
           }
         });
-        w.on('error', (e) => { clearInterval(watchdog); reject(e); });
+        // An exception outside a property (in a generator, or one that kills the thread) is a finding too.
+        w.on('error', (e) => {
+          clearInterval(watchdog);
+          resolveLane({ index: Atomics.load(counters, 1), reason: `worker died: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}` });
+        });
       });
-      if (hung === null) break;
-      // A hang: save the input that was running, skip that target, go on with the rest.
-      const name = remaining[hung]!.name;
+      if (stopped === null) break;
+      // A hang or a dead worker: save the input that was running, skip that target, go on with the rest.
+      const name = remaining[stopped.index]!.name;
       const len = Atomics.load(counters, 2);
       const input = new Uint8Array(shared, 16, len).slice();
-      const file = saveFinding(values.findings!, name, input, `target ${name}\nhang: a case ran longer than ${hangMs / 1000} s`);
+      const file = saveFinding(values.findings!, name, input, `target ${name}\n${stopped.reason}`);
       const t = totals.get(name)!;
-      t.hang = true;
+      t.stopped = true;
       t.findings++;
-      console.log(`  HANG ${name}: saved ${file}`);
-      remaining = remaining.slice(hung + 1);
+      console.log(`  STOPPED ${name} (${stopped.reason}): saved ${file}`);
+      remaining = remaining.slice(stopped.index + 1);
     }
   };
   await Promise.all(lanes.map(runLane));
@@ -158,7 +162,7 @@ async function fuzz(): Promise<number> {
   const findings = all.reduce((a, [, t]) => a + t.findings, 0);
   console.log('\n target                                      inputs     inputs/s  findings');
   for (const [name, t] of all) {
-    console.log(` ${name.padEnd(40)} ${fmt(t.runs).padStart(10)} ${fmt(Math.round(t.runs / Math.max(t.ms / 1000, 1e-3))).padStart(12)} ${String(t.findings).padStart(9)}${t.hang ? ' (hang)' : ''}`);
+    console.log(` ${name.padEnd(40)} ${fmt(t.runs).padStart(10)} ${fmt(Math.round(t.runs / Math.max(t.ms / 1000, 1e-3))).padStart(12)} ${String(t.findings).padStart(9)}${t.stopped ? ' (stopped)' : ''}`);
   }
   console.log(`\n${fmt(runs)} inputs in ${elapsed.toFixed(1)} s (${fmt(Math.round(runs / elapsed))} inputs/s), ${findings} findings${findings ? ` in ${values.findings}` : ''}`);
   return findings === 0 ? 0 : 1;

@@ -62,7 +62,8 @@ export function mutateValue(template: unknown, ms: ValueMutation[]): unknown {
       else delete parent[key];
     } else if (m.op === 'add') {
       const target = get(path);
-      if (typeof target === 'object' && target !== null && !(target instanceof Uint8Array) && !Array.isArray(target)) (target as Record<string, unknown>)[m.key] = m.value;
+      // defineProperty: an own key even for "__proto__" (assignment would set the prototype instead).
+      if (typeof target === 'object' && target !== null && !(target instanceof Uint8Array) && !Array.isArray(target)) Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
     } else {
       parent[key] = replacement;
     }

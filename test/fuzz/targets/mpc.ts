@@ -43,7 +43,7 @@ function messageInput(get: () => Scenario): fc.Arbitrary<Uint8Array> {
   );
 }
 
-function scenarioTarget(name: string, get: () => Scenario, setup: () => Promise<void>, opts: { suiteRuns?: number; weight?: number } = {}): FuzzTarget {
+function scenarioTarget(name: string, get: () => Scenario, setup: () => Promise<void>, opts: { suiteRuns?: number; weight?: number; timeBaseMs?: number } = {}): FuzzTarget {
   return {
     name,
     input: messageInput(get),
@@ -58,7 +58,7 @@ function scenarioTarget(name: string, get: () => Scenario, setup: () => Promise<
         return; // not CBOR: the channel refuses it before any party sees it
       }
       const party = sc.fresh();
-      const r = typedOnly(input, () => party.receive(message as MpcMessage));
+      const r = typedOnly(input, () => party.receive(message as MpcMessage), undefined, opts.timeBaseMs);
       if (r.ok && !Array.isArray(r.value)) violation('receive() returned something other than a message list');
       if (sc.acceptsTemplate && equalBytes(input, sc.templateBytes) && !r.ok) violation(`the honest message was refused (${r.error.code}): the scenario no longer reaches this round`);
     },
@@ -104,7 +104,7 @@ function addEcdsa(key: string, d: { state: Party<unknown>; message: MpcMessage }
   ecdsaScenarios.set(key, { fresh: () => snapshot(d.state), template: d.message, templateBytes: encodeCbor(d.message), acceptsTemplate: true });
 }
 
-const ecdsa = (key: string, opts: { suiteRuns?: number; weight?: number } = {}) =>
+const ecdsa = (key: string, opts: { suiteRuns?: number; weight?: number; timeBaseMs?: number } = {}) =>
   scenarioTarget(`mpc.ecdsa-${key}`, () => ecdsaScenarios.get(key) ?? violation(`no recorded ECDSA delivery ${key}`), setupEcdsa, opts);
 
 // ---------------------------------------------------------------- FROST
@@ -178,9 +178,9 @@ const frost = (key: string, opts: { suiteRuns?: number; weight?: number } = {}) 
 
 // Keygen: P1 receives rounds 2 and 4, P2 rounds 1 and 3. Signing: P1 receives 2 and 4, P2 1, 3 and 5.
 export const ecdsaTargets: FuzzTarget[] = [
-  ecdsa('keygen.p2.round1', { suiteRuns: 40, weight: 140 }),
-  ecdsa('keygen.p1.round2', { suiteRuns: 40, weight: 800 }),
-  ecdsa('keygen.p2.round3', { suiteRuns: 40, weight: 1400 }),
+  ecdsa('keygen.p2.round1', { suiteRuns: 40, weight: 140, timeBaseMs: 30_000 }),
+  ecdsa('keygen.p1.round2', { suiteRuns: 40, weight: 800, timeBaseMs: 30_000 }),
+  ecdsa('keygen.p2.round3', { suiteRuns: 40, weight: 1400, timeBaseMs: 30_000 }),
   ecdsa('keygen.p1.round4', { suiteRuns: 100, weight: 8 }),
   ecdsa('sign.p2.round1', { suiteRuns: 150, weight: 10 }),
   ecdsa('sign.p1.round2', { suiteRuns: 150, weight: 20 }),
