@@ -5,6 +5,7 @@
 //   npm run fuzz -- --only mpc. --workers 2    targets whose name starts with a prefix; 2 workers
 //   npm run fuzz -- --replay                   re-run every saved finding (fuzz/findings, open/ too)
 //   npm run fuzz -- --enclave --batches 200    generated frames to a running enclave process
+//   npm run fuzz -- --enclave --include f.bin  …starting with saved streams (e.g. a finding)
 //
 // Inputs are split over targets by cost (a target's weight); each gets a share of the count and
 // an equal part of the time budget (the run stops early for a target whose time is used up). Failing inputs are written to fuzz/findings/ (a hang too: a case that runs
@@ -12,10 +13,9 @@
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { allTargets, targetNamed } from '../test/fuzz/targets/index.js';
+import { allTargets } from '../test/fuzz/targets/index.js';
 import { FINDINGS_DIR, loadFindings, saveFinding } from '../test/fuzz/support/findings.js';
 import type { WorkerJob, WorkerMessage } from '../test/fuzz/support/worker.js';
-import { PropertyViolation } from '../test/fuzz/support/target.js';
 import { fuzzEnclave } from '../test/fuzz/support/enclave-fuzz.js';
 
 const { values } = parseArgs({
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     enclave: { type: 'boolean', default: false },
     batches: { type: 'string', default: '100' },
     'batch-size': { type: 'string', default: '50' },
+    include: { type: 'string', multiple: true },
   },
 });
 
@@ -43,24 +44,31 @@ function positive(name: string, v: string | undefined): number {
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
+/** Load a worker module written in TypeScript (tsx registers itself inside the worker). */
+function tsWorker(module: string, options: ConstructorParameters<typeof Worker>[1] = {}): Worker {
+  const url = new URL(module, import.meta.url).href;
+  return new Worker(`import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(url)});`, {
+    ...options,
+    eval: true,
+    // The enclave parses on its main thread (V8's default stack, just under 1 MiB); a worker's
+    // default is 4 MiB, which lets recursive decoders go deeper than they can in production.
+    resourceLimits: { stackSizeMb: 1 },
+  });
+}
+
 async function replay(): Promise<number> {
   const findings = [...loadFindings(values.findings), ...loadFindings(join(values.findings!, 'open'))];
+  const hangMs = positive('hang-seconds', values['hang-seconds']) * 1000;
   let failed = 0;
   for (const f of findings) {
-    const t = targetNamed(f.target);
-    if (!t) {
-      console.log(`? ${f.file}: no target named ${f.target}`);
-      failed++;
-      continue;
-    }
-    await t.setup?.();
-    try {
-      await t.check(f.input);
-      console.log(`ok    ${f.file}`);
-    } catch (e) {
-      failed++;
-      console.log(`FAIL  ${f.file}: ${e instanceof PropertyViolation ? e.message : String(e)}`);
-    }
+    const w = tsWorker('../test/fuzz/support/replay-worker.ts', { workerData: { target: f.target, input: f.input } });
+    const outcome = await new Promise<{ ok: boolean; message?: string }>((done) => {
+      const timer = setTimeout(() => { void w.terminate(); done({ ok: false, message: `hang: no result within ${hangMs / 1000} s` }); }, hangMs);
+      w.once('message', (m: { ok: boolean; message?: string }) => { clearTimeout(timer); void w.terminate(); done(m); });
+      w.once('error', (e) => { clearTimeout(timer); done({ ok: false, message: `worker died: ${String(e)}` }); });
+    });
+    if (!outcome.ok) failed++;
+    console.log(`${outcome.ok ? 'ok   ' : 'FAIL '} ${f.file}${outcome.ok ? '' : `: ${outcome.message}`}`);
   }
   console.log(`${findings.length} findings replayed, ${failed} still failing`);
   return failed === 0 ? 0 : 1;
@@ -101,13 +109,7 @@ async function fuzz(): Promise<number> {
       const shared = new SharedArrayBuffer(16 + 2 * 1024 * 1024);
       const counters = new Int32Array(shared, 0, 4);
       const job: WorkerJob = { targets: remaining, seed, findingsDir: values.findings!, chunk: Math.floor(positive('chunk', values.chunk)), shared };
-      const w = new Worker(`import { register } from 'tsx/esm/api'; register(); await import(${JSON.stringify(new URL('../test/fuzz/support/worker.ts', import.meta.url).href)});`, {
-        eval: true,
-        workerData: job,
-        // The enclave parses on its main thread (V8's default stack, just under 1 MiB); a worker's
-        // default is 4 MiB, which lets recursive decoders go deeper than they can in production.
-        resourceLimits: { stackSizeMb: 1 },
-      });
+      const w = tsWorker('../test/fuzz/support/worker.ts', { workerData: job });
       const stopped = await new Promise<{ index: number; reason: string } | null>((resolveLane) => {
         let last = -1;
         let lastChange = performance.now();
@@ -170,7 +172,7 @@ async function fuzz(): Promise<number> {
 
 async function main(): Promise<number> {
   if (values.replay) return replay();
-  if (values.enclave) return fuzzEnclave({ batches: positive('batches', values.batches), batchSize: positive('batch-size', values['batch-size']), seed: values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31, findingsDir: values.findings! });
+  if (values.enclave) return fuzzEnclave({ batches: positive('batches', values.batches), batchSize: positive('batch-size', values['batch-size']), seed: values.seed !== undefined ? Number(values.seed) : Date.now() % 2 ** 31, findingsDir: values.findings!, include: values.include ?? [] });
   return fuzz();
 }
 

@@ -6,7 +6,7 @@
 // measured before fuzzing, and the enclave process must still be running.
 import fc from 'fast-check';
 import net from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ export interface EnclaveFuzzOptions {
   batchSize: number;
   seed: number;
   findingsDir: string;
+  /** Files whose bytes are sent as the first batch (each as one stream), e.g. saved findings. */
+  include?: string[];
   /** Connections open at once (the enclave serves 16; the parent and the Status client hold two). */
   parallel?: number;
 }
@@ -95,7 +97,7 @@ export async function fuzzEnclave(o: EnclaveFuzzOptions): Promise<number> {
     let worst = 0;
     const t0 = performance.now();
     for (let b = 0; b < o.batches; b++) {
-      const batch = fc.sample(frameDecoderTarget.input, { seed: (o.seed + b) | 0, numRuns: o.batchSize });
+      const batch = b === 0 && o.include?.length ? o.include.map((f) => new Uint8Array(readFileSync(f))) : fc.sample(frameDecoderTarget.input, { seed: (o.seed + b) | 0, numRuns: o.batchSize });
       for (let i = 0; i < batch.length; i += parallel) {
         await Promise.all(batch.slice(i, i + parallel).map((s) => sendStream(transport, stack.enclaveCid, s)));
       }
