@@ -18,6 +18,7 @@ import { EnclaveMessages, ENCLAVE_RPC_PORT } from '../../../shared/messages.js';
 import { frameDecoderTarget } from '../targets/channel.js';
 import { saveFinding } from './findings.js';
 
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export interface EnclaveFuzzOptions {
