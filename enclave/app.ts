@@ -46,12 +46,16 @@ export class EnclaveApp {
       Ping: () => ({ uptimeMs: Date.now() - this.startedAt }),
       Status: () => ({ phase: this.phase, failure: this.failure }),
       Boot: (req) => this.boot(req),
-      GetAttestation: async (req) => ({
-        document: await this.deps.nsm.attestation({
-          nonce: req.nonce,
-          userData: this.state ? publicKeysOf(this.state).identityPublicKey : null,
-          publicKey: null,
-        }),
+      // The parent's own requests wait behind ours and are bounded; they are dropped if it hangs up.
+      GetAttestation: async (req, ctx) => ({
+        document: await this.deps.nsm.attestation(
+          {
+            nonce: req.nonce,
+            userData: this.state ? publicKeysOf(this.state).identityPublicKey : null,
+            publicKey: null,
+          },
+          { priority: 'peer', signal: ctx.signal },
+        ),
       }),
     };
   }

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
     allowPlainHttpKms: cfg.allowPlainHttpKms,
     log,
   });
-  const server = new RpcServer(EnclaveMessages, app.handlers(), { logger: log });
+  // Boot must never wait behind a flood of the parent's other requests; Status and Ping are cheap.
+  const server = new RpcServer(EnclaveMessages, app.handlers(), { logger: log, priorityTypes: ['Boot', 'Status', 'Ping'] });
   // On real vsock the binding listens on any CID; on loopback, on this enclave's own CID.
   await server.listen(transport, cfg.transport === 'loopback' ? cfg.cid : ANY_CID, cfg.rpcPort);
   log.info({ cid: cfg.cid, port: cfg.rpcPort, transport: cfg.transport }, 'enclave listening');

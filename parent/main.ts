@@ -21,7 +21,7 @@ const BOOT_RETRY_MAX_MS = 60_000;
 
 /** Failures that may pass by themselves; everything else needs the operator. */
 function isTransientBootFailure(e: unknown): boolean {
-  return isCosignerError(e) && ['KMS_ERROR', 'RPC_TIMEOUT', 'TRANSPORT_ERROR', 'BOOT_IN_PROGRESS', 'NSM_ERROR'].includes(e.code);
+  return isCosignerError(e) && ['KMS_ERROR', 'RPC_TIMEOUT', 'TRANSPORT_ERROR', 'BOOT_IN_PROGRESS', 'NSM_ERROR', 'NSM_BUSY', 'CREDENTIALS_EXPIRED'].includes(e.code);
 }
 
 async function main(): Promise<void> {

@@ -16,8 +16,8 @@ import { createLogger } from '../shared/log.js';
 
 const log = createLogger('sealed-store');
 
-/** SealedFileSchema bounds the blob at 16 MiB; anything much larger is not ours. */
-const MAX_FILE_BYTES = 17 * 1024 * 1024;
+/** SealedFileSchema bounds a file at 768 KiB sealed + 8 KiB KMS ciphertext (one channel frame); larger is not ours. */
+const MAX_FILE_BYTES = 1024 * 1024;
 
 function storeError(message: string, cause?: unknown): CosignerError {
   return new CosignerError('SEALED_STORE_ERROR', message, undefined, cause === undefined ? undefined : { cause });

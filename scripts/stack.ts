@@ -35,6 +35,8 @@ interface Running {
 
 const REGION = 'us-east-1';
 const ACCOUNT = '111122223333';
+export const ADMIN_ROLE = `arn:aws:iam::${ACCOUNT}:role/cosigner-key-admin`;
+export const PARENT_ROLE = `arn:aws:iam::${ACCOUNT}:role/cosigner-parent`;
 
 export interface LocalCredentials {
   accessKeyId: string;
@@ -75,16 +77,39 @@ export class LocalStack {
     return join(this.workDir, 'parent', 'sealed-state.cbor');
   }
 
-  /** Development credentials the KMS emulator accepts (made once, kept in the work folder). */
-  credentials(): LocalCredentials {
+  /**
+   * Development credentials the KMS emulator accepts (made once, kept in the work folder): two
+   * principals as on AWS. The key administrator may create keys and change their policies but not
+   * use them; the parent instance role may only read the key's facts and — through the key
+   * policy's attestation condition, so in effect only the enclave — generate and decrypt data keys.
+   * Its identity policy has no PutKeyPolicy (README "The sealing key's policy").
+   */
+  private localCredentials(): { admin: LocalCredentials; parent: LocalCredentials } {
     const file = join(this.workDir, 'credentials.json');
-    if (!existsSync(file)) {
-      const id = 'AKIA' + randomBytes(12).toString('hex').toUpperCase().slice(0, 16);
-      const creds = [{ accessKeyId: id, secretAccessKey: randomBytes(30).toString('base64'), principalArn: `arn:aws:iam::${ACCOUNT}:role/cosigner-parent` }];
-      writeFileSync(file, JSON.stringify(creds, null, 2), { mode: 0o600 });
+    type Entry = LocalCredentials & { principalArn: string; identityPolicy: unknown };
+    let entries: Entry[] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Entry[]) : [];
+    const find = (arn: string) => entries.find((e) => e.principalArn === arn);
+    if (!find(ADMIN_ROLE) || !find(PARENT_ROLE)) {
+      // Made by an older version (one all-powerful principal) or not yet made: start again.
+      const key = () => ({ accessKeyId: 'AKIA' + randomBytes(12).toString('hex').toUpperCase().slice(0, 16), secretAccessKey: randomBytes(30).toString('base64') });
+      entries = [
+        { ...key(), principalArn: ADMIN_ROLE, identityPolicy: { Statement: [{ Effect: 'Allow', Action: ['kms:CreateKey', 'kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:DescribeKey', 'kms:ListGrants'], Resource: '*' }] } },
+        { ...key(), principalArn: PARENT_ROLE, identityPolicy: { Statement: [{ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:GetKeyPolicy', 'kms:DescribeKey', 'kms:ListGrants'], Resource: '*' }] } },
+      ];
+      writeFileSync(file, JSON.stringify(entries, null, 2), { mode: 0o600 });
     }
-    const [c] = JSON.parse(readFileSync(file, 'utf8')) as LocalCredentials[];
-    return { accessKeyId: c!.accessKeyId, secretAccessKey: c!.secretAccessKey };
+    const pick = (e: Entry) => ({ accessKeyId: e.accessKeyId, secretAccessKey: e.secretAccessKey });
+    return { admin: pick(find(ADMIN_ROLE)!), parent: pick(find(PARENT_ROLE)!) };
+  }
+
+  /** The parent instance role's credentials (what the parent hands to the enclave). */
+  credentials(): LocalCredentials {
+    return this.localCredentials().parent;
+  }
+
+  /** The key administrator's credentials (the operator's, never the parent's). */
+  adminCredentials(): LocalCredentials {
+    return this.localCredentials().admin;
   }
 
   private launch(component: Component, script: string, args: string[], env: NodeJS.ProcessEnv = {}): Running {
@@ -179,17 +204,24 @@ export class LocalStack {
 
   /** The operator's KMS client (the enclave has its own, over vsock). */
   kmsAdmin(): KMSClient {
+    return this.kmsClientAs(this.adminCredentials());
+  }
+
+  /** A KMS client acting with the given credentials (tests play the parent with this). */
+  kmsClientAs(credentials: LocalCredentials): KMSClient {
     return new KMSClient({
       region: REGION,
       endpoint: this.kmsEndpoint,
-      credentials: this.credentials(),
+      credentials,
       requestHandler: new NodeHttpHandler({ httpsAgent: new HttpsAgent({ ca: readFileSync(this.kmsCaPem, 'utf8') }) }),
     });
   }
 
   /**
-   * The key policy an operator sets (DESIGN.md "KMS sealing"): the account administers the key;
-   * GenerateDataKey and Decrypt only for a Recipient whose attested image is `pcr0`.
+   * The key policy an operator sets (DESIGN.md "KMS sealing"): the administrator role manages the
+   * key but cannot use it; the parent role may read its facts (the enclave checks them on every
+   * boot, with the parent's credentials) and GenerateDataKey / Decrypt only for a Recipient whose
+   * attested image is `pcr0`. Nobody else, and the parent never PutKeyPolicy.
    */
   static keyPolicy(pcr0: string): string {
     return JSON.stringify({
@@ -198,14 +230,21 @@ export class LocalStack {
         {
           Sid: 'KeyAdministration',
           Effect: 'Allow',
-          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
-          Action: ['kms:CreateKey', 'kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:DescribeKey', 'kms:ListGrants'],
+          Principal: { AWS: ADMIN_ROLE },
+          Action: ['kms:GetKeyPolicy', 'kms:PutKeyPolicy', 'kms:DescribeKey', 'kms:ListGrants'],
+          Resource: '*',
+        },
+        {
+          Sid: 'ParentReadsKeyFacts',
+          Effect: 'Allow',
+          Principal: { AWS: PARENT_ROLE },
+          Action: ['kms:GetKeyPolicy', 'kms:DescribeKey', 'kms:ListGrants'],
           Resource: '*',
         },
         {
           Sid: 'EnclaveOnly',
           Effect: 'Allow',
-          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` },
+          Principal: { AWS: PARENT_ROLE },
           Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
           Resource: '*',
           Condition: { StringEqualsIgnoreCase: { 'kms:RecipientAttestation:ImageSha384': pcr0 } },

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'FRAME_TOO_LARGE'
   | 'FRAME_TRUNCATED'
   | 'FRAME_NOT_CBOR'
+  | 'CBOR_INVALID' // bytes that are not exactly one item of the project's plain CBOR profile (shared/cbor.ts)
   | 'SCHEMA_VIOLATION'
   | 'UNKNOWN_MESSAGE_TYPE'
   | 'RPC_TIMEOUT'
@@ -15,8 +16,11 @@ export type ErrorCode =
   // attestation / nsm
   | 'ATTESTATION_INVALID'
   | 'NSM_ERROR'
+  | 'NSM_BUSY' // too many NSM requests from the parent are already waiting
+  | 'REQUEST_ABORTED' // the connection that made the request closed before it ran
   // kms / sealing
   | 'KMS_ERROR'
+  | 'CREDENTIALS_EXPIRED' // the IAM credentials handed to the enclave are past their expiration
   | 'KMS_ACCESS_DENIED'
   | 'KMS_KEY_POLICY_UNSAFE'
   | 'CMS_INVALID'
@@ -38,6 +42,12 @@ export type ErrorCode =
   | 'ENCLAVE_NOT_READY'
   | 'BOOT_IN_PROGRESS'
   | 'STATE_MISMATCH'
+  // coordinator: transaction authorization policy, assets, amounts, addresses
+  | 'POLICY_INVALID' // a policy document (or a stored one) fails its schema or consistency checks
+  | 'APPROVAL_REFUSED' // a vote from someone who may not vote on this transaction
+  | 'AMOUNT_INVALID' // a decimal amount string that is not an exact, non-negative amount of the asset
+  | 'ASSET_UNKNOWN'
+  | 'ADDRESS_INVALID'
   // generic
   | 'CONFIG_INVALID'
   | 'INTERNAL';

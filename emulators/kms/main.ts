@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { verifyAttestationDocument } from '../../shared/attestation/verify.js';
 import { describeError } from '../../shared/errors.js';
 import { KmsEmulator } from './server.js';
+import { parseIdentityPolicy } from './policy.js';
 import type { EmulatorCredential } from './sigv4.js';
 import { selfSignedTlsCertificate } from './tls-cert.js';
 
@@ -22,13 +23,15 @@ const USAGE = 'usage: kms-emulator --port N --host 127.0.0.1 --state FILE --atte
 const MAX_DOCUMENT_AGE_MS = 5 * 60 * 1000;
 
 function loadCredentials(file: string | undefined, account: string): EmulatorCredential[] {
-  const defaultPrincipal = (id: string) => `arn:aws:iam::${account}:user/${id}`;
+  // A credential that names no principal acts as the account root user (IAM does not restrict it).
+  const defaultPrincipal = (_id: string) => `arn:aws:iam::${account}:root`;
   if (file) {
     const list = JSON.parse(readFileSync(file, 'utf8')) as Array<Partial<EmulatorCredential>>;
     if (!Array.isArray(list)) throw new Error('--credentials must hold a JSON array');
     return list.map((c) => {
       if (!c.accessKeyId || !c.secretAccessKey) throw new Error('each credential needs accessKeyId and secretAccessKey');
-      return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, principalArn: c.principalArn ?? defaultPrincipal(c.accessKeyId) };
+      const identityPolicy = c.identityPolicy === undefined ? undefined : parseIdentityPolicy(c.identityPolicy);
+      return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, principalArn: c.principalArn ?? defaultPrincipal(c.accessKeyId), identityPolicy };
     });
   }
   const id = process.env.AWS_ACCESS_KEY_ID;

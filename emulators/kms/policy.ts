@@ -6,15 +6,29 @@
 // kms:RecipientAttestation:ImageSha384 and kms:RecipientAttestation:PCR<n>, evaluated against the
 // VERIFIED attestation document of the request's Recipient. Anything else is refused when the policy
 // is set (MalformedPolicyDocumentException), so an unsupported condition never silently passes.
-// There is no IAM here: the account root principal ("arn:aws:iam::<account>:root") stands for
-// "every principal of the account", as if IAM policies allowed everything.
+// Principals as IAM has them (KMS Developer Guide, "Key policies": "Allows access to the AWS
+// account and enables IAM policies"): each access key acts as one principal ARN with an identity
+// policy of its own. A key-policy statement naming that ARN (or "*") grants by itself; one naming
+// the account ("arn:aws:iam::<account>:root" or the bare id) only lets IAM decide, so it grants
+// what the caller's identity policy also allows — except to the account root user, which IAM does
+// not restrict. An explicit Deny in either policy wins.
 import { toHex } from '../../shared/bytes.js';
 import { KmsError } from './errors.js';
+
+/** The subset of an IAM identity policy the emulator evaluates: Effect, Action, Resource. */
+export interface IdentityPolicy {
+  Version?: string;
+  Statement: Array<{ Sid?: string; Effect: 'Allow' | 'Deny'; Action: string | string[]; Resource?: string | string[] }>;
+}
 
 export interface RequestContext {
   action: string; // e.g. "kms:Decrypt"
   principalArn: string;
   account: string;
+  /** The caller's identity policy; null: none attached (a root-delegating statement grants nothing). */
+  identityPolicy?: IdentityPolicy | null;
+  /** The key's ARN, matched against identity-policy Resource elements ('*' when absent). */
+  resource?: string;
   /** From the verified Recipient attestation document; null when the request has no Recipient. */
   recipient: { pcrs: Map<number, Uint8Array> } | null;
 }
@@ -104,10 +118,45 @@ function wildcard(pattern: string, value: string): boolean {
   return re.test(value);
 }
 
-function principalMatches(p: Statement['Principal'], ctx: RequestContext): boolean {
-  if (p === '*') return true;
-  return list(p.AWS, 'Principal.AWS').some((arn) =>
-    arn === '*' || arn === ctx.principalArn || arn === ctx.account || arn === `arn:aws:iam::${ctx.account}:root`);
+/** 'direct': the statement names the caller; 'account': it names the caller's account (IAM decides). */
+function principalMatch(p: Statement['Principal'], ctx: RequestContext): 'direct' | 'account' | null {
+  if (p === '*') return 'direct';
+  const arns = list(p.AWS, 'Principal.AWS');
+  if (arns.some((arn) => arn === '*' || arn === ctx.principalArn)) return 'direct';
+  if (arns.some((arn) => arn === ctx.account || arn === rootArn(ctx.account)) && ctx.principalArn.startsWith(`arn:aws:iam::${ctx.account}:`)) return 'account';
+  return null;
+}
+
+function rootArn(account: string): string {
+  return `arn:aws:iam::${account}:root`;
+}
+
+/** Parse an identity policy (Effect, Action, Resource only); throws MalformedPolicyDocumentException. */
+export function parseIdentityPolicy(doc: unknown): IdentityPolicy {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) malformed('An identity policy must be a JSON object.');
+  const d = doc as Record<string, unknown>;
+  const statements = Array.isArray(d.Statement) ? d.Statement : [d.Statement];
+  for (const st of statements) {
+    if (typeof st !== 'object' || st === null) malformed('Identity policy Statement is required.');
+    const x = st as Record<string, unknown>;
+    for (const k of Object.keys(x)) if (!['Sid', 'Effect', 'Action', 'Resource'].includes(k)) malformed(`Unsupported identity policy element ${k}.`);
+    if (x.Effect !== 'Allow' && x.Effect !== 'Deny') malformed('Effect must be Allow or Deny.');
+    list(x.Action, 'Action');
+    if (x.Resource !== undefined) list(x.Resource, 'Resource');
+  }
+  return { Statement: statements } as IdentityPolicy;
+}
+
+/** IAM's answer for the caller: 'deny' (explicit), 'allow', or null (nothing allows). */
+function identityDecision(ctx: RequestContext): 'allow' | 'deny' | null {
+  let allowed = false;
+  for (const st of ctx.identityPolicy?.Statement ?? []) {
+    if (!list(st.Action, 'Action').some((a) => wildcard(a, ctx.action))) continue;
+    if (!(st.Resource === undefined ? ['*'] : list(st.Resource, 'Resource')).some((r) => wildcard(r, ctx.resource ?? '*'))) continue;
+    if (st.Effect === 'Deny') return 'deny';
+    allowed = true;
+  }
+  return allowed ? 'allow' : null;
 }
 
 /** The value of a RecipientAttestation condition key for this request, or null when absent. */
@@ -136,18 +185,23 @@ function failedCondition(cond: Statement['Condition'], ctx: RequestContext): str
 }
 
 export function evaluateKeyPolicy(policy: KeyPolicy, ctx: RequestContext): Decision {
+  const iam = identityDecision(ctx);
+  if (iam === 'deny') return { allowed: false, reason: `an explicit deny in the identity policy of ${ctx.principalArn}` };
+  const isRoot = ctx.principalArn === rootArn(ctx.account);
   let allowedBy: string | null = null;
   const misses: string[] = [];
   for (const s of policy.Statement) {
-    if (!principalMatches(s.Principal, ctx)) continue;
+    const match = principalMatch(s.Principal, ctx);
+    if (match === null) continue;
     if (!list(s.Action, 'Action').some((a) => wildcard(a, ctx.action))) continue;
     const failed = failedCondition(s.Condition, ctx);
     if (s.Effect === 'Deny') {
       if (failed === null) return { allowed: false, reason: `an explicit deny in the key policy (${s.Sid ?? 'statement'})` };
       continue;
     }
-    if (failed === null) allowedBy ??= s.Sid ?? 'statement';
-    else misses.push(failed);
+    if (failed !== null) misses.push(failed);
+    else if (match === 'direct' || isRoot || iam === 'allow') allowedBy ??= s.Sid ?? 'statement';
+    else misses.push(`${s.Sid ?? 'a statement'} delegates to IAM, and no identity-based policy of ${ctx.principalArn} allows ${ctx.action}`);
   }
   if (allowedBy !== null) return { allowed: true, reason: `allowed by ${allowedBy}` };
   return {

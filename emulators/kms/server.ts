@@ -15,7 +15,7 @@ import { wipe } from '../../shared/bytes.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import { KmsError } from './errors.js';
 import { KeyStore, type StoredKey } from './key-store.js';
-import { defaultKeyPolicy, evaluateKeyPolicy, parseKeyPolicy } from './policy.js';
+import { defaultKeyPolicy, evaluateKeyPolicy, parseKeyPolicy, type IdentityPolicy } from './policy.js';
 import { blobKeyId, openBlob, sealBlob } from './ciphertext-blob.js';
 import { verifySigV4, type EmulatorCredential } from './sigv4.js';
 
@@ -38,7 +38,7 @@ export interface KmsEmulatorOptions {
 }
 
 type Json = Record<string, unknown>;
-type Caller = { principalArn: string };
+type Caller = { principalArn: string; identityPolicy?: IdentityPolicy };
 type Handler = (input: Json, caller: Caller) => Promise<Json>;
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -183,7 +183,7 @@ export class KmsEmulator {
   }
 
   private authorise(key: StoredKey, action: string, caller: Caller, recipient: VerifiedRecipient | null): void {
-    const decision = evaluateKeyPolicy(parseKeyPolicy(key.policy), { action, principalArn: caller.principalArn, account: this.account, recipient });
+    const decision = evaluateKeyPolicy(parseKeyPolicy(key.policy), { action, principalArn: caller.principalArn, identityPolicy: caller.identityPolicy ?? null, resource: key.arn, account: this.account, recipient });
     if (!decision.allowed) {
       throw new KmsError('AccessDeniedException',
         `User: ${caller.principalArn} is not authorized to perform: ${action} on resource: ${key.arn} because ${decision.reason}`);
@@ -191,9 +191,9 @@ export class KmsEmulator {
   }
 
   /** The policy must keep letting the caller change it, unless the caller bypasses the check (as AWS). */
-  private lockoutCheck(policyText: string, input: Json, caller: Caller): void {
+  private lockoutCheck(policyText: string, input: Json, caller: Caller, keyArn?: string): void {
     if (input.BypassPolicyLockoutSafetyCheck === true) return;
-    const d = evaluateKeyPolicy(parseKeyPolicy(policyText), { action: 'kms:PutKeyPolicy', principalArn: caller.principalArn, account: this.account, recipient: null });
+    const d = evaluateKeyPolicy(parseKeyPolicy(policyText), { action: 'kms:PutKeyPolicy', principalArn: caller.principalArn, identityPolicy: caller.identityPolicy ?? null, resource: keyArn, account: this.account, recipient: null });
     if (!d.allowed) throw new KmsError('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
   }
 
@@ -232,6 +232,11 @@ export class KmsEmulator {
     const spec = str(input, 'KeySpec') ?? str(input, 'CustomerMasterKeySpec') ?? 'SYMMETRIC_DEFAULT';
     if (usage !== 'ENCRYPT_DECRYPT' || spec !== 'SYMMETRIC_DEFAULT') throw new KmsError('UnsupportedOperationException', 'The emulator supports only SYMMETRIC_DEFAULT ENCRYPT_DECRYPT keys.');
     if ((str(input, 'Origin') ?? 'AWS_KMS') !== 'AWS_KMS') throw new KmsError('UnsupportedOperationException', 'The emulator supports only Origin AWS_KMS.');
+    // CreateKey has no key policy yet: IAM alone decides (the account root user may always).
+    const root = caller.principalArn === `arn:aws:iam::${this.account}:root`;
+    const iam = evaluateKeyPolicy({ Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${this.account}:root` }, Action: 'kms:CreateKey' }] },
+      { action: 'kms:CreateKey', principalArn: caller.principalArn, identityPolicy: caller.identityPolicy ?? null, account: this.account, recipient: null });
+    if (!root && !iam.allowed) throw new KmsError('AccessDeniedException', `User: ${caller.principalArn} is not authorized to perform: kms:CreateKey because no identity-based policy allows the kms:CreateKey action`);
     const policy = str(input, 'Policy', { max: 32768 }) ?? defaultKeyPolicy(this.account);
     parseKeyPolicy(policy);
     this.lockoutCheck(policy, input, caller);
@@ -347,7 +352,7 @@ export class KmsEmulator {
     const policy = str(input, 'Policy', { required: true, max: 32768 });
     parseKeyPolicy(policy);
     this.authorise(key, 'kms:PutKeyPolicy', caller, null);
-    this.lockoutCheck(policy, input, caller);
+    this.lockoutCheck(policy, input, caller, key.arn);
     this.keys.setPolicy(key.keyId, policy);
     return {};
   }

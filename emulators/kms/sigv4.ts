@@ -6,6 +6,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Checksum, SourceData } from '@smithy/types';
 import { KmsError } from './errors.js';
+import type { IdentityPolicy } from './policy.js';
 
 export interface EmulatorCredential {
   accessKeyId: string;
@@ -13,6 +14,8 @@ export interface EmulatorCredential {
   sessionToken?: string;
   /** The IAM principal this key acts as, matched against key policy principals. */
   principalArn: string;
+  /** Its identity-based policy (what IAM allows it); absent: none attached. */
+  identityPolicy?: IdentityPolicy;
 }
 
 export interface SigV4Request {

@@ -93,6 +93,11 @@ export class EnclaveKmsClient {
     }
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     const c = opts.credentials;
+    // Expired credentials would only fail later, inside the SDK, with a vaguer error; say so now.
+    // The parent fetches fresh ones on its next Boot attempt (this failure is retried).
+    if (c.expiration !== undefined && c.expiration <= Date.now()) {
+      throw new CosignerError('CREDENTIALS_EXPIRED', `the IAM credentials handed in expired at ${new Date(c.expiration).toISOString()}`, { expiration: c.expiration });
+    }
     this.client = new KMSClient({
       region: opts.region,
       endpoint: endpoint.toString(),

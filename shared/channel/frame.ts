@@ -58,9 +58,9 @@ export function decodeFrameBody(body: Uint8Array): unknown {
   try {
     return decodeCbor(body);
   } catch (e) {
-    // cbor-x throws Error for malformed input and trailing bytes, RangeError for absurd lengths
-    // or nesting deep enough to exhaust the stack. None of its text is echoed: it may quote input.
-    throw new CosignerError('FRAME_NOT_CBOR', `frame body of ${body.length} bytes is not exactly one CBOR item`, { length: body.length }, { cause: e });
+    // decodeCbor's CBOR_INVALID messages are our own words (offset and reason, never input bytes).
+    const why = e instanceof CosignerError ? `: ${e.message}` : '';
+    throw new CosignerError('FRAME_NOT_CBOR', `frame body of ${body.length} bytes is not exactly one CBOR item${why}`, { length: body.length }, { cause: e });
   }
 }
 
@@ -84,6 +84,11 @@ export class FrameDecoder {
   /** Bytes held that do not yet form a complete frame. */
   get bufferedBytes(): number {
     return this.buffered;
+  }
+
+  /** True between a frame's first byte and its last, including after a complete header with no body yet. */
+  get inFrame(): boolean {
+    return this.buffered > 0 || this.bodyLength !== undefined;
   }
 
   /** The fatal error that stopped this decoder, if any. */

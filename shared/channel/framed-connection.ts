@@ -8,7 +8,7 @@ import { FrameDecoder, encodeFrame, resolveMaxFrameBytes, type FrameOptions } fr
 export interface FramedConnectionEvents {
   /** A complete frame holding one CBOR value. */
   onFrame(value: unknown): void;
-  /** A frame was refused. If fatal, the connection is already closing (framing is lost). */
+  /** A frame was refused. If fatal, framing is lost: nothing more is read and the owner must close. */
   onFrameError(error: CosignerError, fatal: boolean): void;
   /** Called once. reason: why it closed (FRAME_*, TRANSPORT_ERROR), undefined for a clean end/close(). */
   onClose(reason: CosignerError | undefined): void;
@@ -16,6 +16,8 @@ export interface FramedConnectionEvents {
 
 /** How long to wait for a farewell frame to flush before destroying the stream anyway. */
 const FAREWELL_FLUSH_MS = 2000;
+/** After a fatal frame error, the longest the owner may keep the connection open to answer. */
+export const FAILED_CLOSE_BOUND_MS = 10_000;
 
 export interface FramedConnectionOptions extends FrameOptions {
   /**
@@ -43,6 +45,8 @@ export class FramedConnection {
   private readonly frameTimeoutMs: number;
   private frameTimer: NodeJS.Timeout | undefined;
   private paused = false;
+  /** A fatal frame error happened: nothing more is read; the owner closes (possibly after answering). */
+  private failed = false;
 
   constructor(
     readonly stream: Duplex,
@@ -101,21 +105,21 @@ export class FramedConnection {
   }
 
   private onData(chunk: Uint8Array): void {
-    if (this.closing) return;
+    if (this.closing || this.failed) return;
     const results = this.decoder.push(chunk);
     for (const r of results) {
-      if (this.closing) return;
+      if (this.closing || this.failed) return;
       if (r.kind === 'frame') this.events.onFrame(r.value);
       else {
-        if (r.fatal) this.noteReason(r.error);
+        if (r.fatal) this.fail(r.error);
         this.events.onFrameError(r.error, r.fatal);
-        if (r.fatal && !this.closing) this.close(r.error);
       }
     }
-    if (this.closing) return;
+    if (this.closing || this.failed) return;
     // The timer runs from the first byte of a frame until that frame is complete; it is
     // restarted for the next partial frame, and stopped while we ourselves pause reading.
-    if (this.decoder.bufferedBytes === 0 || this.paused) this.clearFrameTimer();
+    // A consumed header with no body yet is a frame in progress too (nothing is buffered then).
+    if (!this.decoder.inFrame || this.paused) this.clearFrameTimer();
     else if (results.length > 0 || !this.frameTimer) this.startFrameTimer();
   }
 
@@ -127,9 +131,9 @@ export class FramedConnection {
   }
 
   resume(): void {
-    if (this.closing) return;
+    if (this.closing || this.failed) return;
     this.paused = false;
-    if (this.decoder.bufferedBytes > 0 && !this.frameTimer) this.startFrameTimer();
+    if (this.decoder.inFrame && !this.frameTimer) this.startFrameTimer();
     this.stream.resume();
   }
 
@@ -139,11 +143,25 @@ export class FramedConnection {
       this.frameTimer = undefined;
       if (this.closing) return;
       const error = new CosignerError('FRAME_TRUNCATED', `frame not completed within ${this.frameTimeoutMs} ms`, { timeoutMs: this.frameTimeoutMs });
-      this.noteReason(error);
+      this.fail(error);
       this.events.onFrameError(error, true);
-      if (!this.closing) this.close(error);
     }, this.frameTimeoutMs);
     this.frameTimer.unref();
+  }
+
+  /**
+   * Framing is lost: stop reading for good. The owner is told through onFrameError(…, true) and
+   * closes — the RPC server first answers the requests it decoded before the error. If it does not
+   * close within the flush bound, the stream is destroyed anyway.
+   */
+  private fail(error: CosignerError): void {
+    this.noteReason(error);
+    this.failed = true;
+    this.clearFrameTimer();
+    this.stream.pause();
+    const guard = setTimeout(() => this.close(error), FAILED_CLOSE_BOUND_MS);
+    guard.unref();
+    this.stream.once('close', () => clearTimeout(guard));
   }
 
   private clearFrameTimer(): void {

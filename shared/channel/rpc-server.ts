@@ -11,7 +11,13 @@
 //   stream ends inside a frame                                 → FRAME_TRUNCATED logged, connection closed
 // Without a readable id nothing can be answered, and a peer that does not speak the framing
 // cannot be trusted to be aligned on the next frame, so those connections are closed with a
-// logged reason. Other connections, and new ones, are served as before.
+// logged reason — after the requests decoded before the bad frame have been answered (nothing
+// more is read meanwhile, and the wait is bounded). Other connections, and new ones, are served
+// as before.
+// Work is bounded across connections, not only per connection: at most maxInFlightTotal
+// handlers run at once server-wide (requests of priorityTypes excepted), and when a connection
+// closes its queued requests are dropped and its running handlers see ctx.signal aborted, so a
+// peer that sends and hangs up in a loop cannot pile up work for others to wait behind.
 // Handler errors: CosignerError → error response with its code and message (messages never hold
 // secrets); anything else → INTERNAL "internal error" (its message is not sent nor logged, it
 // may quote data; pass onHandlerError to see it).
@@ -19,7 +25,7 @@ import type { Duplex } from 'node:stream';
 import { CosignerError, isCosignerError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { resolveMaxFrameBytes } from './frame.js';
-import { FramedConnection, resolveFrameTimeoutMs, type FramedConnectionOptions } from './framed-connection.js';
+import { FAILED_CLOSE_BOUND_MS, FramedConnection, resolveFrameTimeoutMs, type FramedConnectionOptions } from './framed-connection.js';
 import {
   NOTICE_ID,
   envelopeId,
@@ -47,6 +53,15 @@ export type RpcHandlers<C extends MessageCatalog> = {
 export interface RpcServerOptions extends FramedConnectionOptions {
   /** Requests handled concurrently per connection; reading pauses beyond it (default 64). */
   maxInFlightPerConnection?: number;
+  /** Requests handled concurrently across all connections (default 64); others wait, reading paused. */
+  maxInFlightTotal?: number;
+  /**
+   * Message types that do not wait for (or count against) the server-wide limit: cheap ones, or
+   * ones that must never queue behind a flood (the enclave's Boot). Still bounded per connection.
+   */
+  priorityTypes?: readonly string[];
+  /** After a protocol error, how long to wait for the answers to earlier requests (default 5 s). */
+  drainTimeoutMs?: number;
   /** Connections served at once; a further one is closed on arrival (default 16). */
   maxConnections?: number;
   logger?: Logger;
@@ -60,6 +75,9 @@ export class RpcServer<C extends MessageCatalog> {
   private readonly log: Logger;
   private nextConnectionId = 1;
   private closed = false;
+  private inFlightTotal = 0;
+  private readonly maxInFlightTotal: number;
+  private readonly priority: ReadonlySet<string>;
 
   constructor(
     readonly catalog: C,
@@ -73,6 +91,11 @@ export class RpcServer<C extends MessageCatalog> {
     }
     const max = opts.maxInFlightPerConnection ?? 64;
     if (!Number.isSafeInteger(max) || max < 1) throw new CosignerError('CONFIG_INVALID', 'maxInFlightPerConnection must be a positive integer');
+    this.maxInFlightTotal = opts.maxInFlightTotal ?? 64;
+    if (!Number.isSafeInteger(this.maxInFlightTotal) || this.maxInFlightTotal < 1) throw new CosignerError('CONFIG_INVALID', 'maxInFlightTotal must be a positive integer');
+    const drain = opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+    if (!Number.isFinite(drain) || drain <= 0 || drain > FAILED_CLOSE_BOUND_MS) throw new CosignerError('CONFIG_INVALID', `drainTimeoutMs must be in 1..${FAILED_CLOSE_BOUND_MS}`);
+    this.priority = new Set(opts.priorityTypes ?? []);
     resolveMaxFrameBytes(opts);
     resolveFrameTimeoutMs(opts); // fail here, not on the first connection
     this.log = opts.logger ?? createLogger('rpc-server');
@@ -80,6 +103,39 @@ export class RpcServer<C extends MessageCatalog> {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Handlers running now, across connections (priority types not counted). */
+  get inFlight(): number {
+    return this.inFlightTotal;
+  }
+
+  /** @internal Whether a queued request skips the server-wide limit (its type, read before parsing). */
+  isPriority(value: unknown): boolean {
+    const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+    return typeof type === 'string' && this.priority.has(type);
+  }
+
+  /** @internal Take a server-wide slot, or say there is none. */
+  tryAcquire(): boolean {
+    if (this.inFlightTotal >= this.maxInFlightTotal) return false;
+    this.inFlightTotal++;
+    return true;
+  }
+
+  /**
+   * @internal Give a slot back and offer it round-robin, starting with the connection after the one
+   * that freed it, so one busy connection cannot keep every slot to itself.
+   */
+  release(from: ServerConnection<C>): void {
+    this.inFlightTotal--;
+    const all = [...this.connections];
+    const at = all.indexOf(from);
+    const order = at < 0 ? all : [...all.slice(at + 1), ...all.slice(0, at + 1)];
+    for (const c of order) {
+      if (this.inFlightTotal >= this.maxInFlightTotal) break;
+      c.pump();
+    }
   }
 
   /** Serve one connection until it closes. */
@@ -132,12 +188,16 @@ interface QueuedRequest {
   value: unknown;
 }
 
+const DEFAULT_DRAIN_TIMEOUT_MS = 5000;
+
 class ServerConnection<C extends MessageCatalog> {
   private readonly conn: FramedConnection;
   private readonly abort = new AbortController();
   private readonly maxInFlight: number;
   private readonly queue: QueuedRequest[] = [];
   private inFlight = 0;
+  /** Set once the peer broke the protocol: earlier requests are still answered, then we close. */
+  private draining: { error: CosignerError; timer: NodeJS.Timeout } | undefined;
   private closedPromise: Promise<void>;
   private resolveClosed!: () => void;
 
@@ -158,6 +218,9 @@ class ServerConnection<C extends MessageCatalog> {
         onClose: (reason) => {
           if (reason) this.log.warn({ connection: id, code: reason.code, reason: reason.message }, 'rpc connection closed');
           else this.log.debug({ connection: id }, 'rpc connection closed');
+          // Nobody is left to answer: drop what has not started, tell what runs to give up.
+          this.queue.length = 0;
+          if (this.draining) clearTimeout(this.draining.timer);
           this.abort.abort();
           onGone();
           this.resolveClosed();
@@ -174,12 +237,26 @@ class ServerConnection<C extends MessageCatalog> {
     return this.closedPromise;
   }
 
+  /** The peer broke the protocol: read nothing more, answer what was decoded before, then close with a notice. */
   private closeWithNotice(error: CosignerError): void {
-    this.log.warn({ connection: this.id, code: error.code, reason: error.message }, 'closing rpc connection: peer broke the protocol');
+    if (this.draining || this.conn.isClosing) return;
+    this.log.warn({ connection: this.id, code: error.code, reason: error.message, pending: this.queue.length + this.inFlight }, 'closing rpc connection: peer broke the protocol');
+    this.conn.pause();
+    const timer = setTimeout(() => this.finishDrain(), this.server.opts.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+    timer.unref();
+    this.draining = { error, timer };
+    this.pump();
+  }
+
+  private finishDrain(): void {
+    if (!this.draining) return;
+    clearTimeout(this.draining.timer);
+    const { error } = this.draining;
     this.conn.close(error, errorEnvelope(NOTICE_ID, error.code, error.message));
   }
 
   private onFrame(value: unknown): void {
+    if (this.draining) return;
     const id = envelopeId(value);
     if (id === undefined || id === NOTICE_ID) {
       return this.closeWithNotice(new CosignerError('SCHEMA_VIOLATION', 'frame is not a request envelope with a valid id'));
@@ -188,19 +265,38 @@ class ServerConnection<C extends MessageCatalog> {
     this.pump();
   }
 
-  /** Start queued requests up to the in-flight limit; pause reading while over it or congested. */
-  private pump(): void {
+  /**
+   * Start queued requests up to the per-connection and server-wide limits; pause reading while
+   * over either or congested. Called again when a handler of any connection finishes.
+   */
+  pump(): void {
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight && !this.conn.isClosing) {
-      const req = this.queue.shift()!;
+      // The oldest request if it may run now; else the oldest priority one (it does not wait for
+      // a server-wide slot, nor behind requests that do).
+      let next = 0;
+      let priority = this.server.isPriority(this.queue[0]!.value);
+      if (!priority && !this.server.tryAcquire()) {
+        next = this.queue.findIndex((q) => this.server.isPriority(q.value));
+        if (next < 0) break;
+        priority = true;
+      }
+      const req = this.queue.splice(next, 1)[0]!;
       this.inFlight++;
       this.handle(req)
         .catch((e: unknown) => this.log.error({ connection: this.id, errorName: e instanceof Error ? e.name : typeof e }, 'rpc request handling failed'))
         .finally(() => {
           this.inFlight--;
-          this.pump();
+          if (priority) this.pump();
+          else this.server.release(this); // pumps the waiting connections, this one last
         });
     }
-    const busy = this.queue.length > 0 || this.inFlight >= this.maxInFlight || this.conn.congested;
+    if (this.draining) {
+      if (this.queue.length === 0 && this.inFlight === 0) this.finishDrain();
+      return;
+    }
+    // Keep reading while few requests wait, so a priority request can still arrive behind ones
+    // that wait for a server-wide slot; stop once as many wait as may run, or the peer lags.
+    const busy = this.queue.length >= this.maxInFlight || this.conn.congested;
     if (busy) this.conn.pause();
     else this.conn.resume();
   }

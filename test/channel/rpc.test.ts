@@ -8,6 +8,7 @@ import { RpcClient, RpcServer, type CallContext, type MessageCatalog } from '../
 import type { VsockListener } from '../../shared/channel/transport.js';
 import { SECRET_IN_CRASH, testCatalog, testHandlers, type TestCatalog } from './fixtures/test-catalog.js';
 import { RawPeer, header, outcome, quietLogger, rejectsWith, tempSocketDir } from './fixtures/helpers.js';
+import { encodeFrame } from '../../shared/channel/frame.js';
 
 const PORT = 5000;
 
@@ -286,6 +287,73 @@ describe('channel RPC (in process, over the loopback emulator)', () => {
     expect(peer.frames[0]).to.deep.include({ id: 0, ok: false });
     expect((peer.frames[0] as { error: { code: string } }).error.code).to.equal('FRAME_TRUNCATED');
     const c = client();
+    expect(await c.call('add', { a: 1, b: 2 })).to.deep.equal({ sum: 3 });
+  });
+
+  it('times out a frame whose complete header arrived but whose body never does', async () => {
+    await startServer(16, { frameTimeoutMs: 40 });
+    const peer = await RawPeer.connect(transport.socketPath(16, PORT));
+    peer.write(header(100)); // the whole length header, then silence: nothing is buffered
+    await peer.closed;
+    expect(peer.frames).to.have.length(1);
+    expect((peer.frames[0] as { error: { code: string; message: string } }).error).to.deep.include({ code: 'FRAME_TRUNCATED' });
+  });
+
+  it('answers the requests decoded before a bad frame in the same write, then closes with the notice', async () => {
+    await startServer();
+    const peer = await RawPeer.connect(transport.socketPath(16, PORT));
+    const good = encodeFrame({ id: 1, type: 'add', body: { a: 2, b: 3 } });
+    const good2 = encodeFrame({ id: 2, type: 'echo', body: { text: 'x' } });
+    const garbage = new Uint8Array([...header(2), 0xff, 0xff]);
+    peer.write(new Uint8Array([...good, ...good2, ...garbage, ...encodeFrame({ id: 3, type: 'add', body: { a: 1, b: 1 } })]));
+    await peer.closed;
+    const byId = (id: number) => peer.frames.find((f) => (f as { id: number }).id === id);
+    expect(byId(1)).to.deep.equal({ id: 1, ok: true, body: { sum: 5 } });
+    expect(byId(2)).to.deep.equal({ id: 2, ok: true, body: { text: 'x' } });
+    expect(byId(3), 'nothing after the bad frame is read').to.equal(undefined);
+    const notice = peer.frames[peer.frames.length - 1] as { id: number; error: { code: string } };
+    expect(notice.id).to.equal(0);
+    expect(notice.error.code).to.equal('FRAME_NOT_CBOR');
+  });
+
+  it('bounds work across connections: a flood on one connection leaves others a slot as soon as one frees', async () => {
+    await startServer(16, { maxInFlightTotal: 2, priorityTypes: ['release', 'held'] });
+    const flooder = client();
+    const holds = ['h1', 'h2', 'h3'].map((key) => flooder.call('hold', { key }));
+    const other = client();
+    await flooder.waitConnected(30_000);
+    while ((await other.call('held', {})).count < 2) await new Promise((r) => setTimeout(r, 5));
+    let answered = false;
+    const add = other.call('add', { a: 1, b: 1 }).then((r) => ((answered = true), r));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(answered, 'both server-wide slots are taken').to.equal(false);
+    expect((await other.call('held', {})).count, 'h3 waits too').to.equal(2);
+    await other.call('release', { key: 'h1' });
+    expect(await add).to.deep.equal({ sum: 2 });
+    for (const key of ['h2', 'h3']) {
+      while (!(await other.call('release', { key })).released) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await Promise.all(holds)).map((r) => r.key)).to.deep.equal(['h1', 'h2', 'h3']);
+  });
+
+  it('abandons the work of a connection that closes: queued requests never start, running ones see the abort', async () => {
+    await startServer(16, { maxInFlightPerConnection: 2 });
+    for (let round = 0; round < 5; round++) {
+      const peer = await RawPeer.connect(transport.socketPath(16, PORT));
+      for (let i = 1; i <= 20; i++) peer.send({ id: i, type: 'untilAborted', body: {} });
+      await new Promise((r) => setTimeout(r, 20));
+      peer.socket.destroy();
+      await peer.closed;
+    }
+    const c = client();
+    let stats = await c.call('abortStats', {});
+    for (let i = 0; i < 100 && stats.aborted < stats.started; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      stats = await c.call('abortStats', {});
+    }
+    expect(stats.started, 'only the in-flight two of each round ever ran').to.equal(10);
+    expect(stats.aborted).to.equal(10);
+    expect(servers[0]!.inFlight).to.equal(0);
     expect(await c.call('add', { a: 1, b: 2 })).to.deep.equal({ sum: 3 });
   });
 

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PutKeyPolicyCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, GenerateDataKeyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { LocalStack } from '../../scripts/stack.js';
 import { decodeCbor, encodeCbor } from '../../shared/cbor.js';
 import { LoopbackTransport } from '../../shared/channel/loopback-transport.js';
@@ -81,6 +81,41 @@ describe('local stack (separate processes, loopback vsock)', function () {
     expect(second.outcome).to.equal('unsealed');
     expect(second.identityPublicKey).to.equal(first.identityPublicKey);
     expect(snapshot(stack.sealedFile)).to.deep.equal(stored);
+  });
+
+  it("the parent's own credentials can neither rewrite the key policy nor open or make data keys", async () => {
+    stack.startEnclave();
+    stack.startParent();
+    expect((await bootOnce()).outcome).to.equal('initialised');
+    const file = decodeCbor(readFileSync(stack.sealedFile)) as { kmsCiphertext: Uint8Array };
+    const asParent = stack.kmsClientAs(stack.credentials());
+    const asAdmin = stack.kmsAdmin();
+    const denied = async (p: Promise<unknown>, what: string) => {
+      const e = await p.then(() => null, (err: unknown) => err as { name?: string; message?: string });
+      expect(e?.name, what).to.equal('AccessDeniedException');
+      return e!.message!;
+    };
+    try {
+      // The review's attack: loosen the policy, decrypt the data key, restore. Step one already fails.
+      const loose = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::111122223333:root` }, Action: 'kms:*', Resource: '*' }] });
+      expect(await denied(asParent.send(new PutKeyPolicyCommand({ KeyId: stack.keyId, PolicyName: 'default', Policy: loose })), 'PutKeyPolicy as the parent'))
+        .to.match(/role\/cosigner-parent is not authorized to perform: kms:PutKeyPolicy/);
+      // Without an attested Recipient the parent cannot open the stored data key or make one.
+      await denied(asParent.send(new DecryptCommand({ KeyId: stack.keyId, CiphertextBlob: file.kmsCiphertext })), 'Decrypt as the parent');
+      await denied(asParent.send(new GenerateDataKeyCommand({ KeyId: stack.keyId, KeySpec: 'AES_256' })), 'GenerateDataKey as the parent');
+      await denied(asParent.send(new CreateKeyCommand({ Description: 'planted' })), 'CreateKey as the parent');
+      // The administrator manages the key but cannot use it either.
+      await denied(asAdmin.send(new DecryptCommand({ KeyId: stack.keyId, CiphertextBlob: file.kmsCiphertext })), 'Decrypt as the administrator');
+    } finally {
+      asParent.destroy();
+      asAdmin.destroy();
+    }
+    // The enclave still boots from the untouched state.
+    const mark = stack.lineCount('parent');
+    await stack.stopProcess('enclave', 'SIGKILL');
+    await stack.waitFor('parent', /enclave connection lost/, 30_000, mark);
+    stack.startEnclave();
+    expect((await bootOnce()).outcome).to.equal('unsealed');
   });
 
   it('refuses to start when its state folder is missing, rather than treating it as a first boot', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { evaluateKeyPolicy, parseKeyPolicy, defaultKeyPolicy } from '../../emulators/kms/policy.js';
+import { evaluateKeyPolicy, parseKeyPolicy, parseIdentityPolicy, defaultKeyPolicy, type IdentityPolicy } from '../../emulators/kms/policy.js';
 import { KmsError } from '../../emulators/kms/errors.js';
 
 const ACCOUNT = '111122223333';
@@ -12,10 +12,36 @@ const ctx = (action: string, pcrs: Record<number, number> | null, principalArn =
 });
 
 describe('KMS emulator key policy evaluation', () => {
-  it('default policy: the account root principal allows every action of the account', () => {
+  it('default policy: the account principal lets IAM decide (identity policy, or the root user)', () => {
     const p = parseKeyPolicy(defaultKeyPolicy(ACCOUNT));
-    expect(evaluateKeyPolicy(p, ctx('kms:Decrypt', null)).allowed).to.equal(true);
-    expect(evaluateKeyPolicy(p, { ...ctx('kms:Decrypt', null), account: '999999999999' }).allowed).to.equal(false);
+    const allowAll = { Statement: [{ Effect: 'Allow' as const, Action: 'kms:*', Resource: '*' }] };
+    expect(evaluateKeyPolicy(p, { ...ctx('kms:Decrypt', null), identityPolicy: allowAll }).allowed).to.equal(true);
+    const none = evaluateKeyPolicy(p, ctx('kms:Decrypt', null));
+    expect(none.allowed, 'a role with no identity policy gets nothing from a root-delegating statement').to.equal(false);
+    expect(none.reason).to.match(/delegates to IAM, and no identity-based policy of .*role\/parent allows kms:Decrypt/);
+    expect(evaluateKeyPolicy(p, ctx('kms:Decrypt', null, `arn:aws:iam::${ACCOUNT}:root`)).allowed, 'the root user').to.equal(true);
+    expect(evaluateKeyPolicy(p, { ...ctx('kms:Decrypt', null), identityPolicy: allowAll, account: '999999999999' }).allowed).to.equal(false);
+  });
+
+  it('identity policies: a role named in the key policy needs nothing from IAM; an explicit identity Deny wins; Resource is matched', () => {
+    const p = parseKeyPolicy(JSON.stringify({
+      Statement: [
+        { Sid: 'Admin', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${ACCOUNT}:root` }, Action: ['kms:PutKeyPolicy', 'kms:GetKeyPolicy'], Resource: '*' },
+        { Sid: 'Role', Effect: 'Allow', Principal: { AWS: ROLE }, Action: ['kms:DescribeKey'], Resource: '*' },
+      ],
+    }));
+    const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234`;
+    const readOnly = { Statement: [{ Effect: 'Allow' as const, Action: ['kms:GetKeyPolicy', 'kms:Describe*'], Resource: key }] };
+    const c = (action: string, identityPolicy: IdentityPolicy | null, resource = key) => ({ ...ctx(action, null), identityPolicy, resource });
+    expect(evaluateKeyPolicy(p, c('kms:DescribeKey', null)).allowed).to.equal(true);
+    expect(evaluateKeyPolicy(p, c('kms:GetKeyPolicy', readOnly)).allowed).to.equal(true);
+    expect(evaluateKeyPolicy(p, c('kms:PutKeyPolicy', readOnly)).allowed, 'IAM does not allow PutKeyPolicy').to.equal(false);
+    expect(evaluateKeyPolicy(p, c('kms:GetKeyPolicy', readOnly, `arn:aws:kms:us-east-1:${ACCOUNT}:key/other`)).allowed, 'another key').to.equal(false);
+    const denyDescribe = { Statement: [{ Effect: 'Deny' as const, Action: 'kms:DescribeKey', Resource: '*' }] };
+    const d = evaluateKeyPolicy(p, c('kms:DescribeKey', denyDescribe));
+    expect(d.allowed).to.equal(false);
+    expect(d.reason).to.contain('explicit deny in the identity policy');
+    expect(() => parseIdentityPolicy({ Statement: [{ Effect: 'Allow', Action: 'kms:*', Condition: {} }] })).to.throw(KmsError, /Unsupported identity policy element Condition/);
   });
 
   it('Allow with conditions; explicit Deny wins; actions match with wildcards; principals must match', () => {

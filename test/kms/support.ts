@@ -17,11 +17,15 @@ import { verifyAttestationDocument } from '../../shared/attestation/verify.js';
 export const REGION = 'us-east-1';
 export const ACCOUNT = '111122223333';
 
-/** The parent's role: may administer keys, and (by policy) nothing else. */
+/**
+ * The parent's role in tests that are not about IAM: its identity policy allows every KMS action,
+ * so what it may do is decided by the key policy (test/kms/iam.test.ts is about IAM).
+ */
 export const PARENT_CREDENTIAL: EmulatorCredential = {
   accessKeyId: 'AKIAPARENTEXAMPLE001',
   secretAccessKey: 'parent/secret/key/for/the/kms/emulator',
   principalArn: `arn:aws:iam::${ACCOUNT}:role/cosigner-parent`,
+  identityPolicy: { Statement: [{ Effect: 'Allow', Action: 'kms:*', Resource: '*' }] },
 };
 
 export function tempDir(prefix: string): { path: string; remove: () => void } {

@@ -2,6 +2,7 @@
 // vsock → parent KMS proxy (allowlist) → TCP → KMS emulator over HTTPS (TLS end to end from the
 // enclave), Recipient documents from the NSM emulator, sealed file stored by the parent's store.
 import { expect } from 'chai';
+import { expectCosignerError } from '../support/expect-error.js';
 import https from 'node:https';
 import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -196,6 +197,25 @@ describe('sealed state through KMS (enclave client, vsock proxy, TLS, emulators)
       region: REGION, endpoint: 'http://localhost:1', credentials: { accessKeyId: 'AKIAX0000000000000000', secretAccessKey: 'x' },
       connect: () => transport.connect(PARENT_CID, PROXY_PORT), attest: nsm.enclave(good).attest,
     })).to.throw(/must be https/);
+  });
+
+  it('refuses credentials past their expiration before calling KMS (CREDENTIALS_EXPIRED), accepts unexpired ones', async () => {
+    const make = (expiration: number) => new EnclaveKmsClient({
+      region: REGION, endpoint: `https://localhost:${kms.port}`,
+      credentials: { accessKeyId: PARENT_CREDENTIAL.accessKeyId, secretAccessKey: PARENT_CREDENTIAL.secretAccessKey, expiration },
+      connect: () => transport.connect(PARENT_CID, PROXY_PORT), attest: nsm.enclave(good).attest, tlsCa,
+    });
+    for (const when of [1, Date.now() - 1000]) {
+      expectCosignerError(() => make(when), 'CREDENTIALS_EXPIRED', /expired at/);
+    }
+    const fresh = make(Date.now() + 3_600_000);
+    try {
+      const key = await fresh.generateDataKeyForRecipient(goodKey);
+      expect(key.plaintext.length).to.equal(32);
+      key.plaintext.fill(0);
+    } finally {
+      fresh.destroy();
+    }
   });
 });
 
