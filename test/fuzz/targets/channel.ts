@@ -3,7 +3,7 @@
 // shared/messages.ts) — everything a hostile parent's bytes reach before a handler runs.
 import fc from 'fast-check';
 import { FrameDecoder, decodeFrameBody, encodeFrame, type FrameResult } from '../../../shared/channel/frame.js';
-import { encodeCbor } from '../../../shared/cbor.js';
+import { MAX_CBOR_DEPTH, checkCborProfile, decodeCbor, encodeCbor } from '../../../shared/cbor.js';
 import { envelopeId, lookupMessage, parseRequestEnvelope, parseResponseEnvelope } from '../../../shared/channel/messages.js';
 import { EnclaveMessages } from '../../../shared/messages.js';
 import { CosignerError } from '../../../shared/errors.js';
@@ -193,4 +193,36 @@ export const frameRoundTripTarget: FuzzTarget = {
   },
 };
 
-export const channelTargets = [frameDecoderTarget, envelopeTarget, frameRoundTripTarget];
+/** Depth of nesting of a decoded value, walked without recursion. */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v instanceof Uint8Array || typeof v !== 'object' || v === null) continue;
+    max = Math.max(max, d + 1);
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, d + 1]);
+  }
+  return max;
+}
+
+/**
+ * The project decoder (shared/cbor.ts): CBOR_INVALID and nothing else, never deeper than
+ * MAX_CBOR_DEPTH whatever stack it runs on, and what its profile walker admits cbor-x decodes.
+ */
+export const cborDecodeTarget: FuzzTarget = {
+  name: 'cbor.decode',
+  weight: 6,
+  input: mutated(wireValue(5).map((v) => encodeCbor(v)), [hostileCbor()]),
+  check(input) {
+    const r = typedOnly(input, () => decodeCbor(input), ['CBOR_INVALID']);
+    if (r.ok && depthOf(r.value) > MAX_CBOR_DEPTH) violation(`decoded a value nested ${depthOf(r.value)} deep (limit ${MAX_CBOR_DEPTH})`);
+    if (!r.ok) {
+      let walkerAdmits = true;
+      try { checkCborProfile(input); } catch { walkerAdmits = false; }
+      if (walkerAdmits) violation(`the profile walker admitted an item cbor-x then refused (${String((r.error.cause as Error)?.message).slice(0, 80)})`);
+    }
+  },
+};
+
+export const channelTargets = [cborDecodeTarget, frameDecoderTarget, envelopeTarget, frameRoundTripTarget];
