@@ -90,7 +90,7 @@ async function fuzz(): Promise<number> {
   const inv = chosen.map((t) => 1 / (t.weight ?? 1));
   const sum = inv.reduce((a, b) => a + b, 0);
   const perTargetMs = Math.max(2000, (budgetMs * workers) / chosen.length);
-  const plan = chosen.map((t, i) => ({ name: t.name, count: Math.max(1, Math.round((count * inv[i]!) / sum)), ms: perTargetMs }));
+  const plan = chosen.map((t, i) => ({ name: t.name, count: Math.max(1, Math.ceil((count * inv[i]!) / sum)), ms: perTargetMs }));
   const lanes: (typeof plan)[] = Array.from({ length: workers }, () => []);
   plan.forEach((p, i) => lanes[i % workers]!.push(p));
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { SEALED_MAGIC, SEALED_VERSION, seal, unseal } from '../../../enclave/sealing/sealed-blob.js';
-import { ENCLAVE_STATE_VERSION, decodeState, encodeState, type EnclaveState } from '../../../enclave/state.js';
+import { ENCLAVE_STATE_VERSION, decodeState, encodeState } from '../../../enclave/state.js';
 import { SealedStore } from '../../../parent/sealed-store.js';
 import { encodeCbor } from '../../../shared/cbor.js';
 import { concatBytes, hostileCbor, mutated } from '../support/mutate.js';
@@ -52,7 +52,9 @@ export const sealedBlobTarget: FuzzTarget = {
     if (expected === undefined && r.ok) violation('a mutated sealed blob verified');
     if (expected !== undefined && (!r.ok || !equalBytes(r.value, expected))) violation('a sealed blob did not unseal to its plaintext');
     // Bound to its KMS key: the same blob never opens under another ARN.
-    if (expected !== undefined) typedOnly(input, () => unseal(input, FUZZ_DATA_KEY, FUZZ_KEY_ARN + '2'), ['SEALED_STATE_INVALID']).ok && violation('blob opened under another KMS key ARN');
+    if (expected !== undefined && typedOnly(input, () => unseal(input, FUZZ_DATA_KEY, FUZZ_KEY_ARN + '2'), ['SEALED_STATE_INVALID']).ok) {
+      violation('blob opened under another KMS key ARN');
+    }
   },
 };
 
@@ -122,4 +124,3 @@ export const sealedStoreTarget: FuzzTarget = {
 };
 
 export const sealingTargets = [sealedBlobTarget, sealRoundTripTarget, enclaveStateTarget, sealedStoreTarget];
-export type { EnclaveState };
