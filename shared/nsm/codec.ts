@@ -210,6 +210,11 @@ function decodeResponseValue(value: unknown): NsmResponse {
       break;
     case 'DescribeNSM': {
       const f = fieldsOf(RESPONSE_FIELDS.DescribeNSM, fields, name);
+      // locked_pcrs is a BTreeSet<u16> in the nsm-api: serde writes it sorted, without repeats.
+      // A list with repeats or out of order is not something the device sends.
+      if (f.locked_pcrs.some((p, i) => i > 0 && p <= f.locked_pcrs[i - 1]!)) {
+        throw new CosignerError('SCHEMA_VIOLATION', 'DescribeNSM.locked_pcrs: not a set in increasing order', { path: 'DescribeNSM.locked_pcrs' });
+      }
       return {
         kind: 'DescribeNSM',
         versionMajor: f.version_major,
