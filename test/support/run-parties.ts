@@ -47,7 +47,7 @@ export function sealForTest(m: MpcMessage): SignedMpcMessage | MpcMessage {
 
 /** openMpcMessage for `receiver`, as its transport would call it; an unsignable message is passed through unauthenticated. */
 export function authenticateFor(receiver: { self: number; sessionId: Uint8Array }, delivered: SignedMpcMessage | MpcMessage): AuthenticatedMessage {
-  if (!('signature' in (delivered as object))) return delivered as AuthenticatedMessage; // the party refuses it
+  if (typeof delivered !== 'object' || delivered === null || !('signature' in delivered)) return delivered as AuthenticatedMessage; // the party refuses it
   return openMpcMessage(delivered, { self: receiver.self, sessionId: receiver.sessionId, peers: testPeers });
 }
 

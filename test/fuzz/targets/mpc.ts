@@ -22,6 +22,13 @@ import { mutated } from '../support/mutate.js';
 import { snapshot } from '../support/snapshot.js';
 import { mutateValue, valueMutation } from '../support/value-mutate.js';
 import { equalBytes, typedOnly, violation, type FuzzTarget } from '../support/target.js';
+import { MemoryKeyLockStore } from '../../../shared/mpc/ecdsa/key-lock-store.js';
+import { authenticateFor, sealForTest } from '../../support/run-parties.js';
+
+/** As the transport delivers: sealed by the sender's identity, opened for the receiver (shared/mpc/authenticated-message.ts). */
+function deliver(p: Party<unknown>, m: MpcMessage): MpcMessage[] {
+  return p.receive(authenticateFor(p, sealForTest(m)));
+}
 
 const wire = (m: MpcMessage): MpcMessage => decodeCbor(encodeCbor(m)) as MpcMessage;
 
@@ -58,7 +65,7 @@ function scenarioTarget(name: string, get: () => Scenario, setup: () => Promise<
         return; // not CBOR: the channel refuses it before any party sees it
       }
       const party = sc.fresh();
-      const r = typedOnly(input, () => party.receive(message as MpcMessage), undefined, opts.timeBaseMs);
+      const r = typedOnly(input, () => deliver(party, message as MpcMessage), undefined, opts.timeBaseMs);
       if (r.ok && !Array.isArray(r.value)) violation('receive() returned something other than a message list');
       if (sc.acceptsTemplate && equalBytes(input, sc.templateBytes) && !r.ok) violation(`the honest message was refused (${r.error.code}): the scenario no longer reaches this round`);
     },
@@ -75,7 +82,7 @@ function recordTwoParty(a: Party<unknown>, b: Party<unknown>): { to: number; rou
     const m = wire(queue.shift()!);
     const receiver = m.to === a.self ? a : b;
     out.push({ to: m.to, round: m.round, state: snapshot(receiver), message: m });
-    queue.push(...receiver.receive(m));
+    queue.push(...deliver(receiver, m));
   }
   return out;
 }
@@ -93,7 +100,7 @@ function setupEcdsa(): Promise<void> {
     for (const d of recordTwoParty(k1, k2)) addEcdsa(`keygen.p${d.to}.round${d.round}`, d);
     const signSession = new Uint8Array(randomBytes(32));
     const messageHash = new Uint8Array(createHash('sha256').update('fuzz').digest());
-    const s1 = new EcdsaSignP1(k1.result(), { sessionId: signSession, messageHash });
+    const s1 = new EcdsaSignP1(k1.result(), { sessionId: signSession, messageHash, lockStore: new MemoryKeyLockStore() });
     const s2 = new EcdsaSignP2(k2.result(), { sessionId: signSession, messageHash });
     for (const d of recordTwoParty(s1, s2)) addEcdsa(`sign.p${d.to}.round${d.round}`, d);
   })();
@@ -126,7 +133,7 @@ function runAll(parties: Party<unknown>[], tap: (m: MpcMessage) => void = () => 
     const next: MpcMessage[] = [];
     for (const m of queue.map(wire)) {
       tap(m);
-      next.push(...byId.get(m.to)!.receive(m));
+      next.push(...deliver(byId.get(m.to)!, m));
     }
     queue = next;
   }
@@ -148,7 +155,7 @@ function setupFrost(): Promise<void> {
       const freshDkg = (prior: MpcMessage[]) => () => {
         const p = new FrostDkgParty({ scheme, sessionId, self: 1, parties: [1, 2], threshold: 2 });
         p.start();
-        for (const m of prior) p.receive(m);
+        for (const m of prior) deliver(p, m);
         return p as Party<unknown>;
       };
       frostScenarios.set(`${scheme}.dkg.round1`, { fresh: freshDkg([]), template: from2(1), templateBytes: encodeCbor(from2(1)), acceptsTemplate: true });
@@ -163,7 +170,7 @@ function setupFrost(): Promise<void> {
       const freshSign = (prior: MpcMessage[]) => () => {
         const p = signer(0);
         p.start();
-        for (const m of prior) p.receive(m);
+        for (const m of prior) deliver(p, m);
         return p as Party<unknown>;
       };
       frostScenarios.set(`${scheme}.sign.round1`, { fresh: freshSign([]), template: s2(1), templateBytes: encodeCbor(s2(1)), acceptsTemplate: true });
