@@ -165,4 +165,16 @@ describe('mpc — authenticated envelopes', function () {
     expectCosignerError(() => run((s) => (s.round === 2 && s.to === 1 ? { ...oldShare!, sessionId: s.sessionId } : s)), 'MPC_INVALID_MESSAGE');
     expect(run((s) => s)[0]!.signature).to.have.length(64);
   });
+  it('sealMpcMessage refuses a malformed envelope before copying or signing it (a numeric session id allocated that many bytes)', () => {
+    const good: MpcMessage = { protocol: 'p', sessionId: sid(), from: 1, to: 2, round: 1, payload: { a: 1 } };
+    expect(link.open({ self: 2, sessionId: good.sessionId } as Party<unknown>, link.seal(good)).payload).to.deep.equal({ a: 1 });
+    for (const bad of [
+      { ...good, sessionId: 548_502_625 },
+      { ...good, sessionId: new Uint8Array(31) },
+      { ...good, to: 256 },
+      { ...good, round: -1 },
+      { ...good, protocol: 7 },
+      { ...good, extra: true },
+    ]) expectCosignerError(() => sealMpcMessage(bad as unknown as MpcMessage, link.ids.get(1)!), 'MPC_STATE');
+  });
 });

@@ -53,6 +53,13 @@ export class MemoryKeyLockStore implements KeyLockStore {
     if (!this.#locked.has(keyId)) this.#locked.set(keyId, reason);
   }
 
+  /** An independent store holding the same locks (tests copy a party's state with it). */
+  clone(): MemoryKeyLockStore {
+    const c = new MemoryKeyLockStore();
+    for (const [k, r] of this.#locked) c.#locked.set(k, r);
+    return c;
+  }
+
   /** The reason recorded first for `keyId`, if locked (for operators and tests). */
   reason(keyId: string): string | undefined {
     return this.#locked.get(keyId);

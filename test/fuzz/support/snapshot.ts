@@ -4,6 +4,7 @@
 // with #private fields cannot be copied this way). Frozen objects, functions and native crypto
 // handles (key objects, an ECDH nonce key: used read-only by the parties) are shared.
 import { DiffieHellman, ECDH, KeyObject } from 'node:crypto';
+import { MemoryKeyLockStore } from '../../../shared/mpc/ecdsa/key-lock-store.js';
 
 export function snapshot<T>(value: T): T {
   const seen = new Map<unknown, unknown>();
@@ -11,6 +12,12 @@ export function snapshot<T>(value: T): T {
     if (typeof v !== 'object' || v === null) return v; // primitives, bigint, functions
     if (seen.has(v)) return seen.get(v);
     if (v instanceof KeyObject || v instanceof ECDH || v instanceof DiffieHellman || Object.isFrozen(v)) return v;
+    // #private fields do not survive the generic copy below; the lock store copies itself.
+    if (v instanceof MemoryKeyLockStore) {
+      const c = v.clone();
+      seen.set(v, c);
+      return c;
+    }
     if (ArrayBuffer.isView(v)) {
       const c = (v as Uint8Array).slice();
       seen.set(v, c);
