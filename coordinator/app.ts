@@ -27,6 +27,8 @@ import { apiUserRoutes } from './routes/api-users.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookSigningKey, type WebhookKey } from './secrets/service-keys.js';
 import { createLogger } from '../shared/log.js';
+import { mpcPlugin, type MpcOptions } from './plugins/mpc.js';
+import { vaultWalletRoutes, type BalanceOf } from './routes/vault-wallets.js';
 
 export interface AppOptions {
   db: Db;
@@ -38,6 +40,10 @@ export interface AppOptions {
   clockSkewSeconds?: number;
   /** How often the webhook dispatcher looks for due deliveries (default 250 ms). */
   webhookIntervalMs?: number;
+  /** The coordinator's MPC party (its lock journal, how to verify paired co-signers); absent → no MPC sessions. */
+  mpc?: MpcOptions;
+  /** Balances from a chain node (chains/); absent → reading a wallet's balance answers 503. */
+  balanceOf?: BalanceOf;
 }
 
 declare module 'fastify' {
@@ -66,6 +72,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.decorate('masterKey', opts.masterKey);
   app.decorate('assets', opts.assets);
+  app.decorate('balanceOf', opts.balanceOf ?? null);
   await app.register(swagger, {
     openapi: {
       info: { title: 'nitro-cosigner coordinator', version: '0.1.0', description: 'The Fireblocks REST API subset the official SDKs use, and the coordinator\'s own extensions (approvals, pairing, the co-signer queue).' },
@@ -76,6 +83,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { db: opts.db });
   app.decorate('workQueue', new WorkQueue(opts.db));
+  await app.register(mpcPlugin, { mpc: opts.mpc });
   // The webhook key is made (RSA-4096, about a second) on first use, not at every start.
   let key: Promise<WebhookKey> | undefined;
   app.decorate('webhookKey', () => (key ??= webhookSigningKey(opts.db, opts.masterKey)));
@@ -91,6 +99,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(idempotencyPlugin);
   await app.register(docsRoutes);
   await app.register(vaultAccountRoutes);
+  await app.register(vaultWalletRoutes);
   await app.register(supportedAssetRoutes);
   await app.register(transactionRoutes);
   await app.register(tapPolicyRoutes);

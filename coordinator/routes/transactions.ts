@@ -2,16 +2,16 @@
 // id, list with Fireblocks' paging headers, cancel; and our approval endpoint for APPROVER users.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { ApiCode, ApiError, badRequest, notFound } from '../api-error.js';
+import { badRequest, notFound } from '../api-error.js';
 import { admitVote, type Vote } from '../policy/index.js';
 import { userOf } from '../plugins/authenticate.js';
 import type { Db } from '../storage/database.js';
 import type { TransactionsTable } from '../storage/schema.js';
 import { createTransaction, storedDecision } from '../transactions/create.js';
 import { CreateTransactionBody } from '../transactions/request-schema.js';
-import { CANCELLABLE, canMove, type TxStatus } from '../transactions/status.js';
+import { CANCELLABLE, type TxStatus } from '../transactions/status.js';
+import { setStatus } from '../transactions/set-status.js';
 import { transactionJson } from '../transactions/view.js';
-import { recordEvent } from '../webhooks/outbox.js';
 
 const TransactionResponse = Type.Object(
   {
@@ -35,15 +35,6 @@ async function findTx(db: Db, workspaceId: string, txId: string): Promise<Transa
   return row;
 }
 
-/** Move a transaction's status in the caller's db transaction; refuses a move the table does not allow. */
-export async function setStatus(db: Db, row: TransactionsTable, to: TxStatus, subStatus: string): Promise<void> {
-  if (!canMove(row.status as TxStatus, to)) throw new ApiError(400, ApiCode.INVALID_REQUEST, `Transaction ${row.id} cannot move from ${row.status} to ${to}`);
-  const r = await db.updateTable('transactions').set({ status: to, sub_status: subStatus, last_updated: Date.now() })
-    .where('id', '=', row.id).where('status', '=', row.status).executeTakeFirst();
-  if (Number(r.numUpdatedRows) !== 1) throw new ApiError(409, ApiCode.CONFLICT, `Transaction ${row.id} changed meanwhile; read it again`);
-  await recordEvent(db, row.workspace_id, 'transaction.status.updated', row.id, { id: row.id, status: to, subStatus, previousStatus: row.status });
-}
-
 export const transactionRoutes: FastifyPluginAsync = async (app) => {
   const json = async (row: TransactionsTable) => transactionJson(row, app.assets, await votesOf(app.db, row.id));
 
@@ -53,7 +44,8 @@ export const transactionRoutes: FastifyPluginAsync = async (app) => {
       response: { 200: Type.Object({ id: Type.String(), status: Type.String(), systemMessages: Type.Optional(Type.Array(Type.Object({ type: Type.String(), message: Type.String() }))) }) } },
   }, async (request) => {
     if (!request.body || typeof request.body !== 'object') throw badRequest('A transaction request body is required');
-    const row = await createTransaction(app.db, app.assets, userOf(request), request.body);
+    const row = await createTransaction(app.db, app.assets, userOf(request), request.body, { queued: app.queueForSigning });
+    if (row.status === 'QUEUED') app.workQueue.wake(row.workspace_id);
     const { decision } = storedDecision(row);
     request.log.info({ txId: row.id, status: row.status, rule: decision.ruleName, by: row.created_by }, 'transaction created');
     return { id: row.id, status: row.status, ...(row.status === 'BLOCKED' ? { systemMessages: [{ type: 'BLOCK', message: decision.reason }] } : {}) };
@@ -150,10 +142,14 @@ export const transactionRoutes: FastifyPluginAsync = async (app) => {
       const votes = await votesOf(trx, row.id);
       const state = admitVote(decision, votes, { user: user.id, vote: request.body.vote }, { initiator: row.created_by });
       await trx.insertInto('approvals').values({ tx_id: row.id, user_id: user.id, vote: request.body.vote, at: Date.now() }).execute();
-      if (state === 'APPROVED') await setStatus(trx, row, 'QUEUED', '');
+      if (state === 'APPROVED') {
+        await setStatus(trx, row, 'QUEUED', '');
+        await app.queueForSigning(trx, { ...row, status: 'QUEUED' });
+      }
       if (state === 'REJECTED') await setStatus(trx, row, 'REJECTED', 'REJECTED_BY_USER');
       return { status: state === 'APPROVED' ? 'QUEUED' : state === 'REJECTED' ? 'REJECTED' : row.status, approval: state };
     });
+    if (out.approval === 'APPROVED') app.workQueue.wake(user.workspace_id);
     request.log.info({ txId: request.params.txId, by: user.id, vote: request.body.vote, approval: out.approval }, 'transaction vote recorded');
     return out;
   });

@@ -168,7 +168,43 @@ export interface WebhookDeliveriesTable {
   created_at: number;
 }
 
+export interface MpcKeysTable {
+  workspace_id: string;
+  /** MPC_ECDSA_SECP256K1 | MPC_EDDSA_ED25519 | MPC_BIP340_SECP256K1 */
+  algorithm: string;
+  /** Master (joint) public key, hex: 33-byte compressed secp256k1 or 32-byte Ed25519. */
+  public_key: string;
+  chain_code: string;
+  /** The coordinator's share, encoded by the engine and sealed under the master key. */
+  sealed_share: string;
+  session_id: string;
+  cosigner_id: string;
+  created_at: number;
+}
+
+export interface MpcSessionsTable {
+  /** The 32-byte MPC session id, hex. */
+  id: string;
+  workspace_id: string;
+  kind: 'KEYGEN' | 'SIGN';
+  algorithm: string;
+  work_item_id: string;
+  transaction_id: string | null;
+  message_index: number | null;
+  /** What the coordinator's party needs to start (JSON): for SIGN the path and the hash it computed. */
+  params: string;
+  /** The co-signer that opened the session; only it may continue it. */
+  cosigner_id: string | null;
+  state: 'OPEN' | 'DONE' | 'FAILED';
+  result: string | null;
+  failure: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
+  mpc_keys: MpcKeysTable;
+  mpc_sessions: MpcSessionsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   external_wallets: ExternalWalletsTable;

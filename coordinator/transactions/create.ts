@@ -124,7 +124,12 @@ function statusFor(decision: TapDecision): { status: TxStatus; subStatus: string
   }
 }
 
-export async function createTransaction(db: Db, assets: AssetCatalogue, user: ApiUser, body: CreateTransactionBody): Promise<TransactionsTable> {
+export interface CreateHooks {
+  /** Runs in the same database transaction when the TAP lets it through (QUEUED): signing work is queued with it. */
+  queued?(trx: Db, row: TransactionsTable): Promise<unknown>;
+}
+
+export async function createTransaction(db: Db, assets: AssetCatalogue, user: ApiUser, body: CreateTransactionBody, hooks: CreateHooks = {}): Promise<TransactionsTable> {
   const now = Date.now();
   const { req, facts } = await interpret(db, assets, user, body, now);
   try {
@@ -153,6 +158,7 @@ export async function createTransaction(db: Db, assets: AssetCatalogue, user: Ap
       };
       await trx.insertInto('transactions').values(row).execute();
       await recordEvent(trx, user.workspace_id, 'transaction.created', row.id, transactionJson(row, assets, []));
+      if (row.status === 'QUEUED') await hooks.queued?.(trx, row);
       return row;
     });
   } catch (e) {

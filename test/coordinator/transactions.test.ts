@@ -2,6 +2,7 @@
 // threshold, the cumulative window, cancel, external ids, paging, and refusals that store nothing.
 import { expect } from 'chai';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from './support/build-app.js';
+import { giveFrostMasterKey } from './support/master-keys.js';
 
 const DEST = '0x52908400098527886E0F7030069857D2E4169EE7'; // EIP-55 test vector address
 
@@ -23,6 +24,7 @@ describe('coordinator transactions and the TAP', function () {
     viewer = await c.user('VIEWER');
     await admin.v5.createVaultAccount('treasury');
     await admin.v5.createVaultAccount('ops');
+    await giveFrostMasterKey(c, 'MPC_EDDSA_ED25519'); // RAW Ed25519 below is queued for signing with it
   });
   after(async () => {
     await c?.close();

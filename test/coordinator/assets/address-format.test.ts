@@ -37,7 +37,8 @@ describe('destination address parsing', () => {
       const typo = checksummed.slice(0, at) + (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()) + checksummed.slice(at + 1);
       const stillMixed = typo.slice(2) !== typo.slice(2).toLowerCase() && typo.slice(2) !== typo.slice(2).toUpperCase();
       expect(refused(ETH, typo)).to.equal(stillMixed);
-      expect(isAddress(typo)).to.equal(!stillMixed);
+      // viem (strict) also refuses an all-uppercase address, which we accept as unchecksummed: compare mixed case only.
+      if (stillMixed) expect(isAddress(typo)).to.equal(false);
     }
     expect(() => normaliseAddress(ETH, '0x' + '0'.repeat(40))).to.throw(/the zero address/);
     for (const bad of ['', '0x', '0x123', 'de0b295669a9fd93d5f28d9ec85e40f4cb697bae', '0X' + 'a'.repeat(40), '0x' + 'g'.repeat(40), '0x' + 'a'.repeat(41), ' 0x' + 'a'.repeat(40), null, 42]) {

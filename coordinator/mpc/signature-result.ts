@@ -1,0 +1,34 @@
+// What a signing session's end does to its transaction, in the session's database transaction:
+// the first session to start moves it QUEUED → PENDING_SIGNATURE; when every message of a RAW
+// transaction has its signature, the transaction is COMPLETED with `signedMessages` in message
+// order; a failed session fails the transaction (FAILED / SIGNING_ERROR, with the reason), since
+// its messages will not be signed in that session and a new one needs a new request.
+import type { Db } from '../storage/database.js';
+import type { TransactionResult, SignedMessageJson } from '../transactions/view.js';
+import { setStatus } from '../transactions/set-status.js';
+
+export async function markSigning(trx: Db, txId: string): Promise<void> {
+  const row = await trx.selectFrom('transactions').selectAll().where('id', '=', txId).executeTakeFirst();
+  if (row?.status === 'QUEUED') await setStatus(trx, row, 'PENDING_SIGNATURE', '');
+}
+
+export async function recordSignature(trx: Db, txId: string): Promise<void> {
+  const sessions = await trx.selectFrom('mpc_sessions').select(['message_index', 'state', 'result'])
+    .where('transaction_id', '=', txId).where('kind', '=', 'SIGN').orderBy('message_index').execute();
+  const byIndex = new Map<number, SignedMessageJson>();
+  for (const s of sessions) if (s.state === 'DONE' && s.result) byIndex.set(s.message_index!, JSON.parse(s.result) as SignedMessageJson);
+  const row = await trx.selectFrom('transactions').selectAll().where('id', '=', txId).executeTakeFirstOrThrow();
+  const wanted = (JSON.parse(row.request) as { raw?: { messages: unknown[] } }).raw?.messages.length ?? 0;
+  if (byIndex.size < wanted) return;
+  const result: TransactionResult = { ...(row.result ? JSON.parse(row.result) as TransactionResult : {}), signedMessages: [...byIndex.keys()].sort((a, b) => a - b).map((i) => byIndex.get(i)!) };
+  await trx.updateTable('transactions').set({ result: JSON.stringify(result) }).where('id', '=', txId).execute();
+  await setStatus(trx, row, 'COMPLETED', 'CONFIRMED');
+}
+
+export async function recordSigningFailure(trx: Db, txId: string, reason: string): Promise<void> {
+  const row = await trx.selectFrom('transactions').selectAll().where('id', '=', txId).executeTakeFirst();
+  if (!row || (row.status !== 'PENDING_SIGNATURE' && row.status !== 'QUEUED')) return;
+  const result: TransactionResult = { ...(row.result ? JSON.parse(row.result) as TransactionResult : {}), errorDescription: reason.slice(0, 300) };
+  await trx.updateTable('transactions').set({ result: JSON.stringify(result) }).where('id', '=', txId).execute();
+  await setStatus(trx, row, 'FAILED', 'SIGNING_ERROR');
+}

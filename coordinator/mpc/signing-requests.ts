@@ -1,0 +1,97 @@
+// What asks the co-signers for work: a KEYGEN item per missing master key of a workspace, and a
+// SIGN item for a RAW transaction the TAP let through (QUEUED). Each item names its MPC sessions
+// (one per key, one per message), stored with it in the caller's database transaction, so the
+// coordinator's party knows at the first message what it is allowed to do in that session — it
+// never takes the key, path or hash from the co-signer.
+import { randomBytes } from 'node:crypto';
+import { badRequest } from '../api-error.js';
+import { ASSET_ALGORITHMS, bip44Path, TESTNET_COIN_TYPE, type AssetAlgorithm, type AssetCatalogue } from '../assets/index.js';
+import type { Db } from '../storage/database.js';
+import type { TransactionsTable } from '../storage/schema.js';
+import type { StoredRequest } from '../transactions/create.js';
+import type { WorkQueue } from '../work-queue/work-queue.js';
+import type { MasterKeys } from './master-keys.js';
+
+/** Party ids in every coordinator ↔ co-signer session: the coordinator is P1 (it holds the Paillier key). */
+export const COORDINATOR_PARTY_ID = 1;
+export const COSIGNER_PARTY_ID = 2;
+
+export interface KeygenItemPayload {
+  sessionId: string;
+  algorithm: AssetAlgorithm;
+  coordinatorPartyId: number;
+  cosignerPartyId: number;
+}
+
+export interface SignItemPayload {
+  transactionId: string;
+  algorithm: AssetAlgorithm;
+  coordinatorPartyId: number;
+  cosignerPartyId: number;
+  /** One MPC session per message; `content` is hex (ECDSA: the 32-byte hash; Ed25519: the message). */
+  messages: Array<{ index: number; sessionId: string; content: string; derivationPath: number[] }>;
+}
+
+/** What the coordinator's party reads back for a SIGN session (mpc_sessions.params). */
+export interface SignSessionParams {
+  content: string;
+  derivationPath: number[];
+}
+
+const newSessionId = () => randomBytes(32).toString('hex');
+const MAX_RAW_MESSAGE_BYTES = 4096;
+
+/** Enqueues a KEYGEN item for every algorithm the workspace has no key and no open key generation for; returns their ids. */
+export async function requestMasterKeys(trx: Db, queue: WorkQueue, masterKeys: MasterKeys, workspaceId: string, algorithms: readonly AssetAlgorithm[] = ASSET_ALGORITHMS): Promise<string[]> {
+  const ids: string[] = [];
+  for (const algorithm of algorithms) {
+    if (await masterKeys.has(trx, workspaceId, algorithm)) continue;
+    const open = await trx.selectFrom('mpc_sessions').select('id').where('workspace_id', '=', workspaceId).where('kind', '=', 'KEYGEN')
+      .where('algorithm', '=', algorithm).where('state', '=', 'OPEN').executeTakeFirst();
+    if (open) continue;
+    const sessionId = newSessionId();
+    const payload: KeygenItemPayload = { sessionId, algorithm, coordinatorPartyId: COORDINATOR_PARTY_ID, cosignerPartyId: COSIGNER_PARTY_ID };
+    const itemId = await queue.enqueue(trx, workspaceId, 'KEYGEN', payload);
+    const t = Date.now();
+    await trx.insertInto('mpc_sessions').values({
+      id: sessionId, workspace_id: workspaceId, kind: 'KEYGEN', algorithm, work_item_id: itemId, transaction_id: null, message_index: null,
+      params: '{}', cosigner_id: null, state: 'OPEN', result: null, failure: null, created_at: t, updated_at: t,
+    }).execute();
+    ids.push(itemId);
+  }
+  return ids;
+}
+
+/**
+ * Called where a transaction becomes QUEUED, in that database transaction: a RAW transaction gets
+ * its SIGN item (TRANSFER signing comes with broadcasting). Refuses (400, nothing stored) a
+ * message the engine could not sign: an ECDSA content that is not a 32-byte hash, or no key yet.
+ */
+export async function queueForSigning(trx: Db, queue: WorkQueue, masterKeys: MasterKeys, assets: AssetCatalogue, row: TransactionsTable): Promise<string | null> {
+  if (row.operation !== 'RAW') return null;
+  const req = JSON.parse(row.request) as StoredRequest;
+  const raw = req.raw!;
+  const algorithm = raw.algorithm as AssetAlgorithm;
+  if (!(await masterKeys.has(trx, row.workspace_id, algorithm))) {
+    throw badRequest(`the workspace has no ${algorithm} master key yet: pair a co-signer and let key generation finish`);
+  }
+  const coin = req.assetId ? assets.get(req.assetId).coinType : TESTNET_COIN_TYPE;
+  const messages = raw.messages.map((m, index) => {
+    if (!/^([0-9a-f]{2})+$/.test(m.content)) throw badRequest(`rawMessageData.messages[${index}].content must be hex`);
+    if (algorithm === 'MPC_ECDSA_SECP256K1' && m.content.length !== 64) throw badRequest(`rawMessageData.messages[${index}].content must be a 32-byte hash for ${algorithm}`);
+    if (m.content.length / 2 > MAX_RAW_MESSAGE_BYTES) throw badRequest(`rawMessageData.messages[${index}].content is longer than ${MAX_RAW_MESSAGE_BYTES} bytes`);
+    const derivationPath = m.derivationPath ?? bip44Path(coin, req.sourceVault, m.bip44change ?? 0, m.bip44addressIndex ?? 0);
+    return { index, sessionId: newSessionId(), content: m.content, derivationPath };
+  });
+  const payload: SignItemPayload = { transactionId: row.id, algorithm, coordinatorPartyId: COORDINATOR_PARTY_ID, cosignerPartyId: COSIGNER_PARTY_ID, messages };
+  const itemId = await queue.enqueue(trx, row.workspace_id, 'SIGN', payload);
+  const t = Date.now();
+  for (const m of messages) {
+    const params: SignSessionParams = { content: m.content, derivationPath: m.derivationPath };
+    await trx.insertInto('mpc_sessions').values({
+      id: m.sessionId, workspace_id: row.workspace_id, kind: 'SIGN', algorithm, work_item_id: itemId, transaction_id: row.id, message_index: m.index,
+      params: JSON.stringify(params), cosigner_id: null, state: 'OPEN', result: null, failure: null, created_at: t, updated_at: t,
+    }).execute();
+  }
+  return itemId;
+}

@@ -1,0 +1,83 @@
+// A test co-signer for the coordinator's MPC party: the engine's other party (ECDSA P2, FROST
+// party 2) driven directly against the MpcPartyEndpoint the relay calls, with its own Ed25519
+// identity, taking its instructions from the work item as the real co-signer will (the enclave
+// co-signer comes with the signing-path issue). Nothing is faked on the coordinator's side.
+import { randomUUID } from 'node:crypto';
+import { Ed25519Identity, ed25519Peers, openMpcMessage, sealMpcMessage, type PeerVerifier } from '../../../shared/mpc/authenticated-message.js';
+import type { MpcMessage, Party } from '../../../shared/mpc/party.js';
+import { EcdsaKeygenP2, EcdsaSignP2, deriveEcdsaChild, type EcdsaKeyShareP2 } from '../../../shared/mpc/ecdsa/index.js';
+import { FrostDkgParty, FrostSignParty, deriveFrostKeyShare, type FrostKeyShare } from '../../../shared/mpc/frost/index.js';
+import { generateRingPedersen, type RingPedersenSecret } from '../../../shared/mpc/zk/ring-pedersen.js';
+import type { MpcPartyEndpoint, MpcSessionRef } from '../../../coordinator/mpc/party-endpoint.js';
+import type { KeygenItemPayload, SignItemPayload } from '../../../coordinator/mpc/signing-requests.js';
+import { FROST_SCHEME } from '../../../coordinator/mpc/master-keys.js';
+import type { AssetAlgorithm } from '../../../coordinator/assets/index.js';
+import { TEST_RING_PEDERSEN_BITS } from '../../support/ecdsa-keys.js';
+
+export const COORDINATOR_ID = 1;
+export const COSIGNER_ID = 2;
+
+let ringPedersen: RingPedersenSecret | undefined;
+
+export class TestCosigner {
+  readonly id = `test-cosigner-${randomUUID()}`;
+  readonly identity = Ed25519Identity.generate(COSIGNER_ID);
+  readonly shares = new Map<AssetAlgorithm, EcdsaKeyShareP2 | FrostKeyShare>();
+  private readonly coordinatorPeers: PeerVerifier;
+
+  constructor(coordinatorPublicKey: Uint8Array) {
+    this.coordinatorPeers = ed25519Peers(new Map([[COORDINATOR_ID, coordinatorPublicKey]]));
+  }
+
+  /** The verifier the coordinator uses for this co-signer (what pairing will record). */
+  peers(): PeerVerifier {
+    return ed25519Peers(new Map([[COSIGNER_ID, this.identity.publicKey]]));
+  }
+
+  ref(workspaceId: string, sessionId: string): MpcSessionRef {
+    return { workspaceId, cosignerId: this.id, sessionId: new Uint8Array(Buffer.from(sessionId, 'hex')) };
+  }
+
+  /** Runs one session to its end: the coordinator's opening, then rounds until neither side has anything to send. */
+  async run(endpoint: MpcPartyEndpoint, ref: MpcSessionRef, party: Party<unknown>, tamper: (m: MpcMessage) => MpcMessage = (m) => m): Promise<void> {
+    let inbound = await endpoint.opening(ref);
+    let outbound = party.start();
+    for (let round = 0; round < 16; round++) {
+      for (const m of inbound) outbound.push(...party.receive(openMpcMessage(m, { self: COSIGNER_ID, sessionId: ref.sessionId, peers: this.coordinatorPeers })));
+      if (outbound.length === 0) return;
+      inbound = await endpoint.receive(ref, outbound.map((m) => sealMpcMessage(tamper(m), this.identity)));
+      outbound = [];
+    }
+    throw new Error('session did not finish in 16 rounds');
+  }
+
+  keygenParty(item: KeygenItemPayload): Party<unknown> {
+    const sessionId = new Uint8Array(Buffer.from(item.sessionId, 'hex'));
+    if (item.algorithm === 'MPC_ECDSA_SECP256K1') {
+      ringPedersen ??= generateRingPedersen(TEST_RING_PEDERSEN_BITS);
+      return new EcdsaKeygenP2({ sessionId, p1Id: COORDINATOR_ID, p2Id: COSIGNER_ID, ringPedersen, minRingPedersenBits: TEST_RING_PEDERSEN_BITS });
+    }
+    return new FrostDkgParty({ scheme: FROST_SCHEME[item.algorithm], sessionId, self: COSIGNER_ID, parties: [COORDINATOR_ID, COSIGNER_ID], threshold: 2 });
+  }
+
+  async generate(endpoint: MpcPartyEndpoint, workspaceId: string, item: KeygenItemPayload): Promise<void> {
+    const party = this.keygenParty(item);
+    await this.run(endpoint, this.ref(workspaceId, item.sessionId), party);
+    this.shares.set(item.algorithm, party.result() as EcdsaKeyShareP2 | FrostKeyShare);
+  }
+
+  /** The co-signer's party for message `index` of a SIGN item; `hashOverride` makes it sign something else (a cheating P2). */
+  signParty(item: SignItemPayload, index: number, hashOverride?: Uint8Array): Party<unknown> {
+    const m = item.messages[index]!;
+    const sessionId = new Uint8Array(Buffer.from(m.sessionId, 'hex'));
+    const content = new Uint8Array(Buffer.from(m.content, 'hex'));
+    const share = this.shares.get(item.algorithm);
+    if (!share) throw new Error(`no ${item.algorithm} share`);
+    if (item.algorithm === 'MPC_ECDSA_SECP256K1') {
+      const child = deriveEcdsaChild(share as EcdsaKeyShareP2, m.derivationPath);
+      return new EcdsaSignP2(share as EcdsaKeyShareP2, { sessionId, p1Id: COORDINATOR_ID, p2Id: COSIGNER_ID, messageHash: hashOverride ?? content, tweak: child.tweak });
+    }
+    const child = deriveFrostKeyShare(share as FrostKeyShare, m.derivationPath);
+    return new FrostSignParty({ keyShare: child.keyShare, sessionId, signers: [COORDINATOR_ID, COSIGNER_ID], message: hashOverride ?? content });
+  }
+}
