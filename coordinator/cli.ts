@@ -16,6 +16,9 @@ import { loadMasterKey, openDatabase, type OpenOptions } from './open-coordinato
 import type { Db } from './storage/database.js';
 import { currentPolicy, publishPolicy } from './storage/policy-store.js';
 import { createTransaction } from './transactions/create.js';
+import { MasterKeys } from './mpc/master-keys.js';
+import { queueForSigning } from './mpc/signing-requests.js';
+import { WorkQueue } from './work-queue/work-queue.js';
 import { createVaultAccount } from './routes/vault-accounts.js';
 import { transactionJson } from './transactions/view.js';
 import { createApiUser, createWorkspace, findWorkspace } from './workspaces/workspaces.js';
@@ -155,7 +158,10 @@ export function program(io: CliIo): Command {
       }
       await withDb(o, async (db) => {
         const u = await actingUser(db, o.as, 'tx:create');
-        const row = await createTransaction(db, catalogue(o), u, body as never);
+        const assets = catalogue(o);
+        const masterKeys = new MasterKeys(db, loadMasterKey(openOpts(o)));
+        // A running server picks the SIGN item up at its co-signers' next poll (wake-ups are per process).
+        const row = await createTransaction(db, assets, u, body as never, { queued: (trx, r) => queueForSigning(trx, new WorkQueue(db), masterKeys, assets, r) });
         io.out(`transaction ${row.id} ${row.status}`);
       });
     });

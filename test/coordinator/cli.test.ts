@@ -37,13 +37,17 @@ describe('coordinator CLI', function () {
     writeFileSync(policyFile, JSON.stringify({ rules: [{ name: 'all', operations: '*', initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] }));
     expect((await run('policy', 'publish', policyFile, '--as', apiKey)).out).to.deep.equal(['policy version 1 published (1 rules)']);
     expect((await run('policy', 'show', '--workspace', 'acme')).out.join('\n')).to.match(/"version": 1/);
-    const req = JSON.stringify({ operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm: 'MPC_EDDSA_ED25519', messages: [{ content: 'abcd', derivationPath: [44, 1, 0, 0, 0] }] } } });
+    const raw = JSON.stringify({ operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm: 'MPC_EDDSA_ED25519', messages: [{ content: 'abcd', derivationPath: [44, 1, 0, 0, 0] }] } } });
+    const noKey = await run('tx', 'create', '--as', apiKey, '--request', raw);
+    expect(noKey.code).to.not.equal(0);
+    expect(noKey.err.join('\n')).to.match(/no MPC_EDDSA_ED25519 master key yet/);
+    const req = JSON.stringify({ operation: 'TRANSFER', assetId: 'ETH_TEST5', amount: '0.1', source: { type: 'VAULT_ACCOUNT', id: '0' }, destination: { type: 'ONE_TIME_ADDRESS', oneTimeAddress: { address: '0x' + '12'.repeat(20) } } });
     const tx = await run('tx', 'create', '--as', apiKey, '--request', req);
     expect(tx.code, tx.err.join('\n')).to.equal(0);
     const [, id, status] = /^transaction (\S+) (\S+)$/.exec(tx.out[0]!)!;
     expect(status).to.equal('QUEUED');
     const shown = JSON.parse((await run('tx', 'show', id!)).out.join('\n'));
-    expect(shown).to.include({ id, status: 'QUEUED', operation: 'RAW' });
+    expect(shown).to.include({ id, status: 'QUEUED', operation: 'TRANSFER' });
   });
 
   it('every bad argument: one line on stderr, exit code 2, nothing written', async () => {
