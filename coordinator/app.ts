@@ -29,6 +29,7 @@ import { webhookSigningKey, type WebhookKey } from './secrets/service-keys.js';
 import { createLogger } from '../shared/log.js';
 import { mpcPlugin, type MpcOptions } from './plugins/mpc.js';
 import { vaultWalletRoutes, type BalanceOf } from './routes/vault-wallets.js';
+import { TransferPipeline, evmAsset, type ChainOptions } from './transfers/transfer-pipeline.js';
 
 export interface AppOptions {
   db: Db;
@@ -42,8 +43,10 @@ export interface AppOptions {
   webhookIntervalMs?: number;
   /** The coordinator's MPC party (its lock journal, how to verify paired co-signers); absent → no MPC sessions. */
   mpc?: MpcOptions;
-  /** Balances from a chain node (chains/); absent → reading a wallet's balance answers 503. */
+  /** Balances from a chain node (chains/); absent → reading a wallet's balance answers 503. Default with `chain`: from it. */
   balanceOf?: BalanceOf;
+  /** The EVM chain transfers are built, broadcast and followed on (transfers/); absent → TRANSFERs stay QUEUED. */
+  chain?: ChainOptions;
 }
 
 declare module 'fastify' {
@@ -53,6 +56,8 @@ declare module 'fastify' {
     workQueue: WorkQueue;
     webhookKey: () => Promise<WebhookKey>;
     webhooks: WebhookDispatcher;
+    /** Present when the app runs with a chain (`chain` option). */
+    transfers?: TransferPipeline;
   }
 }
 
@@ -72,7 +77,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.decorate('masterKey', opts.masterKey);
   app.decorate('assets', opts.assets);
-  app.decorate('balanceOf', opts.balanceOf ?? null);
+  const chain = opts.chain;
+  const fromChain: BalanceOf | null = chain ? async (asset, address) => ({ balance: await chain.adapter.balance(address as `0x${string}`, evmAsset(asset)) }) : null;
+  app.decorate<BalanceOf | null>('balanceOf', opts.balanceOf ?? fromChain);
   await app.register(swagger, {
     openapi: {
       info: { title: 'nitro-cosigner coordinator', version: '0.1.0', description: 'The Fireblocks REST API subset the official SDKs use, and the coordinator\'s own extensions (approvals, pairing, the co-signer queue).' },
@@ -84,6 +91,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(databasePlugin, { db: opts.db });
   app.decorate('workQueue', new WorkQueue(opts.db));
   await app.register(mpcPlugin, { mpc: opts.mpc });
+  if (chain) {
+    const pipeline = new TransferPipeline(opts.db, opts.assets, app.masterKeys, app.workQueue, chain, opts.logger || createLogger('transfers', { level: 'silent' }));
+    app.decorate('transfers', pipeline);
+    app.addHook('onReady', async () => pipeline.start());
+    app.addHook('preClose', async () => pipeline.stop());
+  }
   // The webhook key is made (RSA-4096, about a second) on first use, not at every start.
   let key: Promise<WebhookKey> | undefined;
   app.decorate('webhookKey', () => (key ??= webhookSigningKey(opts.db, opts.masterKey)));

@@ -30,6 +30,11 @@ export interface SignItemPayload {
   cosignerPartyId: number;
   /** One MPC session per message; `content` is hex (ECDSA: the 32-byte hash; Ed25519: the message). */
   messages: Array<{ index: number; sessionId: string; content: string; derivationPath: number[] }>;
+  /**
+   * TRANSFER only: the unsigned transaction whose hash is messages[0].content, so that the
+   * co-signer can decode it and check recipient, amount and chain before it signs.
+   */
+  transfer?: { assetId: string; chainId: number; from: string; serializedUnsigned: string; to: string; amount: string };
 }
 
 /** What the coordinator's party reads back for a SIGN session (mpc_sessions.params). */
@@ -38,7 +43,7 @@ export interface SignSessionParams {
   derivationPath: number[];
 }
 
-const newSessionId = () => randomBytes(32).toString('hex');
+export const newSessionId = () => randomBytes(32).toString('hex');
 const MAX_RAW_MESSAGE_BYTES = 4096;
 
 /** Enqueues a KEYGEN item for every algorithm the workspace has no key and no open key generation for; returns their ids. */
@@ -83,7 +88,12 @@ export async function queueForSigning(trx: Db, queue: WorkQueue, masterKeys: Mas
     const derivationPath = m.derivationPath ?? bip44Path(coin, req.sourceVault, m.bip44change ?? 0, m.bip44addressIndex ?? 0);
     return { index, sessionId: newSessionId(), content: m.content, derivationPath };
   });
-  const payload: SignItemPayload = { transactionId: row.id, algorithm, coordinatorPartyId: COORDINATOR_PARTY_ID, cosignerPartyId: COSIGNER_PARTY_ID, messages };
+  return enqueueSign(trx, queue, row, algorithm, messages);
+}
+
+/** The SIGN item and one session per message, in the caller's transaction. */
+export async function enqueueSign(trx: Db, queue: WorkQueue, row: TransactionsTable, algorithm: AssetAlgorithm, messages: SignItemPayload['messages'], transfer?: SignItemPayload['transfer']): Promise<string> {
+  const payload: SignItemPayload = { transactionId: row.id, algorithm, coordinatorPartyId: COORDINATOR_PARTY_ID, cosignerPartyId: COSIGNER_PARTY_ID, messages, ...(transfer ? { transfer } : {}) };
   const itemId = await queue.enqueue(trx, row.workspace_id, 'SIGN', payload);
   const t = Date.now();
   for (const m of messages) {

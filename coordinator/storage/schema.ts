@@ -202,7 +202,42 @@ export interface MpcSessionsTable {
   updated_at: number;
 }
 
+export interface EvmNoncesTable {
+  chain_id: number;
+  /** Lower-case 0x address. */
+  address: string;
+  /** The lowest nonce never reserved. */
+  next: number;
+}
+
+export interface EvmReleasedNoncesTable {
+  chain_id: number;
+  address: string;
+  nonce: number;
+}
+
+export interface ChainTransfersTable {
+  transaction_id: string;
+  workspace_id: string;
+  chain_id: number;
+  from_address: string;
+  nonce: number;
+  /** RESERVED → SIGNING → SIGNED → SENT → CONFIRMED | FAILED (transfers/transfer-pipeline.ts). */
+  state: 'RESERVED' | 'SIGNING' | 'SIGNED' | 'SENT' | 'CONFIRMED' | 'FAILED';
+  serialized_unsigned: string | null;
+  /** {r, s, v} (JSON) from the MPC session. */
+  signature: string | null;
+  /** The signed transaction, stored before it is broadcast (a restart broadcasts it again). */
+  raw: string | null;
+  tx_hash: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
+  evm_nonces: EvmNoncesTable;
+  evm_released_nonces: EvmReleasedNoncesTable;
+  chain_transfers: ChainTransfersTable;
   mpc_keys: MpcKeysTable;
   mpc_sessions: MpcSessionsTable;
   webhooks: WebhooksTable;

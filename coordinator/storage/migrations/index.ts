@@ -5,12 +5,14 @@ import * as initial from './001-initial.js';
 import * as walletsAndWork from './002-wallets-and-work.js';
 import * as webhooks from './003-webhooks.js';
 import * as mpc from './005-mpc.js';
+import * as transfers from './006-transfers.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-wallets-and-work': walletsAndWork,
   '003-webhooks': webhooks,
   '005-mpc': mpc,
+  '006-transfers': transfers,
 };
 
 export const migrationProvider: MigrationProvider = {

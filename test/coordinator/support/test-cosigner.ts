@@ -9,6 +9,9 @@ import { EcdsaKeygenP2, EcdsaSignP2, deriveEcdsaChild, type EcdsaKeyShareP2 } fr
 import { FrostDkgParty, FrostSignParty, deriveFrostKeyShare, type FrostKeyShare } from '../../../shared/mpc/frost/index.js';
 import { generateRingPedersen, type RingPedersenSecret } from '../../../shared/mpc/zk/ring-pedersen.js';
 import type { MpcPartyEndpoint, MpcSessionRef } from '../../../coordinator/mpc/party-endpoint.js';
+import type { WorkQueue } from '../../../coordinator/work-queue/work-queue.js';
+import { keccak256, type Hex } from 'viem';
+import { decodeUnsignedEvmTransfer, transferIntent } from '../../../coordinator/chains/evm/evm-transaction.js';
 import type { KeygenItemPayload, SignItemPayload } from '../../../coordinator/mpc/signing-requests.js';
 import { FROST_SCHEME } from '../../../coordinator/mpc/master-keys.js';
 import type { AssetAlgorithm } from '../../../coordinator/assets/index.js';
@@ -80,4 +83,42 @@ export class TestCosigner {
     const child = deriveFrostKeyShare(share as FrostKeyShare, m.derivationPath);
     return new FrostSignParty({ keyShare: child.keyShare, sessionId, signers: [COORDINATOR_ID, COSIGNER_ID], message: hashOverride ?? content });
   }
+
+  /**
+   * Takes SIGN items by long poll and signs them until stop() — checking, as the enclave will, that
+   * a transfer's hash is the hash of the unsigned transaction it was shown and that this pays the
+   * recipient and amount named. Items it refuses are reported as refused.
+   */
+  serve(endpoint: MpcPartyEndpoint, queue: WorkQueue, workspaceId: string): { stop(): Promise<void>; signed: number; refused: string[] } {
+    let stopped = false;
+    const state = { signed: 0, refused: [] as string[], stop: async () => { stopped = true; await loop; } };
+    const loop = (async () => {
+      while (!stopped) {
+        const item = await queue.poll([workspaceId], this.id, { holdMs: 100 });
+        if (!item || item.kind !== 'SIGN') continue;
+        const p = item.payload as SignItemPayload;
+        try {
+          if (p.transfer) checkTransfer(p);
+          for (let i = 0; i < p.messages.length; i++) await this.run(endpoint, this.ref(workspaceId, p.messages[i]!.sessionId), this.signParty(p, i));
+          state.signed++;
+          await queue.complete(item.id, this.id, { signed: true }, async () => undefined);
+        } catch (e) {
+          state.refused.push(`${p.transactionId}: ${(e as Error).message}`);
+          await queue.complete(item.id, this.id, { signed: false }, async () => undefined).catch(() => undefined);
+        }
+      }
+    })();
+    return state;
+  }
+}
+
+function checkTransfer(p: SignItemPayload): void {
+  const t = p.transfer!;
+  const unsigned = decodeUnsignedEvmTransfer(t.serializedUnsigned as Hex, t.from as Hex);
+  if (keccak256(t.serializedUnsigned as Hex).slice(2) !== p.messages[0]!.content) throw new Error('the hash to sign is not the hash of the transaction shown');
+  if (unsigned.chainId !== t.chainId) throw new Error('wrong chain');
+  // Native or token: transferIntent reads the recipient and amount from the transaction itself.
+  const asset = unsigned.data === '0x' ? { id: t.assetId, chainId: t.chainId, kind: 'NATIVE' as const, decimals: 18 } : { id: t.assetId, chainId: t.chainId, kind: 'ERC20' as const, contract: unsigned.to, decimals: 0 };
+  const intent = transferIntent(unsigned, asset);
+  if (intent.recipient.toLowerCase() !== t.to.toLowerCase() || intent.amount !== BigInt(t.amount)) throw new Error('the transaction pays someone else or another amount');
 }
