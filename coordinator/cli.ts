@@ -19,6 +19,9 @@ import { createTransaction } from './transactions/create.js';
 import { MasterKeys } from './mpc/master-keys.js';
 import { queueForSigning } from './mpc/signing-requests.js';
 import { WorkQueue } from './work-queue/work-queue.js';
+import { createEvmAdapter } from './chains/evm/evm-adapter.js';
+import { KeyLockJournal } from './mpc/key-lock-journal.js';
+import { pairedCosignerPeer } from './mpc/cosigner-peers.js';
 import { createVaultAccount } from './routes/vault-accounts.js';
 import { transactionJson } from './transactions/view.js';
 import { createApiUser, createWorkspace, findWorkspace } from './workspaces/workspaces.js';
@@ -83,10 +86,18 @@ export function program(io: CliIo): Command {
     .option('--port <port>', 'listen port', int('--port', 0, 65535), DEFAULTS.port)
     .option('--evm-chain-id <id>', 'chain id of the EVM network', int('--evm-chain-id', 1, 2 ** 53 - 1), 31337)
     .option('--test-token <address>', 'contract address of the TTK_TEST ERC-20')
+    .option('--evm-rpc-url <url>', 'JSON-RPC URL of the EVM node transfers are broadcast to (none: transfers stay QUEUED)')
+    .option('--confirmations <n>', 'confirmations before a transfer is COMPLETED', int('--confirmations', 1, 1000), 3)
     .action(async (o) => {
       const log = createLogger('coordinator');
       const db = await openDatabase(openOpts(o));
-      const app = await buildApp({ db, masterKey: loadMasterKey(openOpts(o)), assets: catalogue(o), logger: log });
+      const chain = o.evmRpcUrl ? { adapter: createEvmAdapter({ rpcUrl: o.evmRpcUrl, chainId: o.evmChainId }), requiredConfirmations: o.confirmations } : undefined;
+      const lockStore = KeyLockJournal.open(join(o.dataDir, 'mpc-key-locks.sqlite'));
+      const app = await buildApp({
+        db, masterKey: loadMasterKey(openOpts(o)), assets: catalogue(o), logger: log, chain,
+        mpc: { lockStore, cosignerPeer: (workspaceId, cosignerId) => pairedCosignerPeer(db, workspaceId, cosignerId) },
+      });
+      app.addHook('onClose', async () => lockStore.close());
       const url = await app.listen({ host: o.host, port: o.port });
       log.info({ url }, 'coordinator listening');
       const stop = (signal: string) => {

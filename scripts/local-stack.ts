@@ -7,7 +7,7 @@ import { LocalStack, type Component } from './stack.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
-const COLOURS: Record<Component, string> = { nsm: '35', kms: '36', enclave: '32', parent: '33', coordinator: '34' };
+const COLOURS: Record<Component, string> = { nsm: '35', kms: '36', enclave: '32', parent: '33', devnet: '31', coordinator: '34' };
 
 /** JSON log lines become "hh:mm:ss [component] level message key=value"; other lines pass through. */
 function show(component: Component, line: string): void {
@@ -59,8 +59,11 @@ async function main(): Promise<void> {
     } else {
       process.stdout.write('[stack]    co-signer ready: the enclave attested and holds its sealed state.\n');
     }
-    // The coordinator (its pairing with this co-signer comes with the signing path).
-    const co = await stack.startCoordinator(Number(process.env.COORDINATOR_PORT ?? 8080));
+    // A real local EVM chain for the coordinator's transfers, then the coordinator on it (its
+    // pairing with this co-signer comes with the signing path).
+    const chain = await stack.startDevnet(Number(process.env.DEVNET_PORT ?? 8545));
+    process.stdout.write(`[stack]    EVM devnet at ${chain.rpcUrl} (chain id ${chain.chainId}), test token TTK_TEST at ${chain.token.address}\n`);
+    const co = await stack.startCoordinator(Number(process.env.COORDINATOR_PORT ?? 8080), chain);
     process.stdout.write(`[stack]    coordinator at ${co.baseUrl} (Fireblocks REST API subset; OpenAPI at ${co.baseUrl}/docs/json)\n`);
     process.stdout.write(`[stack]    ADMIN API key ${co.apiKey}, private key ${co.privateKeyFile}\n`);
     process.stdout.write(`[stack]    e.g. new FireblocksSDK(readFileSync('${co.privateKeyFile}', 'utf8'), '${co.apiKey}', '${co.baseUrl}')\n`);

@@ -12,7 +12,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { KMSClient, CreateKeyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
-export type Component = 'nsm' | 'kms' | 'enclave' | 'parent' | 'coordinator';
+export type Component = 'nsm' | 'kms' | 'enclave' | 'parent' | 'devnet' | 'coordinator';
 
 export interface StackOptions {
   /** Repository root (where enclave/, parent/, emulators/ live). */
@@ -330,7 +330,18 @@ export class LocalStack {
    * The coordinator on its own data folder, with a workspace and an ADMIN API user made on the
    * first run (the CLI's own commands); returns what an SDK user needs to reach it.
    */
-  async startCoordinator(port: number): Promise<{ baseUrl: string; apiKey: string; privateKeyFile: string }> {
+  /**
+   * The local EVM devnet (Hardhat, in memory: a new chain each start) with its test token, mining a
+   * block every second so that confirmations grow; returns what the coordinator needs.
+   */
+  async startDevnet(port: number): Promise<{ rpcUrl: string; chainId: number; token: { address: string; decimals: number } }> {
+    this.launch('devnet', 'scripts/devnet/main.ts', ['--port', String(port), '--block-interval-ms', '1000', '--data-dir', join(this.workDir, 'devnet')]);
+    await this.waitFor('devnet', /"rpcUrl"/, 120_000);
+    const line = this.output('devnet').find((l) => l.includes('"rpcUrl"'))!;
+    return JSON.parse(line) as { rpcUrl: string; chainId: number; token: { address: string; decimals: number } };
+  }
+
+  async startCoordinator(port: number, chain?: { rpcUrl: string; chainId: number; token: { address: string } }): Promise<{ baseUrl: string; apiKey: string; privateKeyFile: string }> {
     const dataDir = join(this.workDir, 'coordinator');
     const adminFile = join(dataDir, 'admin-user.json');
     if (!existsSync(adminFile)) {
@@ -344,12 +355,13 @@ export class LocalStack {
       writeFileSync(adminFile, JSON.stringify({ apiKey, privateKeyFile }, null, 2) + '\n', { mode: 0o600 });
     }
     const admin = JSON.parse(readFileSync(adminFile, 'utf8')) as { apiKey: string; privateKeyFile: string };
-    this.launch('coordinator', 'coordinator/cli.ts', ['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)]);
+    const chainArgs = chain ? ['--evm-rpc-url', chain.rpcUrl, '--evm-chain-id', String(chain.chainId), '--test-token', chain.token.address, '--confirmations', '2'] : [];
+    this.launch('coordinator', 'coordinator/cli.ts', ['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), ...chainArgs]);
     await this.waitFor('coordinator', /coordinator listening/);
     return { baseUrl: `http://127.0.0.1:${port}`, ...admin };
   }
 
   async stop(): Promise<void> {
-    for (const c of ['coordinator', 'parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
+    for (const c of ['coordinator', 'devnet', 'parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
   }
 }
