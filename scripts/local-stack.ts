@@ -17,7 +17,8 @@ function show(component: Component, line: string): void {
     const { level, time, msg, pid: _p, hostname: _h, name: _n, ...rest } = o;
     const extra = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
     const t = new Date(typeof time === 'number' ? time : Date.now()).toISOString().slice(11, 19);
-    text = `${t} ${LEVELS[level as number] ?? level} ${String(msg ?? '')}${extra ? '  ' + extra : ''}`;
+    const lvl = level === undefined ? '' : `${LEVELS[level as number] ?? String(level)} `;
+    text = `${t} ${lvl}${String(msg ?? '')}${extra ? '  ' + extra : ''}`;
   } catch {
     /* not JSON: as it is */
   }
