@@ -39,12 +39,19 @@ export const transactionRoutes: FastifyPluginAsync = async (app) => {
   const json = async (row: TransactionsTable) => transactionJson(row, app.assets, await votesOf(app.db, row.id));
 
   app.post<{ Body: CreateTransactionBody }>('/v1/transactions', {
-    config: { permission: 'tx:create' },
+    config: {
+      permission: 'tx:create',
+      // After a crash between the commit and the stored answer: the transaction made with this key.
+      idempotencyRecover: async (_request, key, userId) => {
+        const row = await app.db.selectFrom('transactions').select(['id', 'status']).where('created_by', '=', userId).where('idem_key', '=', key).executeTakeFirst();
+        return row ? { statusCode: 200, body: { id: row.id, status: row.status } } : null;
+      },
+    },
     schema: { tags: ['transactions'], summary: 'Create a transaction (TRANSFER or RAW); the TAP decides at once', body: CreateTransactionBody,
       response: { 200: Type.Object({ id: Type.String(), status: Type.String(), systemMessages: Type.Optional(Type.Array(Type.Object({ type: Type.String(), message: Type.String() }))) }) } },
   }, async (request) => {
     if (!request.body || typeof request.body !== 'object') throw badRequest('A transaction request body is required');
-    const row = await createTransaction(app.db, app.assets, userOf(request), request.body, { queued: app.queueForSigning });
+    const row = await createTransaction(app.db, app.assets, userOf(request), request.body, { queued: app.queueForSigning, idempotencyKey: request.idempotency?.key });
     if (row.status === 'QUEUED') app.workQueue.wake(row.workspace_id);
     const { decision } = storedDecision(row);
     request.log.info({ txId: row.id, status: row.status, rule: decision.ruleName, by: row.created_by }, 'transaction created');

@@ -89,6 +89,8 @@ export interface TransactionsTable {
   last_updated: number;
   /** signedMessages etc. (JSON) once signed. */
   result: string | null;
+  /** The Idempotency-Key it was created with, if any (unique per initiating user). */
+  idem_key: string | null;
 }
 
 export interface PoliciesTable {

@@ -127,6 +127,8 @@ function statusFor(decision: TapDecision): { status: TxStatus; subStatus: string
 export interface CreateHooks {
   /** Runs in the same database transaction when the TAP lets it through (QUEUED): signing work is queued with it. */
   queued?(trx: Db, row: TransactionsTable): Promise<unknown>;
+  /** The request's Idempotency-Key, stored with the transaction. */
+  idempotencyKey?: string;
 }
 
 export async function createTransaction(db: Db, assets: AssetCatalogue, user: ApiUser, body: CreateTransactionBody, hooks: CreateHooks = {}): Promise<TransactionsTable> {
@@ -154,7 +156,7 @@ export async function createTransaction(db: Db, assets: AssetCatalogue, user: Ap
         amount: req.amount ?? null, note: body.note ?? null, customer_ref_id: body.customerRefId ?? null,
         request: JSON.stringify(req),
         authorization: JSON.stringify({ decision, policyVersion: published?.version ?? null }),
-        policy_rule: decision.ruleName, created_by: user.id, created_at: now, last_updated: now, result: null,
+        policy_rule: decision.ruleName, created_by: user.id, created_at: now, last_updated: now, result: null, idem_key: hooks.idempotencyKey ?? null,
       };
       await trx.insertInto('transactions').values(row).execute();
       await recordEvent(trx, user.workspace_id, 'transaction.created', row.id, transactionJson(row, assets, []));

@@ -142,6 +142,28 @@ describe('coordinator transactions and the TAP', function () {
     expect(mine.id).to.not.equal(a.id);
   });
 
+  it('Idempotency-Key after a crash between commit and answer: the retry finds the transaction made; with none made, it runs again', async () => {
+    const before = await txCount();
+    const first = await signer.v5.createTransaction(transfer('0.05') as never, { idempotencyKey: 'crash-1' });
+    // As a coordinator killed after the commit leaves it: the key pending, its answer never stored, long ago.
+    const lose = () => c.db.updateTable('idempotency_keys').set({ status_code: -1, response: '', created_at: Date.now() - 60_000 }).where('idem_key', '=', 'crash-1').execute();
+    await lose();
+    const retried = await signer.v5.createTransaction(transfer('0.05') as never, { idempotencyKey: 'crash-1' });
+    expect(retried.id).to.equal(first.id);
+    expect(await txCount()).to.equal(before + 1);
+    // A pending key younger than the stale limit is still a request in progress.
+    await c.db.updateTable('idempotency_keys').set({ status_code: -1, response: '', created_at: Date.now() }).where('idem_key', '=', 'crash-1').execute();
+    const busy = await signer.v5.createTransaction(transfer('0.05') as never, { idempotencyKey: 'crash-1' }).then(() => null, (e: { response?: { status: number } }) => e.response?.status);
+    expect(busy).to.equal(409);
+    // Killed before the commit: nothing was made under the key, so the retry creates the transaction.
+    await lose();
+    await c.db.updateTable('transactions').set({ idem_key: null }).where('id', '=', first.id).execute();
+    const again = await signer.v5.createTransaction(transfer('0.05') as never, { idempotencyKey: 'crash-1' });
+    expect(again.id).to.not.equal(first.id);
+    expect(await txCount()).to.equal(before + 2);
+    expect((await signer.v5.createTransaction(transfer('0.05') as never, { idempotencyKey: 'crash-1' })).id, 'and is replayed from then on').to.equal(again.id);
+  });
+
   it('RAW by derivation path is accepted for the source vault only', async () => {
     const raw = (path: number[]) => ({ operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm: 'MPC_EDDSA_ED25519', messages: [{ content: 'deadbeef', derivationPath: path }] } } });
     const ok = await signer.v5.createTransaction(raw([44, 1, 0, 0, 0]) as never);

@@ -6,6 +6,7 @@ import * as walletsAndWork from './002-wallets-and-work.js';
 import * as webhooks from './003-webhooks.js';
 import * as mpc from './005-mpc.js';
 import * as transfers from './006-transfers.js';
+import * as transactionIdempotency from './007-transaction-idempotency.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-webhooks': webhooks,
   '005-mpc': mpc,
   '006-transfers': transfers,
+  '007-transaction-idempotency': transactionIdempotency,
 };
 
 export const migrationProvider: MigrationProvider = {
