@@ -28,7 +28,8 @@ import type { MpcSessionsTable } from '../storage/schema.js';
 import type { SignedMessageJson } from '../transactions/view.js';
 import { FROST_SCHEME, type MasterKeys } from './master-keys.js';
 import type { MpcPartyEndpoint, MpcSessionRef } from './party-endpoint.js';
-import { COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID, type SignSessionParams } from './signing-requests.js';
+import { COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID, reissueSigning, requestMasterKeys, type SignSessionParams } from './signing-requests.js';
+import type { WorkQueue } from '../work-queue/work-queue.js';
 import { markSigning, recordSignature, recordSigningFailure } from './signature-result.js';
 
 export interface CoordinatorPartyOptions {
@@ -41,6 +42,8 @@ export interface CoordinatorPartyOptions {
   cosignerPeer(workspaceId: string, cosignerId: string): Promise<PeerVerifier>;
   /** Paillier key for a new ECDSA key (default: a fresh 2048-bit one); tests pass a prepared one. */
   paillier?: () => PaillierSecretKey;
+  /** Where lost sessions are issued again (signing-requests.ts reissueSigning / requestMasterKeys). */
+  queue: WorkQueue;
   /** Shortest ring-Pedersen modulus accepted from a co-signer (default 2048; tests lower it). */
   minRingPedersenBits?: number;
   log?: Logger;
@@ -79,8 +82,8 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
     return this.serially(ref, async (row) => {
       const live = this.live.get(row.id);
       if (!live) {
-        await this.fail(row, new CosignerError('MPC_STATE', 'the session has no live party (the coordinator restarted, or it was never opened); it cannot be resumed'));
-        throw new CosignerError('MPC_STATE', 'this MPC session cannot be resumed; the work item must be retried with a new session');
+        await this.fail(row, new CosignerError('MPC_STATE', 'the session has no live party (the coordinator restarted, or it was never opened)'), { reissue: true });
+        throw new CosignerError('MPC_STATE', 'this MPC session cannot be resumed; it has been issued again as a new work item');
       }
       const peer = await this.o.cosignerPeer(row.workspace_id, ref.cosignerId);
       const out: MpcMessage[] = [];
@@ -103,7 +106,7 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
   /** Marks sessions left OPEN by a previous process as failed (their parties are gone). Run at start. */
   async abandonOrphans(): Promise<number> {
     const orphans = await this.o.db.selectFrom('mpc_sessions').selectAll().where('state', '=', 'OPEN').where('cosigner_id', 'is not', null).execute();
-    for (const row of orphans) await this.fail(row, new CosignerError('MPC_STATE', 'the coordinator restarted during the session'));
+    for (const row of orphans) await this.fail(row, new CosignerError('MPC_STATE', 'the coordinator restarted during the session'), { reissue: true });
     return orphans.length;
   }
 
@@ -131,7 +134,16 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
       if (again.cosigner_id !== ref.cosignerId) throw new CosignerError('MPC_STATE', 'the MPC session belongs to another co-signer');
       return again;
     }
-    if (row.cosigner_id !== ref.cosignerId) throw new CosignerError('MPC_STATE', 'the MPC session belongs to another co-signer');
+    if (row.cosigner_id !== ref.cosignerId) {
+      // The work item's lease went to this co-signer (the first one stopped mid-session): the
+      // session cannot be continued by another party, so it is issued again with new sessions.
+      const item = await this.o.db.selectFrom('work_items').select(['state', 'lease_owner']).where('id', '=', row.work_item_id).executeTakeFirst();
+      if (item?.state === 'LEASED' && item.lease_owner === ref.cosignerId) {
+        await this.fail(row, new CosignerError('MPC_STATE', 'the work item was handed to another co-signer mid-session'), { reissue: true });
+        throw new CosignerError('MPC_STATE', 'this MPC session was started by another co-signer; it has been issued again as a new work item');
+      }
+      throw new CosignerError('MPC_STATE', 'the MPC session belongs to another co-signer');
+    }
     return row;
   }
 
@@ -209,14 +221,25 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
     return { content: p.content, algorithm: row.algorithm, derivationPath: p.derivationPath, publicKey: hex(sig.publicKey), signature: { fullSig: hex(sig.signature) } };
   }
 
-  private async fail(row: MpcSessionsTable, e: unknown): Promise<void> {
+  /**
+   * Ends a session. `reissue`: the session was lost, not refused (restart, lease hand-over), so its
+   * work is issued again with new sessions; a refusal (bad message, locked key) fails the transaction.
+   */
+  private async fail(row: MpcSessionsTable, e: unknown, opts: { reissue?: boolean } = {}): Promise<void> {
     this.live.delete(row.id);
     const why = isCosignerError(e) ? `${e.code}: ${e.message}` : 'INTERNAL: unexpected failure';
     await this.o.db.transaction().execute(async (trx) => {
       const r = await trx.updateTable('mpc_sessions').set({ state: 'FAILED', failure: why.slice(0, 500), updated_at: Date.now() })
         .where('id', '=', row.id).where('state', '=', 'OPEN').executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1 && row.kind === 'SIGN') await recordSigningFailure(trx, row.transaction_id!, `MPC signing failed: ${why}`);
+      if (Number(r.numUpdatedRows) !== 1) return;
+      if (row.kind === 'KEYGEN') {
+        if (opts.reissue) await requestMasterKeys(trx, this.o.queue, this.o.masterKeys, row.workspace_id, [row.algorithm as AssetAlgorithm]);
+        return;
+      }
+      if (opts.reissue && (await reissueSigning(trx, this.o.queue, row.transaction_id!))) return;
+      await recordSigningFailure(trx, row.transaction_id!, `MPC signing failed: ${why}`);
     });
+    if (opts.reissue) this.o.queue.wake(row.workspace_id);
     this.o.log?.warn({ session: row.id, kind: row.kind, algorithm: row.algorithm, failure: why.slice(0, 200) }, 'MPC session failed');
   }
 }

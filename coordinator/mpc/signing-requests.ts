@@ -105,3 +105,39 @@ export async function enqueueSign(trx: Db, queue: WorkQueue, row: TransactionsTa
   }
   return itemId;
 }
+
+/** New sessions for a transaction's messages that have no signature yet, after its sessions were lost (at most this many times). */
+export const MAX_SIGNING_ATTEMPTS = 5;
+
+/**
+ * A SIGN item whose sessions died with a coordinator process, or whose lease went to another
+ * co-signer mid-session, is issued again with fresh sessions for the messages not yet signed: no
+ * signature left the coordinator for them (it answers with a signature only after recording it),
+ * so signing them in a new session cannot produce a second signature of anything. Returns the new
+ * item's id, or null when nothing is left to sign or the attempts are used up (the caller fails it).
+ */
+export async function reissueSigning(trx: Db, queue: WorkQueue, txId: string): Promise<string | null> {
+  const sessions = await trx.selectFrom('mpc_sessions').selectAll().where('transaction_id', '=', txId).where('kind', '=', 'SIGN').orderBy('created_at').execute();
+  if (sessions.length === 0) return null;
+  const row = await trx.selectFrom('transactions').selectAll().where('id', '=', txId).executeTakeFirstOrThrow();
+  if (row.status !== 'QUEUED' && row.status !== 'PENDING_SIGNATURE') return null;
+  if (sessions.some((s) => s.state === 'OPEN')) return null; // a live attempt exists
+  const latest = new Map<number, typeof sessions[number]>();
+  const done = new Set<number>();
+  const attempts = new Map<number, number>();
+  for (const s of sessions) {
+    latest.set(s.message_index!, s);
+    attempts.set(s.message_index!, (attempts.get(s.message_index!) ?? 0) + 1);
+    if (s.state === 'DONE') done.add(s.message_index!);
+  }
+  const todo = [...latest.values()].filter((s) => !done.has(s.message_index!));
+  if (todo.length === 0 || todo.some((s) => (attempts.get(s.message_index!) ?? 0) >= MAX_SIGNING_ATTEMPTS)) return null;
+  const item = await trx.selectFrom('work_items').select('payload').where('id', '=', todo[0]!.work_item_id).executeTakeFirstOrThrow();
+  const previous = JSON.parse(item.payload) as SignItemPayload;
+  const messages = todo.map((s) => {
+    const p = JSON.parse(s.params) as SignSessionParams;
+    return { index: s.message_index!, sessionId: newSessionId(), content: p.content, derivationPath: p.derivationPath };
+  });
+  return enqueueSign(trx, queue, row, todo[0]!.algorithm as AssetAlgorithm, messages, previous.transfer);
+}
+

@@ -40,7 +40,7 @@ const plugin: FastifyPluginAsync<{ mpc?: MpcOptions }> = async (app, opts) => {
   if (opts.mpc) {
     const m = opts.mpc;
     party = new CoordinatorMpcParty({
-      db: app.db, masterKeys, lockStore: m.lockStore, cosignerPeer: m.cosignerPeer,
+      db: app.db, masterKeys, lockStore: m.lockStore, cosignerPeer: m.cosignerPeer, queue: app.workQueue,
       identity: m.identity ?? (await mpcIdentity(app.db, app.masterKey, COORDINATOR_PARTY_ID)),
       paillier: m.paillier, minRingPedersenBits: m.minRingPedersenBits, log: app.log as unknown as Logger,
     });

@@ -220,17 +220,41 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     }
   });
 
-  it('a session open when the coordinator restarts fails with a reason instead of being resumed with new nonces', async () => {
+  it('a session open when the coordinator restarts is not resumed (new nonces mid-protocol): its message is issued again in a new session and signed once', async () => {
     const content = Buffer.from('restart').toString('hex');
     const txId = await rawTx('MPC_EDDSA_ED25519', content);
     const payload = (await leaseNext('SIGN')).payload as SignItemPayload;
     const ref = cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId);
     await party().opening(ref);
     const app2 = await buildApp({ db: c.db, masterKey: c.app.masterKey, assets: c.app.assets, logger: false, mpc: mpcOptions() });
-    await app2.ready(); // marks the orphaned session failed
+    await app2.ready(); // finds the orphaned session
     await expectCosignerRejection(() => party(app2).receive(ref, []), 'MPC_STATE');
+    expect((await signer.v5.getTransactionById(txId)).status).to.equal('PENDING_SIGNATURE');
+    const again = (await leaseNext('SIGN')).payload as SignItemPayload;
+    expect(again.transactionId).to.equal(txId);
+    expect(again.messages[0]!.sessionId).to.not.equal(payload.messages[0]!.sessionId);
+    expect(again.messages[0]!.content).to.equal(content);
+    await cosigner.run(party(app2), cosigner.ref(c.workspace.id, again.messages[0]!.sessionId), cosigner.signParty(again, 0));
     const tx = await signer.v5.getTransactionById(txId);
-    expect(tx.status).to.equal('FAILED');
-    expect(tx.subStatus).to.equal('SIGNING_ERROR');
+    expect(tx.status).to.equal('COMPLETED');
+    expect(tx.signedMessages).to.have.length(1);
+    const states = await c.db.selectFrom('mpc_sessions').select('state').where('transaction_id', '=', txId).orderBy('created_at').execute();
+    expect(states.map((s) => s.state)).to.deep.equal(['FAILED', 'DONE']);
+  });
+
+  it('a session whose work item was handed to another co-signer is issued again, not continued by the newcomer', async () => {
+    const txId = await rawTx('MPC_EDDSA_ED25519', Buffer.from('hand-over').toString('hex'));
+    const first = await c.app.workQueue.tryLease([c.workspace.id], cosigner.id, 50);
+    const payload = first!.payload as SignItemPayload;
+    await party().opening(cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId));
+    await new Promise((r) => setTimeout(r, 80)); // the first co-signer's lease expires
+    const other = new TestCosigner(identity.publicKey);
+    const taken = await c.app.workQueue.tryLease([c.workspace.id], other.id);
+    expect(taken!.id).to.equal(first!.id);
+    await expectCosignerRejection(() => party().opening(other.ref(c.workspace.id, payload.messages[0]!.sessionId)), 'MPC_STATE', /issued again/);
+    const reissued = (await leaseNext('SIGN')).payload as SignItemPayload;
+    expect(reissued.transactionId).to.equal(txId);
+    await cosigner.run(party(), cosigner.ref(c.workspace.id, reissued.messages[0]!.sessionId), cosigner.signParty(reissued, 0));
+    expect((await signer.v5.getTransactionById(txId)).status).to.equal('COMPLETED');
   });
 });
