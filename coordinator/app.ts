@@ -27,6 +27,20 @@ import { apiUserRoutes } from './routes/api-users.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { webhookSigningKey, type WebhookKey } from './secrets/service-keys.js';
 import { createLogger } from '../shared/log.js';
+import { AWS_NITRO_ROOT_G1_DER } from '../shared/attestation/verify.js';
+import { cosignerServiceKey, type ServiceKey } from './secrets/service-keys.js';
+import { WorkResults } from './cosigners/work-results.js';
+import { DEFAULT_PAIRING_TOKEN_TTL_MS } from './cosigners/pairing-tokens.js';
+import { DEFAULT_ATTESTATION_MAX_AGE_MS } from './cosigners/pairing.js';
+import { DEFAULT_ACCESS_TOKEN_TTL_MS } from './cosigners/access-tokens.js';
+import { DEFAULT_LEASE_MS } from './work-queue/work-queue.js';
+import { parseConfigChangeResult, applyConfigChange } from './external-wallets/config-change.js';
+import type { MpcPartyEndpoint } from './mpc/party-endpoint.js';
+import { authenticateCosignerPlugin } from './plugins/authenticate-cosigner.js';
+import { cosignerPairingRoutes } from './routes/cosigner-pairing.js';
+import { cosignerAuthRoutes } from './routes/cosigner-auth.js';
+import { cosignerWorkRoutes } from './routes/cosigner-work.js';
+import { cosignerMpcRoutes } from './routes/cosigner-mpc.js';
 
 export interface AppOptions {
   db: Db;
@@ -38,6 +52,22 @@ export interface AppOptions {
   clockSkewSeconds?: number;
   /** How often the webhook dispatcher looks for due deliveries (default 250 ms). */
   webhookIntervalMs?: number;
+  /** The URL co-signers reach this coordinator at (pairing tokens carry it); default: the request's own. */
+  publicUrl?: string;
+  /** Trust anchor of co-signers' attestation documents: AWS Nitro Root-G1 (pinned) unless told, e.g. the NSM emulator's root.pem. */
+  attestationRoot?: string | Uint8Array;
+  /** Let a workspace with no PCR expectations pair any non-debug enclave (development; default false). */
+  allowAnyPcrs?: boolean;
+  /** Oldest attestation document accepted at pairing (default 5 min). */
+  attestationMaxAgeMs?: number;
+  /** Pairing token lifetime when the request names none (default 24 h). */
+  pairingTokenTtlMs?: number;
+  /** Co-signer access token lifetime (default 5 min). */
+  cosignerAccessTokenTtlMs?: number;
+  /** Lease of a work item delivered to a co-signer (default 60 s). */
+  cosignerLeaseMs?: number;
+  /** The coordinator's MPC party; without one the MPC relay answers 503. */
+  mpcParty?: MpcPartyEndpoint;
 }
 
 declare module 'fastify' {
@@ -47,6 +77,9 @@ declare module 'fastify' {
     workQueue: WorkQueue;
     webhookKey: () => Promise<WebhookKey>;
     webhooks: WebhookDispatcher;
+    cosignerServiceKey: () => Promise<ServiceKey>;
+    /** What a work item's result does, by kind (cosigners/work-results.ts). */
+    workResults: WorkResults;
   }
 }
 
@@ -69,7 +102,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'nitro-cosigner coordinator', version: '0.1.0', description: 'The Fireblocks REST API subset the official SDKs use, and the coordinator\'s own extensions (approvals, pairing, the co-signer queue).' },
-      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' }, bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RS256, Fireblocks request signing)' } } },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' }, bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RS256, Fireblocks request signing)' }, cosignerAccessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'opaque co-signer access token (csa_…)' } } },
       security: [{ apiKey: [], bearer: [] }],
     },
   });
@@ -83,7 +116,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('webhooks', dispatcher);
   app.addHook('onReady', async () => dispatcher.start());
   app.addHook('preClose', async () => dispatcher.stop());
+  // The service key (Ed25519, instant) is made on first start, so its fingerprint is stable from then on.
+  let serviceKey: Promise<ServiceKey> | undefined;
+  app.decorate('cosignerServiceKey', () => (serviceKey ??= cosignerServiceKey(opts.db, opts.masterKey)));
+  app.addHook('onReady', async () => void (await app.cosignerServiceKey()));
+  const workResults = new WorkResults();
+  workResults.register('CONFIG_CHANGE_APPROVAL', { parse: parseConfigChangeResult, apply: applyConfigChange });
+  app.decorate('workResults', workResults);
   await app.register(rawBodyPlugin);
+  await app.register(authenticateCosignerPlugin);
   await app.register(authenticatePlugin, {
     maxLifetimeSeconds: opts.maxTokenLifetimeSeconds ?? DEFAULTS.maxTokenLifetimeSeconds,
     clockSkewSeconds: opts.clockSkewSeconds ?? DEFAULTS.clockSkewSeconds,
@@ -97,5 +138,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(externalWalletRoutes);
   await app.register(webhookRoutes);
   await app.register(apiUserRoutes);
+  await app.register(cosignerPairingRoutes, { publicUrl: opts.publicUrl, pairingTokenTtlMs: opts.pairingTokenTtlMs ?? DEFAULT_PAIRING_TOKEN_TTL_MS });
+  await app.register(cosignerAuthRoutes, {
+    pairing: { attestationRoot: opts.attestationRoot ?? AWS_NITRO_ROOT_G1_DER, allowAnyPcrs: opts.allowAnyPcrs ?? false, attestationMaxAgeMs: opts.attestationMaxAgeMs ?? DEFAULT_ATTESTATION_MAX_AGE_MS },
+    accessTokenTtlMs: opts.cosignerAccessTokenTtlMs ?? DEFAULT_ACCESS_TOKEN_TTL_MS,
+  });
+  await app.register(cosignerWorkRoutes, { leaseMs: opts.cosignerLeaseMs ?? DEFAULT_LEASE_MS });
+  await app.register(cosignerMpcRoutes, { party: opts.mpcParty });
   return app;
 }

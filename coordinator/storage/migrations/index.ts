@@ -4,11 +4,13 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './001-initial.js';
 import * as walletsAndWork from './002-wallets-and-work.js';
 import * as webhooks from './003-webhooks.js';
+import * as cosigners from './004-cosigners.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-wallets-and-work': walletsAndWork,
   '003-webhooks': webhooks,
+  '004-cosigners': cosigners,
 };
 
 export const migrationProvider: MigrationProvider = {
