@@ -22,8 +22,9 @@ export function ed25519PublicKeyFromRaw(raw: Uint8Array): KeyObject {
   }
 }
 
+/** The raw 32 bytes of an Ed25519 key (a private key gives its public half). */
 export function rawEd25519PublicKey(key: KeyObject): Uint8Array {
-  const spki = key.export({ format: 'der', type: 'spki' });
+  const spki = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'der', type: 'spki' });
   return new Uint8Array(spki.subarray(spki.length - 32));
 }
 
