@@ -3,6 +3,7 @@
 // bundle), Ed25519 identity / P-256 CCK / RSA-2048 callback keys, signed state reports, and HTTP
 // calls to /cosigner/v1 over 127.0.0.1.
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,8 +148,28 @@ export class TestCosigner {
     return `/cosigner/v1/work?${q}`;
   }
 
-  poll(waitMs: number, opts: { signal?: AbortSignal; version?: number } = {}): Promise<HttpAnswer> {
-    return this.call('GET', this.pollPath(waitMs, opts.version), undefined, { signal: opts.signal });
+  poll(waitMs: number, opts: { version?: number } = {}): Promise<HttpAnswer> {
+    return this.call('GET', this.pollPath(waitMs, opts.version));
+  }
+
+  /**
+   * A poll on a connection of its own that the co-signer drops when `signal` aborts. (Not fetch:
+   * after an abort its pool opens a spare connection that never sends a request, which keeps the
+   * server from closing.) Resolves with the answer, or 'aborted'.
+   */
+  pollThenHangUp(waitMs: number, signal: AbortSignal): Promise<HttpAnswer | 'aborted'> {
+    const url = new URL(this.c.baseUrl + this.pollPath(waitMs));
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(url, { method: 'GET', agent: false, headers: { authorization: `Bearer ${this.accessToken}` } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null, headers: new Headers() }));
+      });
+      req.on('error', (e) => (signal.aborted ? resolve('aborted') : reject(e)));
+      signal.addEventListener('abort', () => req.destroy(), { once: true });
+      req.end();
+    });
   }
 
   heartbeat(id: string): Promise<HttpAnswer> {
