@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from './support/build-app.js';
 
-const TABLES = ['vault_accounts', 'vault_assets', 'transactions', 'policies', 'approvals', 'external_wallets', 'external_wallet_assets', 'webhooks', 'work_items', 'api_users'] as const;
+const TABLES = ['vault_accounts', 'vault_assets', 'transactions', 'policies', 'approvals', 'external_wallets', 'external_wallet_assets', 'webhooks', 'work_items', 'api_users', 'cosigner_pairing_tokens', 'cosigners', 'cosigner_access_tokens', 'cosigner_attestation_policies', 'mpc_sessions', 'mpc_relay_answers'] as const;
 
 describe('coordinator: malformed input on every route', function () {
   this.timeout(120_000);
