@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { toHex } from '../../shared/bytes.js';
+import { CosignerError } from '../../shared/errors.js';
 import { Ed25519Identity, sealMpcMessage, type SignedMpcMessage } from '../../shared/mpc/authenticated-message.js';
 import { mpcMessageFromJson, mpcMessageToJson } from '../../shared/cosigner-api/mpc-message-json.js';
 import type { MpcPartyEndpoint, MpcSessionRef } from '../../coordinator/mpc/party-endpoint.js';
@@ -21,8 +22,14 @@ class FakeParty implements MpcPartyEndpoint {
     return [sealMpcMessage({ protocol: 'test', sessionId: ref.sessionId, from: 1, to: 2, round: 1, payload: { opening: true } }, this.me)];
   }
 
+  /** Set to make the next receive() fail. */
+  failWith: Error | null = null;
+
   async receive(ref: MpcSessionRef, messages: SignedMpcMessage[]): Promise<SignedMpcMessage[]> {
     this.received.push({ ref, messages });
+    const f = this.failWith;
+    this.failWith = null;
+    if (f) throw f;
     const round = messages[0]!.round + 1;
     return [sealMpcMessage({ protocol: 'test', sessionId: ref.sessionId, from: 1, to: 2, round, payload: { answer: this.received.length, nonce: toHex(randomBytes(8)) } }, this.me)];
   }
@@ -98,6 +105,25 @@ describe('co-signer API: MPC relay', function () {
     const next = await send(a, [msg(4)]);
     expect(next.status).to.equal(200);
     expect(party.received).to.have.length(2);
+  });
+
+  it('a typed refusal of the party is the round\'s stored answer; an unexpected failure frees the round for a retry', async () => {
+    party.failWith = new CosignerError('MPC_INVALID_MESSAGE', 'bad proof in round 2');
+    const refused = await send(a, [msg(2)]);
+    expect(refused.status).to.equal(422);
+    expect(refused.json.code).to.equal(1614);
+    const again = await send(a, [msg(2)]);
+    expect(again.status).to.equal(422);
+    expect(again.json.message).to.equal(refused.json.message);
+    expect(party.received).to.have.length(1);
+
+    party.failWith = new Error('party crashed');
+    const crashed = await send(a, [msg(4)]);
+    expect(crashed.status).to.equal(500);
+    expect(JSON.stringify(crashed.json)).to.not.include('crashed');
+    const retried = await send(a, [msg(4)]);
+    expect(retried.status).to.equal(200);
+    expect(party.received).to.have.length(3);
   });
 
   it('only the co-signer holding the session\'s work item may use it; after hand-over, only the new holder', async () => {
