@@ -3,6 +3,7 @@
 // pairs only when the coordinator runs with `allowAnyPcrs` (development, the local stack), and
 // even then never a debug-mode enclave.
 import { fromHex } from '../../shared/bytes.js';
+import { CosignerError } from '../../shared/errors.js';
 import type { Db } from '../storage/database.js';
 import type { CosignerAttestationPoliciesTable } from '../storage/schema.js';
 
@@ -11,6 +12,8 @@ export async function attestationPolicyOf(db: Db, workspaceId: string): Promise<
 }
 
 export async function setAttestationPolicy(db: Db, workspaceId: string, p: { pcr0: string; pcr8?: string | null }, by: string): Promise<CosignerAttestationPoliciesTable> {
+  // All-zero PCR0 is what debug-mode enclaves report, and those are always refused: expecting it is a mistake.
+  if (/^0+$/.test(p.pcr0)) throw new CosignerError('CONFIG_INVALID', 'pcr0 of zeros is a debug-mode enclave\'s, which never pairs');
   const row = { workspace_id: workspaceId, pcr0: p.pcr0, pcr8: p.pcr8 ?? null, updated_by: by, updated_at: Date.now() };
   await db.transaction().execute(async (trx) => {
     await trx.deleteFrom('cosigner_attestation_policies').where('workspace_id', '=', workspaceId).execute();

@@ -31,11 +31,10 @@ export const errorsPlugin = fp(
       }
       if (isCosignerError(error, 'ASSET_UNKNOWN')) return reply.status(404).send({ message: error.message, code: ApiCode.UNKNOWN_ASSET });
       if (isCosignerError(error) && isCosignerRoute(request.routeOptions.url)) {
+        // One line per refusal, with the typed code only: messages may name inputs, never secrets.
+        request.log.info({ errorCode: error.code, reason: error.details?.reason }, 'co-signer API request refused');
         const mapped = cosignerHttpError(error);
-        if (mapped) {
-          request.log.info({ errorCode: error.code, reason: error.details?.reason }, 'co-signer API request refused');
-          return reply.status(mapped.status).send({ message: error.message, code: mapped.code });
-        }
+        if (mapped) return reply.status(mapped.status).send({ message: error.message, code: mapped.code });
       }
       if (isCosignerError(error) && error.code !== 'INTERNAL') {
         // Typed errors from our own modules carry messages written for the caller.

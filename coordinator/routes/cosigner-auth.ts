@@ -14,7 +14,7 @@ export interface CosignerAuthRouteOptions {
 export const cosignerAuthRoutes: FastifyPluginAsync<CosignerAuthRouteOptions> = async (app, opts) => {
   app.get('/cosigner/v1/service-key', {
     config: { auth: 'none' },
-    schema: { tags: ['co-signer API'], summary: 'The coordinator\'s service key, which signs work items', response: { 200: ServiceKeyResponse } },
+    schema: { tags: ['co-signer API'], summary: 'The coordinator\'s service key, which signs work items', security: [], response: { 200: ServiceKeyResponse } },
   }, async () => {
     const k = await app.cosignerServiceKey();
     return { algorithm: 'Ed25519' as const, publicKeySpki: Buffer.from(k.publicKeySpki).toString('base64'), sha256: k.sha256 };
@@ -23,7 +23,7 @@ export const cosignerAuthRoutes: FastifyPluginAsync<CosignerAuthRouteOptions> = 
   app.post<{ Body: PairRequest }>('/cosigner/v1/pair', {
     config: { auth: 'none' },
     schema: {
-      tags: ['co-signer API'], summary: 'Pair a co-signer: pairing token + attestation document binding its keys',
+      tags: ['co-signer API'], summary: 'Pair a co-signer: pairing token + attestation document binding its keys', security: [],
       body: PairRequest, response: { 200: PairResponse, 400: ErrorJson, 401: ErrorJson, 403: ErrorJson },
     },
   }, async (request) => {
@@ -35,7 +35,7 @@ export const cosignerAuthRoutes: FastifyPluginAsync<CosignerAuthRouteOptions> = 
 
   app.post<{ Body: { refreshToken: string } }>('/cosigner/v1/token', {
     config: { auth: 'none' },
-    schema: { tags: ['co-signer API'], summary: 'Exchange the refresh token for a short-lived access token', body: TokenRequest, response: { 200: TokenResponse, 401: ErrorJson } },
+    schema: { tags: ['co-signer API'], summary: 'Exchange the refresh token for a short-lived access token', security: [], body: TokenRequest, response: { 200: TokenResponse, 401: ErrorJson } },
   }, async (request) => {
     const t = await issueAccessToken(app.db, request.body.refreshToken, opts.accessTokenTtlMs);
     request.log.info({ cosignerId: t.cosignerId, expiresAt: t.expiresAt }, 'co-signer access token issued');

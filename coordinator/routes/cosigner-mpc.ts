@@ -9,6 +9,8 @@ import { relayMessages, relayOpening } from '../cosigners/mpc-relay.js';
 import type { MpcPartyEndpoint } from '../mpc/party-endpoint.js';
 import { cosignerOf } from '../plugins/authenticate-cosigner.js';
 
+export const MPC_BODY_LIMIT = 4 * 1024 * 1024;
+
 export const cosignerMpcRoutes: FastifyPluginAsync<{ party?: MpcPartyEndpoint }> = async (app, opts) => {
   const party = (): MpcPartyEndpoint => {
     if (!opts.party) throw new ApiError(503, CosignerApiCode.MPC_UNAVAILABLE, 'This coordinator has no MPC party configured');
@@ -23,6 +25,8 @@ export const cosignerMpcRoutes: FastifyPluginAsync<{ party?: MpcPartyEndpoint }>
 
   app.post<{ Params: { sessionId: string }; Body: { messages: unknown[] } }>('/cosigner/v1/mpc/:sessionId/messages', {
     config: { auth: 'cosigner' },
+    // Key generation's round 3 is ~200 KiB of CBOR (~270 KiB as base64): above the API's default limit.
+    bodyLimit: MPC_BODY_LIMIT,
     schema: { tags: ['co-signer API'], summary: 'Deliver one round of the co-signer\'s MPC messages; answers with the party\'s (a retry gets the same answer)', security: [{ cosignerAccessToken: [] }], params: MpcSessionParams, body: MpcMessagesRequest, response: responses },
   }, async (request, reply) => {
     const cosigner = cosignerOf(request);

@@ -154,6 +154,13 @@ describe('co-signer API: MPC relay', function () {
     expect((await send(a, [msg(2)])).status).to.equal(403);
   });
 
+  it('carries a round as large as key generation\'s (300 KiB of payload) over the default body limit', async () => {
+    const big = msg(2, { blob: new Uint8Array(randomBytes(300 * 1024)) });
+    const r = await send(a, [big]);
+    expect(r.status, JSON.stringify(r.json)).to.equal(200);
+    expect(mpcMessageToJson(party.received[0]!.messages[0]!)).to.deep.equal(big);
+  });
+
   it('refuses malformed relay requests (400) without calling the party', async () => {
     const good = msg(2);
     const cases: unknown[] = [

@@ -128,7 +128,23 @@ describe('co-signer API: pairing and tokens', function () {
     }
   });
 
+  it('PCR8, when the workspace sets it, must match too', async () => {
+    await signedFetch(c, admin, 'PUT', '/v1/cosigner-attestation-policy', { pcr0: enclave.pcr(0), pcr8: 'ab'.repeat(48) });
+    const cs = new TestCosigner(c, enclave);
+    const token = await pairingTokenFor(c, admin, signer.row.id);
+    const r = await pair(cs, cs.pairRequest(token));
+    expect(r.status).to.equal(403);
+    expect(r.json.message).to.match(/PCR8 does not match/);
+    await signedFetch(c, admin, 'PUT', '/v1/cosigner-attestation-policy', { pcr0: enclave.pcr(0), pcr8: enclave.pcr(8) });
+    expect((await pair(cs, cs.pairRequest(token))).status).to.equal(200);
+  });
+
   it('a workspace with no expected PCRs pairs only when allowAnyPcrs is set, and never a debug enclave', async () => {
+    const shown = await signedFetch(c, admin, 'GET', '/v1/cosigner-attestation-policy');
+    expect(shown.json).to.include({ pcr0: enclave.pcr(0), pcr8: null });
+    const zeros = await signedFetch(c, admin, 'PUT', '/v1/cosigner-attestation-policy', { pcr0: '0'.repeat(96) });
+    expect(zeros.status).to.equal(400);
+    expect(zeros.json.message).to.match(/debug/);
     await c.db.deleteFrom('cosigner_attestation_policies').execute();
     const cs = new TestCosigner(c, enclave);
     const token = await pairingTokenFor(c, admin, signer.row.id);
