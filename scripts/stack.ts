@@ -344,7 +344,9 @@ export class LocalStack {
       writeFileSync(adminFile, JSON.stringify({ apiKey, privateKeyFile }, null, 2) + '\n', { mode: 0o600 });
     }
     const admin = JSON.parse(readFileSync(adminFile, 'utf8')) as { apiKey: string; privateKeyFile: string };
-    this.launch('coordinator', 'coordinator/cli.ts', ['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port)]);
+    // Co-signers of the local stack attest under the NSM emulator's root; no workspace sets its PCRs here.
+    const attestation = existsSync(this.nsmRootPem) ? ['--attestation-root', this.nsmRootPem, '--allow-any-pcrs'] : [];
+    this.launch('coordinator', 'coordinator/cli.ts', ['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--public-url', `http://127.0.0.1:${port}`, ...attestation]);
     await this.waitFor('coordinator', /coordinator listening/);
     return { baseUrl: `http://127.0.0.1:${port}`, ...admin };
   }
