@@ -13,6 +13,12 @@ import { CosignerError } from '../../shared/errors.js';
 import { LONG_POLL_MS } from '../work-queue/work-queue.js';
 
 export const cosignerWorkRoutes: FastifyPluginAsync<{ leaseMs: number }> = async (app, opts) => {
+  // Polls being held, so that closing the coordinator answers them at once instead of waiting 30 s.
+  const held = new Set<AbortController>();
+  app.addHook('preClose', async () => {
+    for (const a of held) a.abort();
+  });
+
   app.get<{ Querystring: PollQuery }>('/cosigner/v1/work', {
     config: { auth: 'cosigner' },
     schema: {
@@ -29,6 +35,7 @@ export const cosignerWorkRoutes: FastifyPluginAsync<{ leaseMs: number }> = async
       if (!reply.raw.writableFinished) abort.abort();
     };
     reply.raw.once('close', onClose);
+    held.add(abort);
     try {
       const item = await app.workQueue.poll([cosigner.workspace_id], cosigner.id, { holdMs: q.waitMs ?? LONG_POLL_MS, leaseMs: opts.leaseMs, signal: abort.signal });
       if (!item) return { item: null, signature: null };
@@ -44,6 +51,7 @@ export const cosignerWorkRoutes: FastifyPluginAsync<{ leaseMs: number }> = async
       request.log.info({ cosignerId: cosigner.id, workItem: item.id, kind: item.kind, attempt: item.attempt }, 'work item leased');
       return { item, signature: signWorkItem(item, (await app.cosignerServiceKey()).privateKey) };
     } finally {
+      held.delete(abort);
       reply.raw.off('close', onClose);
     }
   });

@@ -103,6 +103,18 @@ describe('co-signer API: work', function () {
     expect((await itemRow(id)).lease_owner).to.equal(b.cosignerId);
   });
 
+  it('closing the coordinator answers held polls with no item instead of holding them for their 30 s', async function () {
+    this.timeout(20_000);
+    const held = a.poll(30_000);
+    await new Promise((r) => setTimeout(r, 150));
+    const closing = c.close();
+    const r = await held;
+    expect(r.status).to.equal(200);
+    expect(r.json).to.deep.equal({ item: null, signature: null });
+    await closing;
+    c = undefined as unknown as TestCoordinator;
+  });
+
   it('a co-signer that stops heartbeating loses its lease to the other; results are idempotent and refused from the old holder', async () => {
     const id = await add({ n: 1 });
     const first = await a.poll(1_000);
