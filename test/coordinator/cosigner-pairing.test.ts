@@ -218,6 +218,12 @@ describe('co-signer API: pairing and tokens', function () {
     expect(fresh.status).to.equal(200);
     expect(await c.db.selectFrom('cosigner_access_tokens').select('token_sha256').execute()).to.deep.equal([{ token_sha256: sha256Hex(cs.accessToken) }]);
 
+    await c.db.updateTable('api_users').set({ enabled: 0 }).where('id', '=', signer.row.id).execute();
+    expect((await cs.poll(0)).status, 'its API user disabled').to.equal(401);
+    expect((await cs.refresh()).status).to.equal(401);
+    await c.db.updateTable('api_users').set({ enabled: 1 }).where('id', '=', signer.row.id).execute();
+    expect((await cs.poll(0)).status, 'enabled again').to.equal(200);
+
     const revoke = await signedFetch(c, admin, 'DELETE', `/v1/cosigner-pairings/${cs.cosignerId}`);
     expect(revoke.status, JSON.stringify(revoke.json)).to.equal(200);
     const after = await cs.poll(0);
