@@ -128,6 +128,16 @@ describe('co-signer API: pairing and tokens', function () {
     }
   });
 
+  it('two pairings racing with one token: exactly one co-signer is stored', async () => {
+    const token = await pairingTokenFor(c, admin, signer.row.id);
+    const x = new TestCosigner(c, enclave);
+    const y = new TestCosigner(c, enclave);
+    const answers = await Promise.all([pair(x, x.pairRequest(token)), pair(y, y.pairRequest(token))]);
+    expect(answers.map((r) => r.status).sort()).to.deep.equal([200, 401]);
+    expect(answers.find((r) => r.status === 401)!.json.code).to.equal(1602);
+    expect(await count('cosigners')).to.equal(1);
+  });
+
   it('PCR8, when the workspace sets it, must match too', async () => {
     await signedFetch(c, admin, 'PUT', '/v1/cosigner-attestation-policy', { pcr0: enclave.pcr(0), pcr8: 'ab'.repeat(48) });
     const cs = new TestCosigner(c, enclave);
