@@ -30,6 +30,20 @@ import { createLogger } from '../shared/log.js';
 import { mpcPlugin, type MpcOptions } from './plugins/mpc.js';
 import { vaultWalletRoutes, type BalanceOf } from './routes/vault-wallets.js';
 import { TransferPipeline, evmAsset, type ChainOptions } from './transfers/transfer-pipeline.js';
+import { AWS_NITRO_ROOT_G1_DER } from '../shared/attestation/verify.js';
+import { cosignerServiceKey, type ServiceKey } from './secrets/service-keys.js';
+import { WorkResults } from './cosigners/work-results.js';
+import { DEFAULT_PAIRING_TOKEN_TTL_MS } from './cosigners/pairing-tokens.js';
+import { DEFAULT_ATTESTATION_MAX_AGE_MS } from './cosigners/pairing.js';
+import { DEFAULT_ACCESS_TOKEN_TTL_MS } from './cosigners/access-tokens.js';
+import { DEFAULT_LEASE_MS } from './work-queue/work-queue.js';
+import { parseConfigChangeResult, applyConfigChange } from './external-wallets/config-change.js';
+import type { MpcPartyEndpoint } from './mpc/party-endpoint.js';
+import { authenticateCosignerPlugin } from './plugins/authenticate-cosigner.js';
+import { cosignerPairingRoutes } from './routes/cosigner-pairing.js';
+import { cosignerAuthRoutes } from './routes/cosigner-auth.js';
+import { cosignerWorkRoutes } from './routes/cosigner-work.js';
+import { cosignerMpcRoutes } from './routes/cosigner-mpc.js';
 
 export interface AppOptions {
   db: Db;
@@ -47,6 +61,22 @@ export interface AppOptions {
   balanceOf?: BalanceOf;
   /** The EVM chain transfers are built, broadcast and followed on (transfers/); absent → TRANSFERs stay QUEUED. */
   chain?: ChainOptions;
+  /** The URL co-signers reach this coordinator at (pairing tokens carry it); default: the request's own. */
+  publicUrl?: string;
+  /** Trust anchor of co-signers' attestation documents: AWS Nitro Root-G1 (pinned) unless told, e.g. the NSM emulator's root.pem. */
+  attestationRoot?: string | Uint8Array;
+  /** Let a workspace with no PCR expectations pair any non-debug enclave (development; default false). */
+  allowAnyPcrs?: boolean;
+  /** Oldest attestation document accepted at pairing (default 5 min). */
+  attestationMaxAgeMs?: number;
+  /** Pairing token lifetime when the request names none (default 24 h). */
+  pairingTokenTtlMs?: number;
+  /** Co-signer access token lifetime (default 5 min). */
+  cosignerAccessTokenTtlMs?: number;
+  /** Lease of a work item delivered to a co-signer (default 60 s). */
+  cosignerLeaseMs?: number;
+  /** A stand-in for the MPC party the relay calls (tests of the relay); default: the app's own (`mpc` option); neither → 503. */
+  mpcParty?: MpcPartyEndpoint;
 }
 
 declare module 'fastify' {
@@ -58,6 +88,9 @@ declare module 'fastify' {
     webhooks: WebhookDispatcher;
     /** Present when the app runs with a chain (`chain` option). */
     transfers?: TransferPipeline;
+    cosignerServiceKey: () => Promise<ServiceKey>;
+    /** What a work item's result does, by kind (cosigners/work-results.ts). */
+    workResults: WorkResults;
   }
 }
 
@@ -83,13 +116,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'nitro-cosigner coordinator', version: '0.1.0', description: 'The Fireblocks REST API subset the official SDKs use, and the coordinator\'s own extensions (approvals, pairing, the co-signer queue).' },
-      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' }, bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RS256, Fireblocks request signing)' } } },
+      components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' }, bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (RS256, Fireblocks request signing)' }, cosignerAccessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'opaque co-signer access token (csa_…)' } } },
       security: [{ apiKey: [], bearer: [] }],
     },
   });
   await app.register(errorsPlugin);
   await app.register(databasePlugin, { db: opts.db });
   app.decorate('workQueue', new WorkQueue(opts.db));
+  // The service key (Ed25519, instant) is made on first start, so its fingerprint is stable from then on.
+  let serviceKey: Promise<ServiceKey> | undefined;
+  app.decorate('cosignerServiceKey', () => (serviceKey ??= cosignerServiceKey(opts.db, opts.masterKey)));
+  app.addHook('onReady', async () => void (await app.cosignerServiceKey()));
+  const workResults = new WorkResults();
+  workResults.register('CONFIG_CHANGE_APPROVAL', { parse: parseConfigChangeResult, apply: applyConfigChange });
+  app.decorate('workResults', workResults);
   await app.register(mpcPlugin, { mpc: opts.mpc });
   if (chain) {
     const pipeline = new TransferPipeline(opts.db, opts.assets, app.masterKeys, app.workQueue, chain, opts.logger || createLogger('transfers', { level: 'silent' }));
@@ -105,6 +145,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onReady', async () => dispatcher.start());
   app.addHook('preClose', async () => dispatcher.stop());
   await app.register(rawBodyPlugin);
+  await app.register(authenticateCosignerPlugin);
   await app.register(authenticatePlugin, {
     maxLifetimeSeconds: opts.maxTokenLifetimeSeconds ?? DEFAULTS.maxTokenLifetimeSeconds,
     clockSkewSeconds: opts.clockSkewSeconds ?? DEFAULTS.clockSkewSeconds,
@@ -119,5 +160,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(externalWalletRoutes);
   await app.register(webhookRoutes);
   await app.register(apiUserRoutes);
+  await app.register(cosignerPairingRoutes, { publicUrl: opts.publicUrl, pairingTokenTtlMs: opts.pairingTokenTtlMs ?? DEFAULT_PAIRING_TOKEN_TTL_MS });
+  await app.register(cosignerAuthRoutes, {
+    pairing: { attestationRoot: opts.attestationRoot ?? AWS_NITRO_ROOT_G1_DER, allowAnyPcrs: opts.allowAnyPcrs ?? false, attestationMaxAgeMs: opts.attestationMaxAgeMs ?? DEFAULT_ATTESTATION_MAX_AGE_MS },
+    accessTokenTtlMs: opts.cosignerAccessTokenTtlMs ?? DEFAULT_ACCESS_TOKEN_TTL_MS,
+  });
+  await app.register(cosignerWorkRoutes, { leaseMs: opts.cosignerLeaseMs ?? DEFAULT_LEASE_MS });
+  await app.register(cosignerMpcRoutes, { party: opts.mpcParty ?? app.mpcParty ?? undefined });
   return app;
 }

@@ -1,5 +1,5 @@
 // The coordinator's command line (`coordinator <command>`, also `npm run coordinator --`): what a
-// user does first. Every command works on a data folder; `serve` runs the REST API on it. A bad
+// user does first (and `pairing-token`, what a co-signer's operator needs). Every command works on a data folder; `serve` runs the REST API on it. A bad
 // argument prints one line and exits with 2; a failure prints one line and exits with 1.
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,8 @@ import { pairedCosignerPeer } from './mpc/cosigner-peers.js';
 import { createVaultAccount } from './routes/vault-accounts.js';
 import { transactionJson } from './transactions/view.js';
 import { createApiUser, createWorkspace, findWorkspace } from './workspaces/workspaces.js';
+import { cosignerServiceKey } from './secrets/service-keys.js';
+import { issuePairingToken } from './cosigners/pairing-tokens.js';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -88,13 +90,32 @@ export function program(io: CliIo): Command {
     .option('--test-token <address>', 'contract address of the TTK_TEST ERC-20')
     .option('--evm-rpc-url <url>', 'JSON-RPC URL of the EVM node transfers are broadcast to (none: transfers stay QUEUED)')
     .option('--confirmations <n>', 'confirmations before a transfer is COMPLETED', int('--confirmations', 1, 1000), 3)
+    .option('--public-url <url>', 'the URL co-signers reach this coordinator at (goes into pairing tokens)')
+    .option('--attestation-root <pem-file>', 'trust anchor of co-signers\' attestation documents (default: AWS Nitro Root-G1), e.g. the NSM emulator\'s root.pem')
+    .option('--allow-any-pcrs', 'let workspaces with no expected PCR0 pair any non-debug enclave (development only)')
     .action(async (o) => {
+      if (o.publicUrl !== undefined) {
+        try {
+          new URL(o.publicUrl);
+        } catch {
+          throw new UsageError('--public-url must be an absolute URL');
+        }
+      }
+      let attestationRoot: string | undefined;
+      if (o.attestationRoot) {
+        try {
+          attestationRoot = readFileSync(o.attestationRoot, 'utf8');
+        } catch {
+          throw new UsageError(`${o.attestationRoot} cannot be read`);
+        }
+      }
       const log = createLogger('coordinator');
       const db = await openDatabase(openOpts(o));
       const chain = o.evmRpcUrl ? { adapter: createEvmAdapter({ rpcUrl: o.evmRpcUrl, chainId: o.evmChainId }), requiredConfirmations: o.confirmations } : undefined;
       const lockStore = KeyLockJournal.open(join(o.dataDir, 'mpc-key-locks.sqlite'));
       const app = await buildApp({
         db, masterKey: loadMasterKey(openOpts(o)), assets: catalogue(o), logger: log, chain,
+        publicUrl: o.publicUrl, attestationRoot, allowAnyPcrs: o.allowAnyPcrs === true,
         mpc: { lockStore, cosignerPeer: (workspaceId, cosignerId) => pairedCosignerPeer(db, workspaceId, cosignerId) },
       });
       app.addHook('onClose', async () => lockStore.close());
@@ -207,6 +228,32 @@ export function program(io: CliIo): Command {
       io.out(`policy version ${pub.version} published (${pub.policy.rules.length} rules)`);
     });
   });
+  dataOpts(p.command('pairing-token').description('issue a one-time pairing token for an API user (its co-signer pairs with it)'))
+    .requiredOption('--workspace <id|name>', 'workspace')
+    .requiredOption('--user <id|api-key>', 'the API user the co-signer will serve')
+    .option('--ttl <seconds>', 'lifetime in seconds (default 24 h)', int('--ttl', 60, 30 * 24 * 3600))
+    .option('--url <url>', 'the URL co-signers reach this coordinator at', `http://${DEFAULTS.host}:${DEFAULTS.port}`)
+    .action(async (o) => {
+      try {
+        new URL(o.url);
+      } catch {
+        throw new UsageError('--url must be an absolute URL');
+      }
+      const masterKey = loadMasterKey(openOpts(o));
+      await withDb(o, async (db) => {
+        const w = await workspaceOf(db, o.workspace);
+        const key = await cosignerServiceKey(db, masterKey);
+        let t;
+        try {
+          t = await issuePairingToken(db, { workspaceId: w.id, user: o.user, url: o.url, serviceKeySha256: key.sha256, createdBy: 'cli', ttlMs: o.ttl !== undefined ? o.ttl * 1000 : undefined });
+        } catch (e) {
+          if (isCosignerError(e, 'NOT_FOUND') || isCosignerError(e, 'CONFLICT')) throw new UsageError(`${e.message}: ${JSON.stringify(String(o.user).slice(0, 64))}`);
+          throw e;
+        }
+        io.out(`pairing token ${t.tokenId} for api user ${t.userId}, expires ${new Date(t.expiresAt).toISOString()}`);
+        io.out(t.pairingToken);
+      });
+    });
   return p;
 }
 

@@ -356,7 +356,9 @@ export class LocalStack {
     }
     const admin = JSON.parse(readFileSync(adminFile, 'utf8')) as { apiKey: string; privateKeyFile: string };
     const chainArgs = chain ? ['--evm-rpc-url', chain.rpcUrl, '--evm-chain-id', String(chain.chainId), '--test-token', chain.token.address, '--confirmations', '2'] : [];
-    this.launch('coordinator', 'coordinator/cli.ts', ['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), ...chainArgs]);
+    // Co-signers of the local stack attest under the NSM emulator's root; no workspace sets its PCRs here.
+    const attestation = existsSync(this.nsmRootPem) ? ['--attestation-root', this.nsmRootPem, '--allow-any-pcrs'] : [];
+    this.launch('coordinator', 'coordinator/cli.ts', ['serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', String(port), '--public-url', `http://127.0.0.1:${port}`, ...attestation, ...chainArgs]);
     await this.waitFor('coordinator', /coordinator listening/);
     return { baseUrl: `http://127.0.0.1:${port}`, ...admin };
   }

@@ -51,6 +51,8 @@ export type ErrorCode =
   // generic
   | 'CONFIG_INVALID'
   | 'LEASE_LOST' // a work item's lease expired or belongs to another co-signer
+  | 'TOKEN_INVALID' // a pairing, refresh or access token that is unknown, used, expired or revoked (details.reason)
+  | 'STATE_ROLLBACK' // a co-signer reports an enclave state older than one it reported before
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'INTERNAL';

@@ -53,3 +53,21 @@ export async function recordSigningFailure(trx: Db, txId: string, reason: string
   await trx.updateTable('transactions').set({ result: JSON.stringify(result) }).where('id', '=', txId).execute();
   await setStatus(trx, row, 'FAILED', 'SIGNING_ERROR');
 }
+
+/** A co-signer's callback handler or enclave policy refused: REJECTED (final), nothing more is signed for it. */
+export async function recordRejection(trx: Db, txId: string, reason: string): Promise<void> {
+  const row = await trx.selectFrom('transactions').selectAll().where('id', '=', txId).executeTakeFirst();
+  if (!row || (row.status !== 'PENDING_SIGNATURE' && row.status !== 'QUEUED')) return;
+  if (row.operation === 'TRANSFER') {
+    const transfer = await trx.selectFrom('chain_transfers').selectAll().where('transaction_id', '=', txId).executeTakeFirst();
+    const r = await trx.updateTable('chain_transfers').set({ state: 'FAILED', updated_at: Date.now() }).where('transaction_id', '=', txId).where('state', 'in', ['RESERVED', 'SIGNING']).executeTakeFirst();
+    if (transfer && Number(r.numUpdatedRows) === 1) await releaseIn(trx, Number(transfer.chain_id), transfer.from_address as `0x${string}`, Number(transfer.nonce));
+  }
+  const result: TransactionResult = { ...(row.result ? JSON.parse(row.result) as TransactionResult : {}), errorDescription: reason.slice(0, 300) };
+  await trx.updateTable('transactions').set({ result: JSON.stringify(result) }).where('id', '=', txId).execute();
+  // QUEUED → REJECTED is not an edge: a co-signer sees a transaction only once it is being signed.
+  if (row.status === 'QUEUED') await setStatus(trx, row, 'PENDING_SIGNATURE', '');
+  const now = await trx.selectFrom('transactions').selectAll().where('id', '=', txId).executeTakeFirstOrThrow();
+  await setStatus(trx, now, 'REJECTED', 'REJECTED_BY_COSIGNER');
+}
+

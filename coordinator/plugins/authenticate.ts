@@ -22,6 +22,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     permission?: Permission;
     auth?: 'none' | 'cosigner';
+    /** The answer holds a secret shown once (a pairing token): never stored for idempotent replay. */
+    answersWithSecret?: boolean;
   }
 }
 

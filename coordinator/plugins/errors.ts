@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError } from 'fastify';
 import { isCosignerError } from '../../shared/errors.js';
 import { ApiCode, ApiError } from '../api-error.js';
+import { cosignerHttpError, isCosignerRoute } from '../cosigners/http-errors.js';
 
 export const errorsPlugin = fp(
   async (app) => {
@@ -29,6 +30,12 @@ export const errorsPlugin = fp(
           return reply.status(400).send({ message: 'Invalid request body', code: ApiCode.INVALID_REQUEST });
       }
       if (isCosignerError(error, 'ASSET_UNKNOWN')) return reply.status(404).send({ message: error.message, code: ApiCode.UNKNOWN_ASSET });
+      if (isCosignerError(error) && isCosignerRoute(request.routeOptions.url)) {
+        // One line per refusal, with the typed code only: messages may name inputs, never secrets.
+        request.log.info({ errorCode: error.code, reason: error.details?.reason }, 'co-signer API request refused');
+        const mapped = cosignerHttpError(error);
+        if (mapped) return reply.status(mapped.status).send({ message: error.message, code: mapped.code });
+      }
       if (isCosignerError(error) && error.code !== 'INTERNAL') {
         // Typed errors from our own modules carry messages written for the caller.
         return reply.status(400).send({ message: error.message, code: ApiCode.INVALID_REQUEST });

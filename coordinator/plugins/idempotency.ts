@@ -37,6 +37,10 @@ export const idempotencyPlugin = fp(
     app.addHook('preHandler', async (request, reply) => {
       const key = request.headers['idempotency-key'];
       if (request.method !== 'POST' || typeof key !== 'string' || !request.apiUser) return;
+      if ((request.routeOptions.config as { answersWithSecret?: boolean }).answersWithSecret) {
+        // Its answer is a secret shown once: storing it for replay would keep it in the database.
+        throw new ApiError(400, ApiCode.INVALID_REQUEST, 'This route does not take an Idempotency-Key (its answer holds a secret that is not stored)');
+      }
       if (key.length === 0 || key.length > 128) throw new ApiError(400, ApiCode.INVALID_REQUEST, 'Idempotency-Key must be 1..128 characters');
       const hash = createHash('sha256').update(request.method).update('\0').update(request.url).update('\0').update(request.rawBody).digest('hex');
       const userId = request.apiUser.id;

@@ -3,13 +3,14 @@
 // a read-only tool) and `queueForSigning` (called where a transaction becomes QUEUED).
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
-import type { MessageSigner, PeerVerifier } from '../../shared/mpc/authenticated-message.js';
+import { Ed25519Identity, type MessageSigner, type PeerVerifier } from '../../shared/mpc/authenticated-message.js';
 import type { KeyLockStore } from '../../shared/mpc/ecdsa/key-lock-store.js';
 import type { PaillierSecretKey } from '../../shared/mpc/paillier/paillier.js';
 import { MasterKeys } from '../mpc/master-keys.js';
 import { CoordinatorMpcParty } from '../mpc/coordinator-party.js';
 import { COORDINATOR_PARTY_ID, queueForSigning } from '../mpc/signing-requests.js';
-import { mpcIdentity } from '../secrets/mpc-identity.js';
+import { pairedCosignerPeer } from '../mpc/cosigner-peers.js';
+import { keygenResults, signResults } from '../mpc/work-results.js';
 import type { Db } from '../storage/database.js';
 import type { TransactionsTable } from '../storage/schema.js';
 import type { Logger } from '../../shared/log.js';
@@ -17,9 +18,9 @@ import type { Logger } from '../../shared/log.js';
 export interface MpcOptions {
   /** The durable ECDSA lock (coordinator/mpc/key-lock-journal.ts in the data folder). */
   lockStore: KeyLockStore;
-  /** A paired co-signer's MPC identity verifier. */
-  cosignerPeer(workspaceId: string, cosignerId: string): Promise<PeerVerifier>;
-  /** Default: the sealed identity key in the secrets table. */
+  /** A paired co-signer's MPC identity verifier; default: the identity key its attestation bound at pairing. */
+  cosignerPeer?(workspaceId: string, cosignerId: string): Promise<PeerVerifier>;
+  /** Default: the coordinator's service key (Ed25519), whose fingerprint co-signers pin from the pairing token. */
   identity?: MessageSigner;
   paillier?: () => PaillierSecretKey;
   minRingPedersenBits?: number;
@@ -40,8 +41,9 @@ const plugin: FastifyPluginAsync<{ mpc?: MpcOptions }> = async (app, opts) => {
   if (opts.mpc) {
     const m = opts.mpc;
     party = new CoordinatorMpcParty({
-      db: app.db, masterKeys, lockStore: m.lockStore, cosignerPeer: m.cosignerPeer, queue: app.workQueue,
-      identity: m.identity ?? (await mpcIdentity(app.db, app.masterKey, COORDINATOR_PARTY_ID)),
+      db: app.db, masterKeys, lockStore: m.lockStore, queue: app.workQueue,
+      cosignerPeer: m.cosignerPeer ?? ((workspaceId, cosignerId) => pairedCosignerPeer(app.db, workspaceId, cosignerId)),
+      identity: m.identity ?? new Ed25519Identity(COORDINATOR_PARTY_ID, (await app.cosignerServiceKey()).privateKey),
       paillier: m.paillier, minRingPedersenBits: m.minRingPedersenBits, log: app.log as unknown as Logger,
     });
     const p = party;
@@ -51,6 +53,11 @@ const plugin: FastifyPluginAsync<{ mpc?: MpcOptions }> = async (app, opts) => {
     });
   }
   app.decorate('mpcParty', party);
+  if (party) {
+    // Without a party there are no sessions for such reports to act on.
+    app.workResults.register('KEYGEN', keygenResults());
+    app.workResults.register('SIGN', signResults(app.workQueue));
+  }
   app.decorate('queueForSigning', (trx: Db, row: TransactionsTable) => queueForSigning(trx, app.workQueue, masterKeys, app.assets, row));
 };
 

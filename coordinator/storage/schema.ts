@@ -236,12 +236,76 @@ export interface ChainTransfersTable {
   updated_at: number;
 }
 
+export interface CosignerPairingTokensTable {
+  id: string;
+  workspace_id: string;
+  api_user_id: string;
+  /** SHA-256 (hex) of the token's secret; the secret itself is never stored. */
+  secret_sha256: string;
+  expires_at: number;
+  used_at: number | null;
+  created_by: string;
+  created_at: number;
+}
+
+export interface CosignersTable {
+  id: string;
+  workspace_id: string;
+  api_user_id: string;
+  pairing_token_id: string;
+  /** Ed25519, raw 32 bytes, base64. */
+  identity_public_key: string;
+  /** DER SPKI, base64. */
+  cck_public_key: string;
+  /** DER SPKI (RSA), base64. */
+  callback_public_key: string;
+  /** JSON {index: hex} of the PCRs the pairing document carried. */
+  pcrs: string;
+  module_id: string;
+  refresh_token_sha256: string;
+  /** The highest enclave state version this co-signer reported (null before its first report). */
+  state_version: number | null;
+  state_digest: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CosignerAccessTokensTable {
+  token_sha256: string;
+  cosigner_id: string;
+  expires_at: number;
+}
+
+export interface CosignerAttestationPoliciesTable {
+  workspace_id: string;
+  /** hex, 48 bytes */
+  pcr0: string;
+  pcr8: string | null;
+  updated_by: string;
+  updated_at: number;
+}
+
+export interface MpcRelayAnswersTable {
+  session_id: string;
+  round_key: string;
+  request_sha256: string;
+  cosigner_id: string;
+  status_code: number;
+  answer: string;
+  created_at: number;
+}
+
 export interface Database {
   evm_nonces: EvmNoncesTable;
   evm_released_nonces: EvmReleasedNoncesTable;
   chain_transfers: ChainTransfersTable;
   mpc_keys: MpcKeysTable;
   mpc_sessions: MpcSessionsTable;
+  cosigner_pairing_tokens: CosignerPairingTokensTable;
+  cosigners: CosignersTable;
+  cosigner_access_tokens: CosignerAccessTokensTable;
+  cosigner_attestation_policies: CosignerAttestationPoliciesTable;
+  mpc_relay_answers: MpcRelayAnswersTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   external_wallets: ExternalWalletsTable;

@@ -92,6 +92,18 @@ export class WorkQueue {
     }
   }
 
+  /** Gives a lease back at once (its poller hung up before the item reached it); false if not held. */
+  async release(id: string, owner: string): Promise<boolean> {
+    const r = await this.db.updateTable('work_items').set({ state: 'READY', lease_owner: null, lease_expires_at: null, updated_at: this.now() })
+      .where('id', '=', id).where('state', '=', 'LEASED').where('lease_owner', '=', owner).executeTakeFirst();
+    const released = Number(r.numUpdatedRows) === 1;
+    if (released) {
+      const row = await this.db.selectFrom('work_items').select('workspace_id').where('id', '=', id).executeTakeFirst();
+      if (row) this.wake(row.workspace_id);
+    }
+    return released;
+  }
+
   /** Extends the lease; LEASE_LOST if this owner no longer holds it. */
   async heartbeat(id: string, owner: string, leaseMs = DEFAULT_LEASE_MS): Promise<number> {
     const t = this.now();

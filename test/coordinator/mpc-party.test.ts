@@ -21,7 +21,7 @@ import { requestMasterKeys, type KeygenItemPayload, type SignItemPayload } from 
 import { evmAddressFromPublicKey, masterXpub } from '../../coordinator/assets/index.js';
 import type { CoordinatorMpcParty } from '../../coordinator/mpc/coordinator-party.js';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from './support/build-app.js';
-import { TestCosigner } from './support/test-cosigner.js';
+import { EngineCosigner } from './support/engine-cosigner.js';
 import { TEST_RING_PEDERSEN_BITS } from '../support/ecdsa-keys.js';
 import { expectCosignerRejection } from '../support/expect-error.js';
 import type { FastifyInstance } from 'fastify';
@@ -31,7 +31,7 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
   let c: TestCoordinator;
   let admin: TestUser;
   let signer: TestUser;
-  let cosigner: TestCosigner;
+  let cosigner: EngineCosigner;
   let journalDir: string;
   let journal: KeyLockJournal;
   let paillier: PaillierSecretKey;
@@ -66,7 +66,7 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     paillier = generatePaillierKeyPair(2048).secretKey;
     journalDir = mkdtempSync(join(tmpdir(), 'mpc-locks-'));
     journal = KeyLockJournal.open(join(journalDir, 'mpc-key-locks.sqlite'));
-    cosigner = new TestCosigner(identity.publicKey);
+    cosigner = new EngineCosigner(identity.publicKey);
     c = await startCoordinator({ mpc: mpcOptions() });
     admin = await c.user('ADMIN');
     signer = await c.user('SIGNER');
@@ -248,7 +248,7 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     const payload = first!.payload as SignItemPayload;
     await party().opening(cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId));
     await new Promise((r) => setTimeout(r, 80)); // the first co-signer's lease expires
-    const other = new TestCosigner(identity.publicKey);
+    const other = new EngineCosigner(identity.publicKey);
     const taken = await c.app.workQueue.tryLease([c.workspace.id], other.id);
     expect(taken!.id).to.equal(first!.id);
     await expectCosignerRejection(() => party().opening(other.ref(c.workspace.id, payload.messages[0]!.sessionId)), 'MPC_STATE', /issued again/);

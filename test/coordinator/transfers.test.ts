@@ -18,7 +18,7 @@ import { requestMasterKeys, type KeygenItemPayload } from '../../coordinator/mpc
 import type { CoordinatorMpcParty } from '../../coordinator/mpc/coordinator-party.js';
 import { startDevnet, type Devnet } from '../../scripts/devnet/devnet.js';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from './support/build-app.js';
-import { TestCosigner } from './support/test-cosigner.js';
+import { EngineCosigner } from './support/engine-cosigner.js';
 import { TEST_RING_PEDERSEN_BITS } from '../support/ecdsa-keys.js';
 
 const FINAL = new Set(['COMPLETED', 'FAILED', 'REJECTED', 'BLOCKED', 'CANCELLED']);
@@ -29,8 +29,8 @@ describe('coordinator transfers on a local EVM devnet', function () {
   let adapter: EvmChainAdapter;
   let c: TestCoordinator;
   let signer: TestUser;
-  let cosigner: TestCosigner;
-  let serving: ReturnType<TestCosigner['serve']>;
+  let cosigner: EngineCosigner;
+  let serving: ReturnType<EngineCosigner['serve']>;
   let journalDir: string;
   let journal: KeyLockJournal;
   let source: `0x${string}`;
@@ -56,7 +56,7 @@ describe('coordinator transfers on a local EVM devnet', function () {
     journalDir = mkdtempSync(join(tmpdir(), 'mpc-locks-'));
     journal = KeyLockJournal.open(join(journalDir, 'locks.sqlite'));
     const identity = Ed25519Identity.generate(1);
-    cosigner = new TestCosigner(identity.publicKey);
+    cosigner = new EngineCosigner(identity.publicKey);
     const paillier = generatePaillierKeyPair(2048).secretKey;
     c = await startCoordinator({
       assets: new AssetCatalogue({ evmChainId: devnet.chainId, testToken: { contractAddress: devnet.token.address, decimals: devnet.token.decimals } }),

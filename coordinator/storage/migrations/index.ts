@@ -4,6 +4,7 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './001-initial.js';
 import * as walletsAndWork from './002-wallets-and-work.js';
 import * as webhooks from './003-webhooks.js';
+import * as cosigners from './004-cosigners.js';
 import * as mpc from './005-mpc.js';
 import * as transfers from './006-transfers.js';
 import * as transactionIdempotency from './007-transaction-idempotency.js';
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-wallets-and-work': walletsAndWork,
   '003-webhooks': webhooks,
+  '004-cosigners': cosigners,
   '005-mpc': mpc,
   '006-transfers': transfers,
   '007-transaction-idempotency': transactionIdempotency,

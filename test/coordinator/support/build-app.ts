@@ -71,7 +71,7 @@ export async function startCoordinator(opts: Partial<AppOptions> = {}): Promise<
 }
 
 /** A request signed as the SDKs sign them, for routes of ours that no SDK method covers. */
-export async function signedFetch(c: TestCoordinator, user: TestUser, method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }> {
+export async function signedFetch(c: TestCoordinator, user: TestUser, method: string, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
   const { SignJWT } = await import('jose');
   const { createHash, createPrivateKey, randomUUID } = await import('node:crypto');
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
@@ -80,7 +80,7 @@ export async function signedFetch(c: TestCoordinator, user: TestUser, method: st
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(createPrivateKey(user.privateKeyPem));
   const res = await fetch(c.baseUrl + path, {
     method,
-    headers: { 'x-api-key': user.row.api_key, authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { 'x-api-key': user.row.api_key, authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...extraHeaders },
     body: body === undefined ? undefined : text,
   });
   const raw = await res.text();

@@ -1,4 +1,4 @@
-// A test co-signer for the coordinator's MPC party: the engine's other party (ECDSA P2, FROST
+// The engine side of a test co-signer for the coordinator's MPC party: the engine's other party (ECDSA P2, FROST
 // party 2) driven directly against the MpcPartyEndpoint the relay calls, with its own Ed25519
 // identity, taking its instructions from the work item as the real co-signer will (the enclave
 // co-signer comes with the signing-path issue). Nothing is faked on the coordinator's side.
@@ -22,7 +22,7 @@ export const COSIGNER_ID = 2;
 
 let ringPedersen: RingPedersenSecret | undefined;
 
-export class TestCosigner {
+export class EngineCosigner {
   readonly id = `test-cosigner-${randomUUID()}`;
   readonly identity = Ed25519Identity.generate(COSIGNER_ID);
   readonly shares = new Map<AssetAlgorithm, EcdsaKeyShareP2 | FrostKeyShare>();
@@ -101,10 +101,10 @@ export class TestCosigner {
           if (p.transfer) checkTransfer(p);
           for (let i = 0; i < p.messages.length; i++) await this.run(endpoint, this.ref(workspaceId, p.messages[i]!.sessionId), this.signParty(p, i));
           state.signed++;
-          await queue.complete(item.id, this.id, { signed: true }, async () => undefined);
+          await queue.complete(item.id, this.id, { outcome: 'SIGNED' }, async () => undefined);
         } catch (e) {
           state.refused.push(`${p.transactionId}: ${(e as Error).message}`);
-          await queue.complete(item.id, this.id, { signed: false }, async () => undefined).catch(() => undefined);
+          await queue.complete(item.id, this.id, { outcome: 'FAILED', reason: (e as Error).message.slice(0, 200) }, async () => undefined).catch(() => undefined);
         }
       }
     })();

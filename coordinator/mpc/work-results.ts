@@ -1,0 +1,53 @@
+// What a co-signer's report on a KEYGEN or SIGN item does (registered with app.workResults; runs
+// in WorkQueue.complete's transaction). The coordinator's own sessions are the record of what was
+// signed; the report adds what only the co-signer knows: that its callback handler or enclave
+// policy REJECTED the request (the transaction is rejected, nothing more is signed for it), or
+// that it FAILED to take part (sessions not finished are issued again, within the attempt limit).
+import { CosignerError, isCosignerError } from '../../shared/errors.js';
+import * as s from '../../shared/schema.js';
+import { MpcWorkResultSchema, type MpcWorkResult } from '../../shared/cosigner-api/mpc-work-result.js';
+import type { Db } from '../storage/database.js';
+import type { WorkItemsTable } from '../storage/schema.js';
+import type { WorkQueue } from '../work-queue/work-queue.js';
+import type { WorkResultHandler } from '../cosigners/work-results.js';
+import { recordRejection, recordSigningFailure } from './signature-result.js';
+import { reissueSigning } from './signing-requests.js';
+
+function parse(result: unknown): MpcWorkResult {
+  try {
+    return s.parse(MpcWorkResultSchema, result) as MpcWorkResult;
+  } catch (e) {
+    if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('SCHEMA_VIOLATION', `MPC work result: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Ends the item's sessions that are still open (the co-signer will not continue them). */
+async function closeOpen(trx: Db, item: WorkItemsTable, why: string): Promise<void> {
+  await trx.updateTable('mpc_sessions').set({ state: 'FAILED', failure: why.slice(0, 500), updated_at: Date.now() })
+    .where('work_item_id', '=', item.id).where('state', '=', 'OPEN').execute();
+}
+
+export function keygenResults(): WorkResultHandler<MpcWorkResult> {
+  return {
+    parse,
+    async apply(trx, item, r) {
+      if (r.outcome === 'GENERATED') return;
+      await closeOpen(trx, item, `co-signer reported ${r.outcome}: ${r.reason ?? ''}`);
+    },
+  };
+}
+
+export function signResults(queue: WorkQueue): WorkResultHandler<MpcWorkResult> {
+  return {
+    parse,
+    async apply(trx, item, r) {
+      if (r.outcome === 'SIGNED' || r.outcome === 'GENERATED') return;
+      const txId = (JSON.parse(item.payload) as { transactionId: string }).transactionId;
+      const reason = `co-signer ${r.outcome === 'REJECTED' ? 'rejected' : 'failed'}: ${r.reason ?? 'no reason given'}`;
+      await closeOpen(trx, item, reason);
+      if (r.outcome === 'REJECTED') return recordRejection(trx, txId, reason);
+      if (!(await reissueSigning(trx, queue, txId))) await recordSigningFailure(trx, txId, reason);
+    },
+  };
+}
