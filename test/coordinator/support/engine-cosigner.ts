@@ -2,7 +2,7 @@
 // party 2) driven directly against the MpcPartyEndpoint the relay calls, with its own Ed25519
 // identity, taking its instructions from the work item as the real co-signer will (the enclave
 // co-signer comes with the signing-path issue). Nothing is faked on the coordinator's side.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { Ed25519Identity, ed25519Peers, openMpcMessage, sealMpcMessage, type PeerVerifier } from '../../../shared/mpc/authenticated-message.js';
 import type { MpcMessage, Party } from '../../../shared/mpc/party.js';
 import { EcdsaKeygenP2, EcdsaSignP2, deriveEcdsaChild, type EcdsaKeyShareP2 } from '../../../shared/mpc/ecdsa/index.js';
@@ -23,13 +23,16 @@ export const COSIGNER_ID = 2;
 let ringPedersen: RingPedersenSecret | undefined;
 
 export class EngineCosigner {
-  readonly id = `test-cosigner-${randomUUID()}`;
-  readonly identity = Ed25519Identity.generate(COSIGNER_ID);
+  readonly id: string;
+  readonly identity: Ed25519Identity;
   readonly shares = new Map<AssetAlgorithm, EcdsaKeyShareP2 | FrostKeyShare>();
   private readonly coordinatorPeers: PeerVerifier;
 
-  constructor(coordinatorPublicKey: Uint8Array) {
+  /** `as`: a paired co-signer's id and identity key (the HTTP tests); default a fresh identity. */
+  constructor(coordinatorPublicKey: Uint8Array, as?: { id: string; identity: KeyObject }) {
     this.coordinatorPeers = ed25519Peers(new Map([[COORDINATOR_ID, coordinatorPublicKey]]));
+    this.id = as?.id ?? `test-cosigner-${randomUUID()}`;
+    this.identity = as ? new Ed25519Identity(COSIGNER_ID, as.identity) : Ed25519Identity.generate(COSIGNER_ID);
   }
 
   /** The verifier the coordinator uses for this co-signer (what pairing will record). */
