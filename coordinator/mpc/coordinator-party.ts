@@ -236,7 +236,10 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
         if (opts.reissue) await requestMasterKeys(trx, this.o.queue, this.o.masterKeys, row.workspace_id, [row.algorithm as AssetAlgorithm]);
         return;
       }
-      if (opts.reissue && (await reissueSigning(trx, this.o.queue, row.transaction_id!))) return;
+      if (opts.reissue) {
+        const r = await reissueSigning(trx, this.o.queue, row.transaction_id!);
+        if (r.kind !== 'exhausted') return;
+      }
       await recordSigningFailure(trx, row.transaction_id!, `MPC signing failed: ${why}`);
     });
     if (opts.reissue) this.o.queue.wake(row.workspace_id);

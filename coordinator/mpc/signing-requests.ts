@@ -113,15 +113,16 @@ export const MAX_SIGNING_ATTEMPTS = 5;
  * A SIGN item whose sessions died with a coordinator process, or whose lease went to another
  * co-signer mid-session, is issued again with fresh sessions for the messages not yet signed: no
  * signature left the coordinator for them (it answers with a signature only after recording it),
- * so signing them in a new session cannot produce a second signature of anything. Returns the new
- * item's id, or null when nothing is left to sign or the attempts are used up (the caller fails it).
+ * so signing them in a new session cannot produce a second signature of anything. 'live': another
+ * attempt is still running (nothing to do); 'exhausted': the attempts are used up (the caller fails it).
  */
-export async function reissueSigning(trx: Db, queue: WorkQueue, txId: string): Promise<string | null> {
+export type Reissue = { kind: 'issued'; itemId: string } | { kind: 'live' } | { kind: 'nothing-left' } | { kind: 'exhausted' };
+
+export async function reissueSigning(trx: Db, queue: WorkQueue, txId: string): Promise<Reissue> {
   const sessions = await trx.selectFrom('mpc_sessions').selectAll().where('transaction_id', '=', txId).where('kind', '=', 'SIGN').orderBy('created_at').execute();
-  if (sessions.length === 0) return null;
   const row = await trx.selectFrom('transactions').selectAll().where('id', '=', txId).executeTakeFirstOrThrow();
-  if (row.status !== 'QUEUED' && row.status !== 'PENDING_SIGNATURE') return null;
-  if (sessions.some((s) => s.state === 'OPEN')) return null; // a live attempt exists
+  if (sessions.length === 0 || (row.status !== 'QUEUED' && row.status !== 'PENDING_SIGNATURE')) return { kind: 'nothing-left' };
+  if (sessions.some((s) => s.state === 'OPEN')) return { kind: 'live' };
   const latest = new Map<number, typeof sessions[number]>();
   const done = new Set<number>();
   const attempts = new Map<number, number>();
@@ -131,13 +132,14 @@ export async function reissueSigning(trx: Db, queue: WorkQueue, txId: string): P
     if (s.state === 'DONE') done.add(s.message_index!);
   }
   const todo = [...latest.values()].filter((s) => !done.has(s.message_index!));
-  if (todo.length === 0 || todo.some((s) => (attempts.get(s.message_index!) ?? 0) >= MAX_SIGNING_ATTEMPTS)) return null;
+  if (todo.length === 0) return { kind: 'nothing-left' };
+  if (todo.some((s) => (attempts.get(s.message_index!) ?? 0) >= MAX_SIGNING_ATTEMPTS)) return { kind: 'exhausted' };
   const item = await trx.selectFrom('work_items').select('payload').where('id', '=', todo[0]!.work_item_id).executeTakeFirstOrThrow();
   const previous = JSON.parse(item.payload) as SignItemPayload;
   const messages = todo.map((s) => {
     const p = JSON.parse(s.params) as SignSessionParams;
     return { index: s.message_index!, sessionId: newSessionId(), content: p.content, derivationPath: p.derivationPath };
   });
-  return enqueueSign(trx, queue, row, todo[0]!.algorithm as AssetAlgorithm, messages, previous.transfer);
+  return { kind: 'issued', itemId: await enqueueSign(trx, queue, row, todo[0]!.algorithm as AssetAlgorithm, messages, previous.transfer) };
 }
 

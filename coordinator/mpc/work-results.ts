@@ -47,7 +47,7 @@ export function signResults(queue: WorkQueue): WorkResultHandler<MpcWorkResult> 
       const reason = `co-signer ${r.outcome === 'REJECTED' ? 'rejected' : 'failed'}: ${r.reason ?? 'no reason given'}`;
       await closeOpen(trx, item, reason);
       if (r.outcome === 'REJECTED') return recordRejection(trx, txId, reason);
-      if (!(await reissueSigning(trx, queue, txId))) await recordSigningFailure(trx, txId, reason);
+      if ((await reissueSigning(trx, queue, txId)).kind === 'exhausted') await recordSigningFailure(trx, txId, reason);
     },
   };
 }

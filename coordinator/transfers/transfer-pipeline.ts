@@ -74,12 +74,14 @@ export class TransferPipeline {
 
   start(): void {
     this.stopped = false;
-    const every = this.chain.intervalMs ?? 1_000;
+    const every = this.chain.intervalMs ?? 500;
     const loop = () => {
       if (this.stopped) return;
-      this.running = this.tick().catch((e) => this.log.error({ err: describe(e) }, 'transfer pipeline round failed')).finally(() => {
+      let again = false;
+      this.running = this.tick().then((moved) => void (again = moved), (e) => this.log.error({ err: describe(e) }, 'transfer pipeline round failed')).finally(() => {
         this.running = undefined;
-        if (!this.stopped) this.timer = setTimeout(loop, every);
+        // A round that moved something is followed at once: the next step is often ready.
+        if (!this.stopped) this.timer = setTimeout(loop, again ? 0 : every);
       });
     };
     this.timer = setTimeout(loop, 0);
@@ -91,12 +93,20 @@ export class TransferPipeline {
     await this.running;
   }
 
-  /** One round over every open transfer (exported for tests that step it by hand). */
-  async tick(): Promise<void> {
+  /** One round over every open transfer; true if a transfer changed state (tests may step it by hand). */
+  async tick(): Promise<boolean> {
+    const before = await this.fingerprint();
     await this.reserveNew();
     for (const row of await this.rows('RESERVED')) await this.guard(row, () => this.build(row));
     for (const row of await this.rows('SIGNED')) await this.guard(row, () => this.send(row));
     for (const row of await this.rows('SENT')) await this.guard(row, () => this.follow(row));
+    return (await this.fingerprint()) !== before;
+  }
+
+  /** How many transfers are in each state (cheap: one grouped count). */
+  private async fingerprint(): Promise<string> {
+    const rows = await this.db.selectFrom('chain_transfers').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    return rows.map((r) => `${r.state}:${r.n}`).sort().join(',');
   }
 
   private rows(state: ChainTransfersTable['state']): Promise<ChainTransfersTable[]> {
@@ -131,16 +141,25 @@ export class TransferPipeline {
       .where('status', '=', 'QUEUED').where('operation', '=', 'TRANSFER')
       .where('id', 'not in', this.db.selectFrom('chain_transfers').select('transaction_id'))
       .orderBy('created_at').limit(BATCH).execute();
+    // One transfer per source address between nonce reservation and broadcast: a transfer refused
+    // before signing gives its nonce back to the next one, so no later transaction is ever signed
+    // behind a gap that nothing will fill (a node refuses, or holds forever, a nonce past a gap).
+    const busy = new Set((await this.db.selectFrom('chain_transfers').select('from_address')
+      .where('chain_id', '=', this.chain.adapter.chainId).where('state', 'in', ['RESERVED', 'SIGNING', 'SIGNED']).execute()).map((r) => r.from_address.toLowerCase()));
     for (const tx of fresh) {
       const { req, asset } = this.request(tx);
       if (asset.chain.family !== 'EVM' || asset.chain.chainId !== this.chain.adapter.chainId) continue; // another chain's pipeline
       try {
         const from = await this.fromAddress(tx, asset, req.sourceVault);
+        if (busy.has(from.toLowerCase())) continue; // its turn comes when the one before it is broadcast
+        busy.add(from.toLowerCase());
         const pending = await this.chain.adapter.pendingNonce(from);
         await this.db.transaction().execute(async (trx) => {
           const still = await trx.selectFrom('transactions').select('status').where('id', '=', tx.id).executeTakeFirst();
           const taken = await trx.selectFrom('chain_transfers').select('transaction_id').where('transaction_id', '=', tx.id).executeTakeFirst();
-          if (still?.status !== 'QUEUED' || taken) return;
+          const inFlight = await trx.selectFrom('chain_transfers').select('transaction_id').where('chain_id', '=', this.chain.adapter.chainId)
+            .where('from_address', '=', from).where('state', 'in', ['RESERVED', 'SIGNING', 'SIGNED']).executeTakeFirst();
+          if (still?.status !== 'QUEUED' || taken || inFlight) return;
           const nonce = await reserveIn(trx, this.chain.adapter.chainId, from, pending);
           const t = Date.now();
           await trx.insertInto('chain_transfers').values({
