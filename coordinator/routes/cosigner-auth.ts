@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ErrorJson, PairRequest, PairResponse, ServiceKeyResponse, TokenRequest, TokenResponse } from '../../shared/cosigner-api/wire.js';
 import { pairCosigner, type PairingOptions } from '../cosigners/pairing.js';
 import { issueAccessToken } from '../cosigners/access-tokens.js';
+import { requestMasterKeys } from '../mpc/signing-requests.js';
 
 export interface CosignerAuthRouteOptions {
   pairing: Omit<PairingOptions, 'serviceKeySha256'>;
@@ -30,6 +31,14 @@ export const cosignerAuthRoutes: FastifyPluginAsync<CosignerAuthRouteOptions> = 
     const key = await app.cosignerServiceKey();
     const { cosigner, refreshToken } = await pairCosigner(app.db, request.body, { ...opts.pairing, serviceKeySha256: key.sha256 });
     request.log.info({ cosignerId: cosigner.id, workspaceId: cosigner.workspace_id, apiUser: cosigner.api_user_id, moduleId: cosigner.module_id }, 'co-signer paired');
+    if (app.mpcParty) {
+      // A workspace gets its master keys from its first paired co-signer: one KEYGEN item per missing algorithm.
+      const items = await app.db.transaction().execute((trx) => requestMasterKeys(trx, app.workQueue, app.masterKeys, cosigner.workspace_id));
+      if (items.length > 0) {
+        app.workQueue.wake(cosigner.workspace_id);
+        request.log.info({ workspaceId: cosigner.workspace_id, items: items.length }, 'master key generation requested');
+      }
+    }
     return { cosignerId: cosigner.id, workspaceId: cosigner.workspace_id, userId: cosigner.api_user_id, refreshToken };
   });
 

@@ -86,12 +86,16 @@ describe('coordinator signing with a paired co-signer over the co-signer API', f
     if (journalDir) rmSync(journalDir, { recursive: true, force: true });
   });
 
-  it('key generation: the co-signer takes the KEYGEN item, runs DKG through the relay, reports GENERATED', async () => {
-    await c.db.transaction().execute((trx) => requestMasterKeys(trx, c.app.workQueue, c.app.masterKeys, c.workspace.id, ['MPC_ECDSA_SECP256K1']));
-    c.app.workQueue.wake(c.workspace.id);
-    const item = await next('KEYGEN');
-    await engine.generate(relay(http), c.workspace.id, item.payload as KeygenItemPayload);
-    expect((await http.result(item.id, { outcome: 'GENERATED' })).status).to.equal(200);
+  it('key generation: pairing asked for the three master keys; the co-signer takes each KEYGEN item, runs DKG through the relay, reports GENERATED', async () => {
+    expect(await c.db.transaction().execute((trx) => requestMasterKeys(trx, c.app.workQueue, c.app.masterKeys, c.workspace.id)), 'already requested at pairing').to.deep.equal([]);
+    const algorithms: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const item = await next('KEYGEN');
+      algorithms.push((item.payload as KeygenItemPayload).algorithm);
+      await engine.generate(relay(http), c.workspace.id, item.payload as KeygenItemPayload);
+      expect((await http.result(item.id, { outcome: 'GENERATED' })).status).to.equal(200);
+    }
+    expect(algorithms.sort()).to.deep.equal(['MPC_BIP340_SECP256K1', 'MPC_ECDSA_SECP256K1', 'MPC_EDDSA_ED25519']);
     const keys = await c.app.masterKeys.publicKeys(c.workspace.id);
     expect(Buffer.from(keys.MPC_ECDSA_SECP256K1!.publicKey).toString('hex')).to.equal(Buffer.from((engine.shares.get('MPC_ECDSA_SECP256K1') as { publicKey: Uint8Array }).publicKey).toString('hex'));
   });

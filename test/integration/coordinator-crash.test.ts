@@ -20,7 +20,7 @@ import { buildApp } from '../../coordinator/app.js';
 import { AssetCatalogue } from '../../coordinator/assets/index.js';
 import { createEvmAdapter } from '../../coordinator/chains/evm/evm-adapter.js';
 import { KeyLockJournal } from '../../coordinator/mpc/key-lock-journal.js';
-import { requestMasterKeys, type KeygenItemPayload, type SignItemPayload } from '../../coordinator/mpc/signing-requests.js';
+import type { KeygenItemPayload, SignItemPayload } from '../../coordinator/mpc/signing-requests.js';
 import type { MpcPartyEndpoint } from '../../coordinator/mpc/party-endpoint.js';
 import { loadMasterKey, openDatabase } from '../../coordinator/open-coordinator.js';
 import { createApiUser, createWorkspace } from '../../coordinator/workspaces/workspaces.js';
@@ -147,10 +147,14 @@ describe('coordinator: kill -9 in a loop during signing and broadcasting', funct
     const http = await new TestCosigner(c, enclave).pair(tokenAnswer.json.pairingToken);
     const spki = (await setup.cosignerServiceKey()).publicKeySpki;
     const engine = new EngineCosigner(spki.subarray(spki.length - 32), { id: http.cosignerId, identity: http.identity });
-    await db.transaction().execute((trx) => requestMasterKeys(trx, setup.workQueue, setup.masterKeys, workspace.id, ['MPC_ECDSA_SECP256K1']));
-    const keygen = await http.poll(2_000);
-    await engine.generate(relay(http), workspace.id, keygen.json.item.payload as KeygenItemPayload);
-    await http.result(keygen.json.item.id, { outcome: 'GENERATED' });
+    // Pairing asked for the workspace's three master keys.
+    for (let i = 0; i < 3; i++) {
+      const keygen = await http.poll(2_000);
+      expect(keygen.json.item?.kind).to.equal('KEYGEN');
+      await engine.generate(relay(http), workspace.id, keygen.json.item.payload as KeygenItemPayload);
+      await http.result(keygen.json.item.id, { outcome: 'GENERATED' });
+    }
+    expect(Object.keys(await setup.masterKeys.publicKeys(workspace.id))).to.have.length(3);
     await adminSdk.createVaultAccount('treasury');
     const source = (await sdk.createVaultAsset('0', 'ETH_TEST5')).address as `0x${string}`;
     await devnet.fund(source, parseEther('100'));
