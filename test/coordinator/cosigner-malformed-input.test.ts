@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { startCoordinator, type TestCoordinator } from './support/build-app.js';
 import { EmulatedEnclave, TestCosigner, pairingTokenFor } from './support/cosigner.js';
+import { expectClientError } from './support/api-error.js';
 
 const TABLES = ['work_items', 'cosigner_pairing_tokens', 'cosigners', 'cosigner_access_tokens', 'mpc_sessions', 'mpc_relay_answers', 'secrets'] as const;
 
@@ -56,11 +57,7 @@ describe('co-signer API: malformed input on every route', function () {
           const answers = raw ? [res, { status: raw.status, json: await raw.json() }] : [res];
           for (const a of answers) {
             const what = `${r.method} ${path} ${JSON.stringify(body)?.slice(0, 60)}`;
-            expect(a.status, what).to.be.within(400, 499);
-            expect(a.json, what).to.be.an('object');
-            expect(a.json.message, what).to.be.a('string');
-            expect(a.json.code, what).to.be.a('number');
-            expect(JSON.stringify(a.json), what).to.not.match(/at .*\.ts:\d+|stack/);
+            expectClientError(a, what);
             checked++;
           }
         }
