@@ -1,5 +1,6 @@
-// The enclave application for the foundation issue: it answers the parent's RPCs (shared/messages.ts),
-// boots by unsealing (or creating) its state through KMS, and attests. Everything the parent sends is
+// The enclave application: it answers the parent's RPCs (shared/messages.ts), boots by unsealing (or
+// creating) its state through KMS, attests, pairs (pairing.ts), and seals every change of state as
+// the next state version, counting it only once the parent shows it stored it (state-changes.ts). Everything the parent sends is
 // only a request: KMS answers reach us encrypted to a key that exists only in this process, and the
 // sealed blob is authenticated, so a hostile parent can refuse service but not plant state.
 import type { Duplex } from 'node:stream';
@@ -12,7 +13,12 @@ import type { Nsm } from './nsm/nsm.js';
 import { EnclaveKmsClient } from './kms/recipient-client.js';
 import { openSealedState } from './sealing/open-sealed-state.js';
 import { checkSealingKeyFacts, checkSealingKeyPolicy } from './sealing/key-policy-check.js';
-import { createInitialState, decodeState, encodeState, publicKeysOf, type EnclaveState } from './state.js';
+import { cckPublicKeySpki, createInitialState, decodeState, encodeState, identityKeyOf, publicKeysOf, type EnclaveState } from './state.js';
+import { SealedStateHolder } from './state-changes.js';
+import { activePairing, beginPairing, completePairing, pairingForToken } from './pairing.js';
+import { decodePairingToken, pairingNonce } from '../shared/cosigner-api/pairing-token.js';
+import { pairingKeyBinding } from '../shared/cosigner-api/keys.js';
+import { signStateReport } from '../shared/cosigner-api/state-report.js';
 import { wipe } from '../shared/bytes.js';
 
 type Catalog = typeof EnclaveMessages;
@@ -32,11 +38,8 @@ export interface EnclaveAppDeps {
 export class EnclaveApp {
   private phase: Phase = 'waiting-for-boot';
   private failure: { code: string; message: string } | null = null;
-  private state: EnclaveState | null = null;
-  /** The sealed file this state lives in, as the parent should have it on disk. */
-  private sealedFile: SealedFile | null = null;
-  /** First boot: the new sealed file until the parent shows it has stored it. */
-  private unconfirmedFile: SealedFile | null = null;
+  /** The state, the sealed file it lives in, and a change waiting to be stored. */
+  private holder: SealedStateHolder | null = null;
   private readonly startedAt = Date.now();
 
   constructor(private readonly deps: EnclaveAppDeps) {}
@@ -51,13 +54,73 @@ export class EnclaveApp {
         document: await this.deps.nsm.attestation(
           {
             nonce: req.nonce,
-            userData: this.state ? publicKeysOf(this.state).identityPublicKey : null,
+            userData: this.holder ? publicKeysOf(this.holder.state).identityPublicKey : null,
             publicKey: null,
           },
           { priority: 'peer', signal: ctx.signal },
         ),
       }),
+      ConfirmState: (req) => {
+        const h = this.ready();
+        const confirmed = h.confirm(req.stored);
+        if (confirmed) this.deps.log.info({ stateVersion: h.state.stateVersion }, 'state change stored by the parent; it counts from now');
+        return { stateVersion: h.state.stateVersion, confirmed };
+      },
+      BeginPairing: (req) => {
+        const h = this.ready();
+        const token = decodePairingToken(req.pairingToken);
+        const change = beginPairing(h.state, token, req.serviceKeySpki, Date.now());
+        const toStore = change ? h.propose(`pairing-begin:${token.tokenId}`, change) : h.file;
+        if (change) this.deps.log.info({ tokenId: token.tokenId, serviceKeySha256: token.serviceKeySha256, coordinator: token.url }, 'pairing begun: service key pinned from the token; sealed state to be stored');
+        return { tokenId: token.tokenId, toStore, stateVersion: h.pending?.stateVersion ?? h.state.stateVersion };
+      },
+      PairingAttestation: async (req, ctx) => {
+        const h = this.ready();
+        const token = decodePairingToken(req.pairingToken);
+        pairingForToken(h.state, token);
+        const keys = { ...this.pairingKeys(h.state) };
+        const document = await this.deps.nsm.attestation(
+          { nonce: pairingNonce(token.secret), userData: pairingKeyBinding(keys), publicKey: null },
+          { priority: 'peer', signal: ctx.signal },
+        );
+        return { document, ...keys };
+      },
+      CompletePairing: (req) => {
+        const h = this.ready();
+        const change = completePairing(h.state, req);
+        const toStore = change ? h.propose(`pairing-complete:${req.tokenId}`, change) : h.file;
+        if (change) this.deps.log.info({ tokenId: req.tokenId, cosignerId: req.cosignerId, workspaceId: req.workspaceId, userId: req.userId }, 'pairing accepted by the coordinator; sealed state to be stored');
+        return { toStore, stateVersion: h.pending?.stateVersion ?? h.state.stateVersion };
+      },
+      Pairings: () => {
+        const h = this.ready();
+        return {
+          stateVersion: h.state.stateVersion,
+          pairings: h.state.pairings.map((p) => ({
+            tokenId: p.tokenId, coordinatorUrl: p.coordinatorUrl, serviceKeySha256: p.serviceKeySha256, status: p.status,
+            cosignerId: p.cosignerId, workspaceId: p.workspaceId, userId: p.userId,
+          })),
+        };
+      },
+      StateReport: (req) => {
+        const h = this.ready();
+        activePairing(h.state, req.cosignerId);
+        return signStateReport({ ...h.report(), at: Date.now() }, { cosignerId: req.cosignerId, purpose: req.purpose }, identityKeyOf(h.state));
+      },
     };
+  }
+
+  private ready(): SealedStateHolder {
+    if (this.phase !== 'ready' || !this.holder) throw new CosignerError('ENCLAVE_NOT_READY', 'the enclave has not booted');
+    return this.holder;
+  }
+
+  /** The keys a pairing binds. The CCK exists once a pairing has begun (BeginPairing seals it). */
+  private pairingKeys(state: EnclaveState): { identityPublicKey: Uint8Array; cckPublicKeySpki: Uint8Array; callbackPublicKeySpki: Uint8Array } {
+    const cck = cckPublicKeySpki(state);
+    if (!cck) throw new CosignerError('PAIRING_INVALID', 'no Configuration Change Key yet: begin a pairing first');
+    const pub = publicKeysOf(state);
+    return { identityPublicKey: pub.identityPublicKey, cckPublicKeySpki: cck, callbackPublicKeySpki: pub.callbackSigningKeySpki };
   }
 
   private async boot(req: RequestOf<Catalog, 'Boot'>): Promise<ResponseOf<Catalog, 'Boot'>> {
@@ -112,31 +175,38 @@ export class EnclaveApp {
     let state: EnclaveState;
     try {
       state = decodeState(opened.state);
+    } catch (e) {
+      wipe(opened.dataKey);
+      throw e;
     } finally {
       wipe(opened.state);
     }
-    this.state = state;
-    this.sealedFile = opened.toStore ?? sealed;
-    this.unconfirmedFile = opened.toStore;
+    const file = opened.toStore ?? sealed!;
+    this.holder = new SealedStateHolder({ state, file }, opened.dataKey, opened.kmsKeyArn, opened.toStore === null);
+    this.deps.log.info({ stateVersion: state.stateVersion, pairings: state.pairings.length }, 'state opened');
     return { outcome: opened.toStore ? 'initialised' : 'unsealed', toStore: opened.toStore, ...publicKeysOf(state) };
   }
 
   /**
-   * The parent reconnected without the enclave restarting. Answer from memory, and hand out a
-   * first-boot file again until the parent shows it stored it (its answer may have been lost).
+   * The parent reconnected without the enclave restarting. Answer from memory; a file it shows
+   * that is the first-boot file or a change waiting to be stored confirms it (its answer may have
+   * been lost); a first-boot file it lost is handed out again.
    */
   private repeatBoot(onDisk: SealedFile | null): ResponseOf<Catalog, 'Boot'> {
-    const keys = publicKeysOf(this.state!);
+    const h = this.holder!;
+    const keys = publicKeysOf(h.state);
     if (onDisk === null) {
-      if (this.unconfirmedFile) return { outcome: 'initialised', toStore: this.unconfirmedFile, ...keys };
+      const first = h.unconfirmedFirstFile;
+      if (first) return { outcome: 'initialised', toStore: first, ...keys };
       throw new CosignerError('STATE_MISMATCH', 'the parent has no sealed file, but this enclave booted from one; refusing to create new state over it');
     }
-    const mine = this.sealedFile!;
-    if (!equalBytes(onDisk.sealed, mine.sealed) || !equalBytes(onDisk.kmsCiphertext, mine.kmsCiphertext)) {
-      throw new CosignerError('STATE_MISMATCH', 'the parent holds a different sealed file from the one this enclave booted with');
+    try {
+      if (h.confirm(onDisk)) this.deps.log.info({ stateVersion: h.state.stateVersion }, 'the reconnected parent holds the changed state; it counts from now');
+    } catch (e) {
+      if (isCosignerError(e, 'STATE_MISMATCH')) throw new CosignerError('STATE_MISMATCH', 'the parent holds a different sealed file from the one this enclave booted with or last changed to');
+      throw e;
     }
-    this.unconfirmedFile = null;
-    return { outcome: 'already-booted', toStore: null, ...keys };
+    return { outcome: 'already-booted', toStore: null, ...publicKeysOf(h.state) };
   }
 
   /** Errors keep their code; anything untyped becomes INTERNAL without its (possibly data-bearing) text. */

@@ -1,24 +1,60 @@
-// What the enclave keeps sealed (DESIGN.md "Sealed state"). This issue seeds it with the
-// enclave's own long-term keys; later issues add key shares, the CCK, paired users, callback
-// settings and policy. Presignatures and nonces never live here: a rolled-back blob must not be
-// able to make the enclave reuse one.
-import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+// What the enclave keeps sealed (DESIGN.md "Sealed state", "State versions"): its own long-term
+// keys, the Configuration Change Key once the first pairing made it, and its pairings. Key shares,
+// callback settings and policy come with later issues. Presignatures and nonces never live here:
+// a rolled-back blob must not be able to make the enclave reuse one.
+//
+// `stateVersion` grows by one with every change that is sealed (state-changes.ts); the enclave
+// reports it, signed, with every poll, so a parent that restores an older file is seen.
+import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import * as s from '../shared/schema.js';
 import { encodeCbor, decodeCbor } from '../shared/cbor.js';
 import { CosignerError, isCosignerError } from '../shared/errors.js';
 
-export const ENCLAVE_STATE_VERSION = 1;
+/** Format of the state record. 1 = the foundation's (no state version, no CCK, no pairings). */
+export const ENCLAVE_STATE_VERSION = 2;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const ID = /^[A-Za-z0-9._:-]+$/;
+
+export const PairingSchema = s.struct({
+  /** The pairing token's id: one pairing per token. */
+  tokenId: s.text({ min: 1, max: 64, pattern: /^[A-Za-z0-9-]+$/ }),
+  coordinatorUrl: s.text({ min: 1, max: 2048 }),
+  /** Pinned from the pairing token itself, never from the parent. */
+  serviceKeySha256: s.text({ pattern: HEX64 }),
+  /** The service key's DER SPKI (the parent fetched it; its SHA-256 is the pinned value). */
+  serviceKeySpki: s.bytes({ min: 32, max: 200 }),
+  /** 'pending': keys bound and sealed, the coordinator not yet answered; 'active': paired. */
+  status: s.text({ oneOf: ['pending', 'active'] }),
+  cosignerId: s.nullable(s.text({ min: 1, max: 128, pattern: ID })),
+  workspaceId: s.nullable(s.text({ min: 1, max: 128, pattern: ID })),
+  userId: s.nullable(s.text({ min: 1, max: 128, pattern: ID })),
+  createdAt: s.uint(),
+});
 
 export const EnclaveStateSchema = s.struct({
   version: s.literal(ENCLAVE_STATE_VERSION),
   createdAt: s.uint(),
+  /** Monotonic: +1 with every sealed change. */
+  stateVersion: s.uint(),
   // RSA-2048, PKCS#8 DER: signs callback-request JWTs (RS256), as the Fireblocks co-signer does.
   callbackSigningKey: s.bytes({ min: 1000, max: 1400 }),
   // Ed25519 seed: the enclave's identity for pairing and for authenticating its MPC messages.
   identitySeed: s.bytes({ len: 32 }),
+  // Ed25519 seed of the Configuration Change Key; made by the first pairing.
+  cckSeed: s.nullable(s.bytes({ len: 32 })),
+  pairings: s.array(PairingSchema, { max: 256 }),
+});
+
+const StateV1Schema = s.struct({
+  version: s.literal(1),
+  createdAt: s.uint(),
+  callbackSigningKey: s.bytes({ min: 1000, max: 1400 }),
+  identitySeed: s.bytes({ len: 32 }),
 });
 
 export type EnclaveState = s.Infer<typeof EnclaveStateSchema>;
+export type Pairing = s.Infer<typeof PairingSchema>;
 
 /** Fresh state for a first boot. Every key is made here, inside the enclave. */
 export function createInitialState(now = Date.now()): EnclaveState {
@@ -26,20 +62,32 @@ export function createInitialState(now = Date.now()): EnclaveState {
   return {
     version: ENCLAVE_STATE_VERSION,
     createdAt: now,
+    stateVersion: 1,
     callbackSigningKey: new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' })),
     identitySeed: new Uint8Array(randomBytes(32)),
+    cckSeed: null,
+    pairings: [],
   };
 }
 
 export function encodeState(state: EnclaveState): Uint8Array {
-  return encodeCbor(state);
+  return encodeCbor(s.parse(EnclaveStateSchema, state));
 }
 
-/** Parse unsealed bytes; anything unexpected is SEALED_STATE_INVALID (never echoing content). */
+/**
+ * Parse unsealed bytes; anything unexpected is SEALED_STATE_INVALID (never echoing content). A
+ * format-1 record reads as state version 1 with no CCK and no pairings (what it held).
+ */
 export function decodeState(bytes: Uint8Array): EnclaveState {
   try {
-    const state = s.parse(EnclaveStateSchema, decodeCbor(bytes));
+    const raw = decodeCbor(bytes) as { version?: unknown };
+    const state: EnclaveState =
+      raw !== null && typeof raw === 'object' && raw.version === 1
+        ? { ...s.parse(StateV1Schema, raw), version: ENCLAVE_STATE_VERSION, stateVersion: 1, cckSeed: null, pairings: [] }
+        : s.parse(EnclaveStateSchema, raw);
     createPrivateKey({ key: Buffer.from(state.callbackSigningKey), format: 'der', type: 'pkcs8' });
+    const tokens = new Set(state.pairings.map((p) => p.tokenId));
+    if (tokens.size !== state.pairings.length) throw new CosignerError('SCHEMA_VIOLATION', 'two pairings with one token');
     return state;
   } catch (e) {
     const why = isCosignerError(e, 'SCHEMA_VIOLATION') ? e.message : 'unparseable contents';
@@ -47,18 +95,26 @@ export function decodeState(bytes: Uint8Array): EnclaveState {
   }
 }
 
+/** An Ed25519 private key from its 32-byte seed (RFC 8410 §7 PKCS#8 wrapper). */
+export function ed25519FromSeed(seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(seed)]), format: 'der', type: 'pkcs8' });
+}
+
+export function identityKeyOf(state: EnclaveState): KeyObject {
+  return ed25519FromSeed(state.identitySeed);
+}
+
 /** The public halves, safe to hand to the parent. */
 export function publicKeysOf(state: EnclaveState): { callbackSigningKeySpki: Uint8Array; identityPublicKey: Uint8Array } {
   const rsa = createPrivateKey({ key: Buffer.from(state.callbackSigningKey), format: 'der', type: 'pkcs8' });
-  const ed = createPrivateKey({
-    // PKCS#8 wrapper for a raw Ed25519 seed (RFC 8410 §7).
-    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(state.identitySeed)]),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const edSpki = createPublicKey(ed).export({ format: 'der', type: 'spki' });
+  const edSpki = createPublicKey(identityKeyOf(state)).export({ format: 'der', type: 'spki' });
   return {
     callbackSigningKeySpki: new Uint8Array(createPublicKey(rsa).export({ format: 'der', type: 'spki' })),
     identityPublicKey: new Uint8Array(edSpki.subarray(edSpki.length - 32)),
   };
+}
+
+/** DER SPKI of the CCK (Ed25519), or null before the first pairing. */
+export function cckPublicKeySpki(state: EnclaveState): Uint8Array | null {
+  return state.cckSeed ? new Uint8Array(createPublicKey(ed25519FromSeed(state.cckSeed)).export({ format: 'der', type: 'spki' })) : null;
 }

@@ -4,7 +4,8 @@
 //   of the folder, so a crash leaves the old file or the new one, never a mix;
 // - the first write is create-only (link(2) fails with EEXIST), so a bug or a confused enclave can
 //   never replace existing state with fresh state;
-// - a file that does not parse is reported (SEALED_STORE_ERROR) and left exactly as it is.
+// - a file that does not parse is reported (SEALED_STORE_ERROR) and left exactly as it is;
+// - a replaced file is kept as `<path>.prev` (the operator's way back, never read automatically).
 import { promises as fsp, constants as fsConstants } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -85,12 +86,28 @@ export class SealedStore {
     log.info({ path: this.path }, 'sealed state created');
   }
 
-  /** Later writes: replace a file that exists and parses; a corrupt one is never overwritten. */
+  /** Where replace() keeps the file it replaced. */
+  get previousPath(): string {
+    return `${this.path}.prev`;
+  }
+
+  /**
+   * Later writes: replace a file that exists and parses (a corrupt one is never overwritten),
+   * keeping the replaced one as `<path>.prev`. Each step is one rename, so a crash leaves the
+   * current file old or new, never absent. Writing the bytes already stored changes nothing.
+   */
   async replace(file: SealedFile): Promise<void> {
     const current = await this.read();
     if (current === null) throw storeError(`sealed state file ${this.path} does not exist; use create()`);
-    await this.writeAtomically(file, (tmp) => fsp.rename(tmp, this.path));
-    log.info({ path: this.path }, 'sealed state replaced');
+    const next = parse(SealedFileSchema, file);
+    if (Buffer.from(encodeCbor(current)).equals(Buffer.from(encodeCbor(next)))) return;
+    await this.writeAtomically(next, async (tmp) => {
+      const prevTmp = this.tempPath();
+      await fsp.link(this.path, prevTmp);
+      await fsp.rename(prevTmp, this.previousPath);
+      await fsp.rename(tmp, this.path);
+    });
+    log.info({ path: this.path, previous: this.previousPath }, 'sealed state replaced (previous kept)');
   }
 
   /**

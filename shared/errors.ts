@@ -42,6 +42,9 @@ export type ErrorCode =
   | 'ENCLAVE_NOT_READY'
   | 'BOOT_IN_PROGRESS'
   | 'STATE_MISMATCH'
+  | 'STATE_CHANGE_PENDING' // a sealed-state change waits for the parent to store it
+  | 'NOT_PAIRED' // no pairing with that co-signer id, token or coordinator here
+  | 'PAIRING_INVALID' // a pairing step out of order, or a service key that is not the pinned one
   // coordinator: transaction authorization policy, assets, amounts, addresses
   | 'POLICY_INVALID' // a policy document (or a stored one) fails its schema or consistency checks
   | 'APPROVAL_REFUSED' // a vote from someone who may not vote on this transaction

@@ -58,6 +58,67 @@ export const EnclaveMessages = {
     request: s.struct({ nonce: s.nullable(s.bytes({ min: 1, max: 512 })) }),
     response: s.struct({ document: s.bytes({ min: 1, max: 0x3000 }) }),
   },
+  /**
+   * The parent shows the sealed file it stored for the change the enclave handed it (`toStore`);
+   * the change counts from this answer on (DESIGN.md "State versions"). Repeating it is harmless.
+   */
+  ConfirmState: {
+    request: s.struct({ stored: SealedFileSchema }),
+    response: s.struct({ stateVersion: s.uint(), confirmed: s.bool() }),
+  },
+  /**
+   * First pairing step: the enclave pins the service key named by the pairing token (the parent
+   * brings the key; only its fingerprint from the token counts), makes the CCK if it has none,
+   * and seals a pending pairing. The parent stores `toStore` and confirms it before the next step.
+   */
+  BeginPairing: {
+    request: s.struct({ pairingToken: s.text({ min: 1, max: 4096 }), serviceKeySpki: s.bytes({ min: 32, max: 200 }) }),
+    response: s.struct({ tokenId: s.text({ max: 64 }), toStore: SealedFileSchema, stateVersion: s.uint() }),
+  },
+  /** The attestation document for a sealed pending pairing: user_data binds the three public keys, nonce the token. */
+  PairingAttestation: {
+    request: s.struct({ pairingToken: s.text({ min: 1, max: 4096 }) }),
+    response: s.struct({
+      document: s.bytes({ min: 1, max: 0x3000 }),
+      identityPublicKey: s.bytes({ len: 32 }),
+      cckPublicKeySpki: s.bytes({ min: 32, max: 200 }),
+      callbackPublicKeySpki: s.bytes({ min: 200, max: 600 }),
+    }),
+  },
+  /** The coordinator accepted the pairing: record who we are there, sealed (store + ConfirmState). */
+  CompletePairing: {
+    request: s.struct({
+      tokenId: s.text({ min: 1, max: 64 }),
+      cosignerId: s.text({ min: 1, max: 128 }),
+      workspaceId: s.text({ min: 1, max: 128 }),
+      userId: s.text({ min: 1, max: 128 }),
+    }),
+    response: s.struct({ toStore: SealedFileSchema, stateVersion: s.uint() }),
+  },
+  /** What is paired here (public facts only), for `cosigner status` and the long-poll loops. */
+  Pairings: {
+    request: s.struct({}),
+    response: s.struct({
+      stateVersion: s.uint(),
+      pairings: s.array(
+        s.struct({
+          tokenId: s.text({ max: 64 }),
+          coordinatorUrl: s.text({ max: 2048 }),
+          serviceKeySha256: s.text({ max: 64 }),
+          status: s.text({ oneOf: ['pending', 'active'] }),
+          cosignerId: s.nullable(s.text({ max: 128 })),
+          workspaceId: s.nullable(s.text({ max: 128 })),
+          userId: s.nullable(s.text({ max: 128 })),
+        }),
+        { max: 256 },
+      ),
+    }),
+  },
+  /** (stateVersion, stateDigest) signed by the identity key, for one poll or result of one pairing. */
+  StateReport: {
+    request: s.struct({ cosignerId: s.text({ min: 1, max: 128 }), purpose: s.text({ min: 1, max: 200, pattern: /^(poll|result:[A-Za-z0-9-]{1,128})$/ }) }),
+    response: s.struct({ stateVersion: s.uint(), stateDigest: s.text({ pattern: /^[0-9a-f]{64}$/ }), at: s.uint(), signature: s.text({ max: 128 }) }),
+  },
 } as const;
 
 export type EnclaveMessageType = keyof typeof EnclaveMessages;

@@ -33,6 +33,12 @@ export interface OpenedState {
   state: Uint8Array;
   /** Non-null only on first boot: the parent stores it (create-only) before anything else. */
   toStore: SealedFile | null;
+  /**
+   * The data key and the KMS key that wraps it, for sealing later changes of state under the same
+   * KMS ciphertext (state-changes.ts). The caller owns it: it wipes it when it is done.
+   */
+  dataKey: Uint8Array;
+  kmsKeyArn: string;
 }
 
 function invalid(reason: string): never {
@@ -56,9 +62,10 @@ export async function openSealedState(args: OpenSealedStateArgs): Promise<Opened
     try {
       const state = args.createInitialState();
       const sealed = seal(state, dk.plaintext, dk.keyArn);
-      return { state, toStore: { kmsCiphertext: dk.ciphertextBlob, sealed } };
-    } finally {
+      return { state, toStore: { kmsCiphertext: dk.ciphertextBlob, sealed }, dataKey: dk.plaintext, kmsKeyArn: dk.keyArn };
+    } catch (e) {
       wipe(dk.plaintext);
+      throw e;
     }
   }
 
@@ -76,8 +83,9 @@ export async function openSealedState(args: OpenSealedStateArgs): Promise<Opened
   }
   try {
     if (dk.plaintext.length !== 32) invalid(`the stored data key is ${dk.plaintext.length} bytes, not 32`);
-    return { state: unseal(file.sealed, dk.plaintext, dk.keyArn), toStore: null };
-  } finally {
+    return { state: unseal(file.sealed, dk.plaintext, dk.keyArn), toStore: null, dataKey: dk.plaintext, kmsKeyArn: dk.keyArn };
+  } catch (e) {
     wipe(dk.plaintext);
+    throw e;
   }
 }

@@ -79,8 +79,24 @@ async function setupState(): Promise<void> {
   rsaPkcs8 ??= new Uint8Array(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'der', type: 'pkcs8' }));
 }
 
-const validState = fc.record({ createdAt: fc.nat(), identitySeed: fc.uint8Array({ minLength: 32, maxLength: 32 }) }).map(
-  (r): Uint8Array => encodeState({ version: ENCLAVE_STATE_VERSION, createdAt: r.createdAt, callbackSigningKey: rsaPkcs8!, identitySeed: r.identitySeed }),
+const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const pairing = fc.record({
+  tokenId: fc.uuid(),
+  coordinatorUrl: fc.constantFrom('https://coordinator.example', 'http://127.0.0.1:8080'),
+  serviceKeySha256: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
+  serviceKeySpki: fc.uint8Array({ minLength: 44, maxLength: 44 }),
+  status: fc.constantFrom('pending', 'active'),
+  cosignerId: fc.option(fc.uuid(), { nil: null }),
+  workspaceId: fc.option(fc.uuid(), { nil: null }),
+  userId: fc.option(fc.uuid(), { nil: null }),
+  createdAt: fc.nat(),
+});
+const validState = fc.oneof(
+  fc.record({ createdAt: fc.nat(), stateVersion: fc.nat(), identitySeed: seed, cckSeed: fc.option(seed, { nil: null }), pairings: fc.uniqueArray(pairing, { maxLength: 3, selector: (p) => p.tokenId }) }).map(
+    (r): Uint8Array => encodeState({ version: ENCLAVE_STATE_VERSION, callbackSigningKey: rsaPkcs8!, ...r }),
+  ),
+  // The foundation's format 1, which still reads.
+  fc.record({ createdAt: fc.nat(), identitySeed: seed }).map((r): Uint8Array => encodeCbor({ version: 1, createdAt: r.createdAt, callbackSigningKey: rsaPkcs8!, identitySeed: r.identitySeed })),
 );
 
 export const enclaveStateTarget: FuzzTarget = {

@@ -1,0 +1,96 @@
+// Pairing as the enclave sees it (DESIGN.md "Coordinator ↔ co-signer"), three sealed steps so that
+// no crash loses a key the coordinator was shown:
+//   begin     the token names the coordinator's service key by fingerprint; the enclave pins that
+//             fingerprint from the token itself (the parent only brings the key, whose SHA-256 must
+//             match), makes the CCK if it has none, and seals a *pending* pairing;
+//   attest    only for a sealed pending pairing: a document whose user_data binds identity, CCK and
+//             callback public keys, and whose nonce is SHA-256(token secret);
+//   complete  the coordinator accepted it: the ids it gave are sealed and the pairing is active.
+// What setup trusts: the token reaching the enclave unaltered once. A parent that swapped it pairs
+// the enclave with a coordinator of its choosing, which the operator sees in `cosigner status`
+// (the pinned fingerprint) and the coordinator's admin sees as a missing co-signer.
+import { randomBytes } from 'node:crypto';
+import { CosignerError } from '../shared/errors.js';
+import type { PairingToken } from '../shared/cosigner-api/pairing-token.js';
+import { serviceKeyFingerprint } from '../shared/cosigner-api/keys.js';
+import type { EnclaveState, Pairing } from './state.js';
+
+function find(state: EnclaveState, tokenId: string): Pairing | undefined {
+  return state.pairings.find((p) => p.tokenId === tokenId);
+}
+
+/** The state change of `begin`, or null when this token's pairing is already sealed (a repeat). */
+export function beginPairing(state: EnclaveState, token: PairingToken, serviceKeySpki: Uint8Array, now: number): ((s: EnclaveState) => EnclaveState) | null {
+  if (serviceKeyFingerprint(serviceKeySpki) !== token.serviceKeySha256) {
+    throw new CosignerError('PAIRING_INVALID', 'the service key the parent brought is not the one the pairing token names');
+  }
+  const existing = find(state, token.tokenId);
+  if (existing) {
+    if (existing.serviceKeySha256 !== token.serviceKeySha256 || existing.coordinatorUrl !== token.url) {
+      throw new CosignerError('PAIRING_INVALID', 'a pairing with this token id but another coordinator is sealed here');
+    }
+    return null;
+  }
+  return (s) => ({
+    ...s,
+    cckSeed: s.cckSeed ?? new Uint8Array(randomBytes(32)),
+    pairings: [
+      ...s.pairings,
+      {
+        tokenId: token.tokenId,
+        coordinatorUrl: token.url,
+        serviceKeySha256: token.serviceKeySha256,
+        serviceKeySpki: new Uint8Array(serviceKeySpki),
+        status: 'pending',
+        cosignerId: null,
+        workspaceId: null,
+        userId: null,
+        createdAt: now,
+      },
+    ],
+  });
+}
+
+/** The sealed pairing a token belongs to (same coordinator, same pinned key). */
+export function pairingForToken(state: EnclaveState, token: PairingToken): Pairing {
+  const p = find(state, token.tokenId);
+  if (!p || p.serviceKeySha256 !== token.serviceKeySha256 || p.coordinatorUrl !== token.url) {
+    throw new CosignerError('NOT_PAIRED', 'no sealed pairing for this token: run the first pairing step (and store its state) first');
+  }
+  return p;
+}
+
+export interface PairingIds {
+  tokenId: string;
+  cosignerId: string;
+  workspaceId: string;
+  userId: string;
+}
+
+const ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The state change of `complete`, or null when it is already recorded with the same ids. */
+export function completePairing(state: EnclaveState, ids: PairingIds): ((s: EnclaveState) => EnclaveState) | null {
+  for (const k of ['cosignerId', 'workspaceId', 'userId'] as const) {
+    if (!ID.test(ids[k])) throw new CosignerError('PAIRING_INVALID', `${k} is not an id`);
+  }
+  const p = find(state, ids.tokenId);
+  if (!p) throw new CosignerError('NOT_PAIRED', 'no pending pairing for this token id');
+  if (p.status === 'active') {
+    if (p.cosignerId === ids.cosignerId && p.workspaceId === ids.workspaceId && p.userId === ids.userId) return null;
+    throw new CosignerError('PAIRING_INVALID', 'this pairing is already complete with other ids');
+  }
+  const clash = state.pairings.find((o) => o.status === 'active' && o.coordinatorUrl === p.coordinatorUrl && o.cosignerId === ids.cosignerId);
+  if (clash) throw new CosignerError('PAIRING_INVALID', 'another pairing with this coordinator already has that co-signer id');
+  return (s) => ({
+    ...s,
+    pairings: s.pairings.map((o) => (o.tokenId === ids.tokenId ? { ...o, status: 'active', cosignerId: ids.cosignerId, workspaceId: ids.workspaceId, userId: ids.userId } : o)),
+  });
+}
+
+/** The active pairing that a co-signer id names here. */
+export function activePairing(state: EnclaveState, cosignerId: string): Pairing {
+  const p = state.pairings.find((o) => o.status === 'active' && o.cosignerId === cosignerId);
+  if (!p) throw new CosignerError('NOT_PAIRED', 'no active pairing with that co-signer id');
+  return p;
+}
