@@ -51,6 +51,20 @@ export type ErrorCode =
   | 'AMOUNT_INVALID' // a decimal amount string that is not an exact, non-negative amount of the asset
   | 'ASSET_UNKNOWN'
   | 'ADDRESS_INVALID'
+  // enclave signing checks (enclave/signing/*): why the enclave refuses to take part in a signature
+  | 'SERVICE_KEY_NOT_PINNED' // the service key offered is not the one whose SHA-256 was pinned at pairing
+  | 'WORK_ITEM_SIGNATURE_INVALID' // the work item is not signed by the pinned service key (or was altered)
+  | 'WORK_ITEM_KIND_UNKNOWN' // a signed work item of a kind the enclave does not take part in
+  | 'WORKSPACE_NOT_PAIRED' // a work item for a workspace this enclave is not paired with
+  | 'REQUEST_REPLAYED' // a work item, MPC session or transaction message already consumed in this boot
+  | 'REPLAY_STORE_FULL' // the per-boot store of consumed requests is full: refuse rather than forget
+  | 'RLP_INVALID' // bytes that are not exactly one canonical RLP item (shared/rlp.ts)
+  | 'EVM_TX_TYPE_UNSUPPORTED' // an EVM transaction that is not an EIP-1559 (type 2) transaction
+  | 'EVM_TX_INVALID' // canonical RLP, but not an unsigned EIP-1559 transfer's nine well-formed fields
+  | 'EVM_TX_NOT_APPROVED' // the transaction differs from the approved transfer (details.field says where)
+  | 'SIGNING_HASH_MISMATCH' // the hash the enclave computed is not the message content it was asked to sign
+  | 'RAW_CONTENT_INVALID' // a RAW message of the wrong size for its algorithm
+  | 'RAW_CONTENT_NOT_APPROVED' // a RAW message that is not byte-equal to the approved payload
   // generic
   | 'CONFIG_INVALID'
   | 'LEASE_LOST' // a work item's lease expired or belongs to another co-signer
