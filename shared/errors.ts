@@ -48,6 +48,14 @@ export type ErrorCode =
   | 'AMOUNT_INVALID' // a decimal amount string that is not an exact, non-negative amount of the asset
   | 'ASSET_UNKNOWN'
   | 'ADDRESS_INVALID'
+  // callback handler (DESIGN.md "Callback handler"); details.reason says which check failed
+  | 'CALLBACK_URL_INVALID' // a base URL that is not https (or http with allowPlainHttp), or carries credentials, query or fragment
+  | 'CALLBACK_UNREACHABLE' // connection, DNS or TLS failure before any answer
+  | 'CALLBACK_TIMEOUT' // no complete answer within the deadline (30 s)
+  | 'CALLBACK_HTTP_STATUS' // the handler answered with a status other than 200 (details.status)
+  | 'CALLBACK_RESPONSE_TOO_LARGE' // the answer's body is over the cap (1 MiB)
+  | 'CALLBACK_RESPONSE_INVALID' // not an RS256 JWT under the configured key, or claims that do not fit this request
+  | 'CALLBACK_RETRIES_EXHAUSTED' // the handler kept answering RETRY past the limit
   // generic
   | 'CONFIG_INVALID'
   | 'LEASE_LOST' // a work item's lease expired or belongs to another co-signer
