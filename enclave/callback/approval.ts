@@ -14,12 +14,8 @@
 //   non-200, invalid response          30 s fails the request)
 import type { KeyObject } from 'node:crypto';
 import { CosignerError, type ErrorCode } from '../../shared/errors.js';
-import type { CallbackHttpFailure, CallbackHttpOutcome, CallbackResponseClaims } from '../../shared/callback/claims.js';
+import { CALLBACK_TRANSPORT_CODES, type CallbackHttpOutcome, type CallbackResponseClaims } from '../../shared/callback/claims.js';
 import { verifyResponseJwt } from '../../shared/callback/response-jwt.js';
-
-const TRANSPORT_CODES: readonly CallbackHttpFailure['code'][] = [
-  'CALLBACK_URL_INVALID', 'CALLBACK_UNREACHABLE', 'CALLBACK_TIMEOUT', 'CALLBACK_HTTP_STATUS', 'CALLBACK_RESPONSE_TOO_LARGE',
-];
 
 export const DEFAULT_RETRY_INTERVAL_MS = 3 * 60_000;
 export const DEFAULT_MAX_RETRIES = 20;
@@ -101,7 +97,7 @@ export async function runApproval(req: ApprovalRequest, deps: ApprovalDeps, opti
       const got = await deps.send(req.requestJwt);
       if (!got.ok) {
         // The parent is untrusted: keep only a known code, a bounded message, an integer status.
-        const code: ErrorCode = (TRANSPORT_CODES as readonly string[]).includes(got.code) ? got.code : 'CALLBACK_UNREACHABLE';
+        const code: ErrorCode = (CALLBACK_TRANSPORT_CODES as readonly string[]).includes(got.code) ? got.code : 'CALLBACK_UNREACHABLE';
         const status = Number.isInteger(got.status) ? got.status : undefined;
         answer = { error: { code, message: String(got.message).slice(0, 300), ...(status !== undefined ? { status } : {}) } };
       } else if ((got.status as number) !== 200) {

@@ -18,7 +18,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { CosignerError } from '../../shared/errors.js';
-import type { CallbackHttpFailure, CallbackHttpOutcome, CallbackKind } from '../../shared/callback/claims.js';
+import type { CallbackHttpOutcome, CallbackKind, CallbackTransportCode } from '../../shared/callback/claims.js';
 import { CALLBACK_KINDS } from '../../shared/callback/claims.js';
 import { CALLBACK_RESPONSE_MAX_BYTES } from '../../shared/callback/response-jwt.js';
 
@@ -101,7 +101,7 @@ function postOnce(url: URL, jwt: string, opts: CallbackClientOptions): Promise<C
       if (!outcome.ok) req?.destroy();
       resolve(outcome);
     };
-    const fail = (code: CallbackHttpFailure['code'], message: string, status?: number): void => {
+    const fail = (code: CallbackTransportCode, message: string, status?: number): void => {
       finish(status === undefined ? { ok: false, code, message } : { ok: false, code, message, status });
     };
     const timer = setTimeout(() => fail('CALLBACK_TIMEOUT', `the callback handler gave no complete answer within ${timeoutMs} ms`), timeoutMs);

@@ -92,10 +92,16 @@ export interface CallbackHttpAnswer {
   body: Uint8Array;
 }
 
+/** The CALLBACK_* error codes (shared/errors.ts) a transport failure may carry. */
+export type CallbackTransportCode = 'CALLBACK_URL_INVALID' | 'CALLBACK_UNREACHABLE' | 'CALLBACK_TIMEOUT' | 'CALLBACK_HTTP_STATUS' | 'CALLBACK_RESPONSE_TOO_LARGE';
+
+export const CALLBACK_TRANSPORT_CODES: readonly CallbackTransportCode[] = [
+  'CALLBACK_URL_INVALID', 'CALLBACK_UNREACHABLE', 'CALLBACK_TIMEOUT', 'CALLBACK_HTTP_STATUS', 'CALLBACK_RESPONSE_TOO_LARGE',
+];
+
 export interface CallbackHttpFailure {
   ok: false;
-  /** One of the CALLBACK_* error codes of shared/errors.ts. */
-  code: 'CALLBACK_URL_INVALID' | 'CALLBACK_UNREACHABLE' | 'CALLBACK_TIMEOUT' | 'CALLBACK_HTTP_STATUS' | 'CALLBACK_RESPONSE_TOO_LARGE';
+  code: CallbackTransportCode;
   message: string;
   /** The HTTP status, for CALLBACK_HTTP_STATUS. */
   status?: number;

@@ -126,6 +126,7 @@ describe('callback HTTP client', function () {
     const client = new CallbackClient({ baseUrl: s.url, allowPlainHttp: true, timeoutMs: 5_000 });
     const exact = await client.post('tx_sign_request', 'a.b.c');
     expect(exact.ok && exact.body.length).to.equal(CALLBACK_MAX_RESPONSE_BYTES);
+    expect(exact.ok && exact.contentType, 'no Content-Type sent, none reported').to.equal(undefined);
     const t0 = Date.now();
     expectFailure(await client.post('config_change_sign_request', 'a.b.c'), 'CALLBACK_RESPONSE_TOO_LARGE');
     expect(Date.now() - t0, 'refused at once, not after the deadline').to.be.below(2_000);
