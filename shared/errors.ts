@@ -65,6 +65,14 @@ export type ErrorCode =
   | 'SIGNING_HASH_MISMATCH' // the hash the enclave computed is not the message content it was asked to sign
   | 'RAW_CONTENT_INVALID' // a RAW message of the wrong size for its algorithm
   | 'RAW_CONTENT_NOT_APPROVED' // a RAW message that is not byte-equal to the approved payload
+  // callback handler (DESIGN.md "Callback handler"); details.reason says which check failed
+  | 'CALLBACK_URL_INVALID' // a base URL that is not https (or http with allowPlainHttp), or carries credentials, query or fragment
+  | 'CALLBACK_UNREACHABLE' // connection, DNS or TLS failure before any answer
+  | 'CALLBACK_TIMEOUT' // no complete answer within the deadline (30 s)
+  | 'CALLBACK_HTTP_STATUS' // the handler answered with a status other than 200 (details.status)
+  | 'CALLBACK_RESPONSE_TOO_LARGE' // the answer's body is over the cap (1 MiB)
+  | 'CALLBACK_RESPONSE_INVALID' // not an RS256 JWT under the configured key, or claims that do not fit this request
+  | 'CALLBACK_RETRIES_EXHAUSTED' // the handler kept answering RETRY past the limit
   // generic
   | 'CONFIG_INVALID'
   | 'LEASE_LOST' // a work item's lease expired or belongs to another co-signer
