@@ -48,6 +48,10 @@ export type ErrorCode =
   | 'AMOUNT_INVALID' // a decimal amount string that is not an exact, non-negative amount of the asset
   | 'ASSET_UNKNOWN'
   | 'ADDRESS_INVALID'
+  // the co-signer API as its client (the parent) sees it: details.status / details.apiCode say more
+  | 'COORDINATOR_UNREACHABLE' // no HTTP answer: connection refused or cut, or the call's timeout (details.reason)
+  | 'COORDINATOR_REFUSED' // an HTTP error answer without a more specific code here (the coordinator's 16xx code in details.apiCode)
+  | 'ABORTED' // the caller gave the operation up (its AbortSignal), e.g. a long-poll loop being stopped
   // generic
   | 'CONFIG_INVALID'
   | 'LEASE_LOST' // a work item's lease expired or belongs to another co-signer
