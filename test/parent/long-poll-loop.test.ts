@@ -161,8 +161,11 @@ describe('parent: long-poll loop against the coordinator', function () {
     recording = false;
     await hh.proxy.up();
     const id = await hh.add({ n: 1 });
-    await eventually(() => hh.applied.length === 1, 10_000, 'recovered: the item handled and reported');
+    await eventually(() => hh.logs.find(/^result reported/).length === 1, 10_000, 'recovered: the item handled and its report acknowledged');
     expect(calls[0]!.item.id).to.equal(id);
+    expect(hh.applied).to.have.length(1);
+    await eventually(() => polls(hh) > 0 && hh.logs.find(/^long poll/).length > 0, 1_000, 'polling again');
+    await sleep(100); // the next poll is held
 
     // Down again: the first backoff is from the base again (the success reset it).
     backoffs.length = 0;

@@ -1,7 +1,7 @@
 // A small TCP proxy between the parent's co-signer API client and a real coordinator, so tests can
 // take the coordinator "down" (connections refused) and bring it back on the same port, cut the
 // connections in use, or swallow the answer to one chosen request after the coordinator has acted
-// on it (the crash-after-send case results must survive). It also notes each request line it sees.
+// on it (the crash-after-send case results must survive), or hold chosen requests unanswered. It also notes each request line it sees.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
@@ -10,6 +10,7 @@ export class TcpProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   private cutPattern: RegExp | null = null;
+  private stallPattern: RegExp | null = null;
   private cutCount = 0;
   port = 0;
 
@@ -34,6 +35,11 @@ export class TcpProxy {
   /** The next request whose request line matches `pattern` reaches the coordinator; its answer does not reach the client (the connection is cut). */
   cutAnswerTo(pattern: RegExp): void {
     this.cutPattern = pattern;
+  }
+
+  /** Requests matching `pattern` (from now on, until null) are held: never forwarded, never answered. */
+  stall(pattern: RegExp | null): void {
+    this.stallPattern = pattern;
   }
 
   requestsMatching(pattern: RegExp): string[] {
@@ -75,6 +81,7 @@ export class TcpProxy {
     this.sockets.add(client);
     this.sockets.add(upstream);
     let swallow = false;
+    let stalled = false;
     const drop = () => {
       client.destroy();
       upstream.destroy();
@@ -86,12 +93,13 @@ export class TcpProxy {
       if (m) {
         const line = `${m[1]} ${m[2]!.split('?')[0]}`;
         this.requests.push(line);
+        if (this.stallPattern?.test(line)) stalled = true;
         if (this.cutPattern?.test(line)) {
           this.cutPattern = null;
           swallow = true;
         }
       }
-      upstream.write(d);
+      if (!stalled) upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
       if (swallow) {
