@@ -73,6 +73,10 @@ export type ErrorCode =
   | 'CALLBACK_RESPONSE_TOO_LARGE' // the answer's body is over the cap (1 MiB)
   | 'CALLBACK_RESPONSE_INVALID' // not an RS256 JWT under the configured key, or claims that do not fit this request
   | 'CALLBACK_RETRIES_EXHAUSTED' // the handler kept answering RETRY past the limit
+  // the co-signer API as its client (the parent) sees it: details.status / details.apiCode say more
+  | 'COORDINATOR_UNREACHABLE' // no HTTP answer: connection refused or cut, or the call's timeout (details.reason)
+  | 'COORDINATOR_REFUSED' // an HTTP error answer without a more specific code here (the coordinator's 16xx code in details.apiCode)
+  | 'ABORTED' // the caller gave the operation up (its AbortSignal), e.g. a long-poll loop being stopped
   // generic
   | 'CONFIG_INVALID'
   | 'LEASE_LOST' // a work item's lease expired or belongs to another co-signer
