@@ -20,6 +20,9 @@ import { decodePairingToken, pairingNonce } from '../shared/cosigner-api/pairing
 import { pairingKeyBinding } from '../shared/cosigner-api/keys.js';
 import { signStateReport } from '../shared/cosigner-api/state-report.js';
 import { wipe } from '../shared/bytes.js';
+import { MpcSessions } from './mpc/mpc-sessions.js';
+import { messagesToSign } from './signing/approve-sign-item.js';
+import { RING_PEDERSEN_MIN_BITS } from '../shared/mpc/ecdsa/bounds.js';
 
 type Catalog = typeof EnclaveMessages;
 type Phase = ResponseOf<Catalog, 'Status'>['phase'];
@@ -41,8 +44,20 @@ export class EnclaveApp {
   /** The state, the sealed file it lives in, and a change waiting to be stored. */
   private holder: SealedStateHolder | null = null;
   private readonly startedAt = Date.now();
+  private readonly mpc: MpcSessions;
 
-  constructor(private readonly deps: EnclaveAppDeps) {}
+  constructor(private readonly deps: EnclaveAppDeps) {
+    this.mpc = new MpcSessions({
+      holder: () => this.ready(),
+      log: deps.log,
+      ringPedersenBits: RING_PEDERSEN_MIN_BITS,
+      approve: async (item, who) => {
+        // Callback settings per paired user come with the callback configuration; until then none is configured.
+        deps.log.info({ itemId: item.id, transactionId: item.payload.transactionId, cosignerId: who.cosignerId, userId: who.userId }, 'no callback configured for this API user: request approved');
+        return messagesToSign(item, null);
+      },
+    });
+  }
 
   handlers(): RpcHandlers<Catalog> {
     return {
@@ -101,6 +116,21 @@ export class EnclaveApp {
             cosignerId: p.cosignerId, workspaceId: p.workspaceId, userId: p.userId,
           })),
         };
+      },
+      MpcStart: async (req) => {
+        const sessions = await this.mpc.start(req);
+        return { sessions: sessions.map((x) => ({ sessionId: x.sessionId, outbound: x.outbound.map((m) => JSON.stringify(m)) })) };
+      },
+      MpcStep: (req) => {
+        const inbound = req.inbound.map((t) => {
+          try {
+            return JSON.parse(t) as unknown;
+          } catch {
+            throw new CosignerError('SCHEMA_VIOLATION', 'an MPC message is not JSON');
+          }
+        });
+        const r = this.mpc.step({ sessionId: req.sessionId, inbound });
+        return { outbound: r.outbound.map((m) => JSON.stringify(m)), done: r.done, toStore: r.toStore };
       },
       StateReport: (req) => {
         const h = this.ready();

@@ -1,6 +1,6 @@
 // What the enclave keeps sealed (DESIGN.md "Sealed state", "State versions"): its own long-term
-// keys, the Configuration Change Key once the first pairing made it, and its pairings. Key shares,
-// callback settings and policy come with later issues. Presignatures and nonces never live here:
+// keys, the Configuration Change Key once the first pairing made it, its pairings and its MPC key
+// shares. Callback settings and policy come with later issues. Presignatures and nonces never live here:
 // a rolled-back blob must not be able to make the enclave reuse one.
 //
 // `stateVersion` grows by one with every change that is sealed (state-changes.ts); the enclave
@@ -32,6 +32,17 @@ export const PairingSchema = s.struct({
   createdAt: s.uint(),
 });
 
+export const KEY_ALGORITHMS = ['MPC_ECDSA_SECP256K1', 'MPC_EDDSA_ED25519', 'MPC_BIP340_SECP256K1'] as const;
+
+export const KeyShareEntrySchema = s.struct({
+  workspaceId: s.text({ min: 1, max: 128, pattern: ID }),
+  algorithm: s.text({ oneOf: KEY_ALGORITHMS }),
+  /** Public key and chain code, hex, so that status and checks need not decode the share. */
+  publicKey: s.text({ max: 200, pattern: /^[0-9a-f]+$/ }),
+  share: s.bytes({ min: 1, max: 16 * 1024 }),
+  createdAt: s.uint(),
+});
+
 export const EnclaveStateSchema = s.struct({
   version: s.literal(ENCLAVE_STATE_VERSION),
   createdAt: s.uint(),
@@ -44,6 +55,8 @@ export const EnclaveStateSchema = s.struct({
   // Ed25519 seed of the Configuration Change Key; made by the first pairing.
   cckSeed: s.nullable(s.bytes({ len: 32 })),
   pairings: s.array(PairingSchema, { max: 256 }),
+  /** The co-signer's MPC key shares (the engine's encodings), one per workspace and algorithm. */
+  keyShares: s.array(KeyShareEntrySchema, { max: 768 }),
 });
 
 const StateV1Schema = s.struct({
@@ -55,6 +68,7 @@ const StateV1Schema = s.struct({
 
 export type EnclaveState = s.Infer<typeof EnclaveStateSchema>;
 export type Pairing = s.Infer<typeof PairingSchema>;
+export type KeyShareEntry = s.Infer<typeof KeyShareEntrySchema>;
 
 /** Fresh state for a first boot. Every key is made here, inside the enclave. */
 export function createInitialState(now = Date.now()): EnclaveState {
@@ -67,6 +81,7 @@ export function createInitialState(now = Date.now()): EnclaveState {
     identitySeed: new Uint8Array(randomBytes(32)),
     cckSeed: null,
     pairings: [],
+    keyShares: [],
   };
 }
 
@@ -83,11 +98,13 @@ export function decodeState(bytes: Uint8Array): EnclaveState {
     const raw = decodeCbor(bytes) as { version?: unknown };
     const state: EnclaveState =
       raw !== null && typeof raw === 'object' && raw.version === 1
-        ? { ...s.parse(StateV1Schema, raw), version: ENCLAVE_STATE_VERSION, stateVersion: 1, cckSeed: null, pairings: [] }
+        ? { ...s.parse(StateV1Schema, raw), version: ENCLAVE_STATE_VERSION, stateVersion: 1, cckSeed: null, pairings: [], keyShares: [] }
         : s.parse(EnclaveStateSchema, raw);
     createPrivateKey({ key: Buffer.from(state.callbackSigningKey), format: 'der', type: 'pkcs8' });
     const tokens = new Set(state.pairings.map((p) => p.tokenId));
     if (tokens.size !== state.pairings.length) throw new CosignerError('SCHEMA_VIOLATION', 'two pairings with one token');
+    const keys = new Set(state.keyShares.map((k) => `${k.workspaceId}/${k.algorithm}`));
+    if (keys.size !== state.keyShares.length) throw new CosignerError('SCHEMA_VIOLATION', 'two key shares for one workspace and algorithm');
     return state;
   } catch (e) {
     const why = isCosignerError(e, 'SCHEMA_VIOLATION') ? e.message : 'unparseable contents';

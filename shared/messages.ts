@@ -15,6 +15,9 @@ export const SealedFileSchema = s.struct({
   sealed: s.bytes({ min: 1, max: 768 * 1024 }),
 });
 
+/** One SignedMpcMessage as the relay's JSON text (shared/cosigner-api/mpc-message-json.ts); the enclave parses it. */
+const MpcMessageText = s.text({ min: 2, max: 700 * 1024 });
+
 const Credentials = s.struct({
   accessKeyId: s.text({ min: 16, max: 128, pattern: /^[A-Z0-9]+$/ }),
   secretAccessKey: s.text({ min: 1, max: 256 }),
@@ -118,6 +121,19 @@ export const EnclaveMessages = {
   StateReport: {
     request: s.struct({ cosignerId: s.text({ min: 1, max: 128 }), purpose: s.text({ min: 1, max: 200, pattern: /^(poll|result:[A-Za-z0-9-]{1,128})$/ }) }),
     response: s.struct({ stateVersion: s.uint(), stateDigest: s.text({ pattern: /^[0-9a-f]{64}$/ }), at: s.uint(), signature: s.text({ max: 128 }) }),
+  },
+  /**
+   * A KEYGEN or SIGN work item as the long poll delivered it (the item's JSON and the service
+   * key's signature): checked, approved, then one MPC session per session it names.
+   */
+  MpcStart: {
+    request: s.struct({ cosignerId: s.text({ min: 1, max: 128 }), itemJson: s.text({ min: 2, max: 256 * 1024 }), signature: s.text({ max: 128 }) }),
+    response: s.struct({ sessions: s.array(s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), outbound: s.array(MpcMessageText, { max: 16 }) }), { max: 16 }) }),
+  },
+  /** The coordinator party's messages for one session → the enclave's; a finished key generation hands its sealed share to store. */
+  MpcStep: {
+    request: s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), inbound: s.array(MpcMessageText, { max: 16 }) }),
+    response: s.struct({ outbound: s.array(MpcMessageText, { max: 16 }), done: s.bool(), toStore: s.nullable(SealedFileSchema) }),
   },
 } as const;
 

@@ -58,6 +58,15 @@ export class ConsumedRequests {
     }
     for (const k of keys) this.#keys.add(k);
   }
+
+  /**
+   * Gives back keys whose request ended without this enclave's contribution (a signing session
+   * that aborted before its last message), so the coordinator's re-issue of that transaction
+   * message can be signed. Item and session ids are never given back.
+   */
+  release(keys: readonly string[]): void {
+    for (const k of keys) if (k.startsWith('tx-message:')) this.#keys.delete(k);
+  }
 }
 
 export interface WorkItemCheckContext {
@@ -143,7 +152,7 @@ export function checkWorkItem(item: unknown, signature: unknown, ctx: WorkItemCh
   const keys = consumptionKeys(checked);
   const seen = ctx.consumed.firstConsumed(keys);
   if (seen !== undefined) {
-    throw new CosignerError('REQUEST_REPLAYED', `work item ${env.id} repeats a request already consumed in this boot (${seen})`, { itemId: env.id });
+    throw new CosignerError('REQUEST_REPLAYED', `work item ${env.id} repeats a request already consumed in this boot (${seen})`, { itemId: env.id, key: seen });
   }
   ctx.consumed.consumeAll(keys);
   return checked;

@@ -92,7 +92,7 @@ const pairing = fc.record({
   createdAt: fc.nat(),
 });
 const validState = fc.oneof(
-  fc.record({ createdAt: fc.nat(), stateVersion: fc.nat(), identitySeed: seed, cckSeed: fc.option(seed, { nil: null }), pairings: fc.uniqueArray(pairing, { maxLength: 3, selector: (p) => p.tokenId }) }).map(
+  fc.record({ createdAt: fc.nat(), stateVersion: fc.nat(), identitySeed: seed, cckSeed: fc.option(seed, { nil: null }), pairings: fc.uniqueArray(pairing, { maxLength: 3, selector: (p) => p.tokenId }), keyShares: fc.constant([] as never[]) }).map(
     (r): Uint8Array => encodeState({ version: ENCLAVE_STATE_VERSION, callbackSigningKey: rsaPkcs8!, ...r }),
   ),
   // The foundation's format 1, which still reads.

@@ -1,0 +1,79 @@
+// The parent's WorkHandler for KEYGEN and SIGN items (DESIGN.md "The trust boundary is the design"):
+// it hands the item to the enclave exactly as the long poll delivered it, then ferries MPC messages
+// between the enclave and the coordinator's relay until both sides are done. It decides nothing:
+// the enclave checks the item, approves, signs its messages; the coordinator's party checks them.
+// A key generation's sealed share is stored and confirmed BEFORE the enclave's last messages go
+// out, so the coordinator can never hold a key whose other share a crash could still lose.
+import { CosignerError, isCosignerError } from '../../shared/errors.js';
+import type { RpcClient } from '../../shared/channel/rpc.js';
+import type { EnclaveMessages } from '../../shared/messages.js';
+import type { Logger } from '../../shared/log.js';
+import type { MpcWorkResult } from '../../shared/cosigner-api/mpc-work-result.js';
+import type { SealedStore } from '../sealed-store.js';
+import { storeStateChange } from '../state-sync.js';
+import type { WorkHandler, WorkContext } from '../coordinator/long-poll-loop.js';
+import type { MpcMessageJson, WorkItem } from '../coordinator/cosigner-api-client.js';
+
+/** Refusals that are the enclave's decision about this request (final), not a failure to take part. */
+const REFUSALS = new Set(['EVM_TX_NOT_APPROVED', 'SIGNING_HASH_MISMATCH', 'RAW_CONTENT_NOT_APPROVED', 'EVM_TX_INVALID', 'EVM_TX_TYPE_UNSUPPORTED', 'RAW_CONTENT_INVALID']);
+const MAX_ROUNDS = 32;
+const MPC_KINDS = new Set(['KEYGEN', 'SIGN']);
+
+export interface EnclaveWorkHandlerDeps {
+  enclave: RpcClient<typeof EnclaveMessages>;
+  store: SealedStore;
+  cosignerId: string;
+  log: Logger;
+}
+
+export class EnclaveWorkHandler implements WorkHandler {
+  constructor(private readonly d: EnclaveWorkHandlerDeps) {}
+
+  async handle(item: WorkItem, signature: string, ctx: WorkContext): Promise<MpcWorkResult> {
+    if (!MPC_KINDS.has(item.kind)) throw new CosignerError('CONFIG_INVALID', `work of kind ${item.kind.slice(0, 32)} is not handled here`);
+    const log = ctx.log.child({ itemId: item.id, kind: item.kind });
+    let started;
+    try {
+      // The MPC start may generate ring-Pedersen parameters (seconds) before it answers.
+      started = await this.d.enclave.call('MpcStart', { cosignerId: this.d.cosignerId, itemJson: JSON.stringify(item), signature }, { timeoutMs: 120_000 });
+    } catch (e) {
+      return this.refusal(e, log);
+    }
+    try {
+      for (const s of started.sessions) await this.run(s.sessionId, s.outbound, ctx, log);
+    } catch (e) {
+      if (ctx.signal.aborted) throw e; // lease lost or stopping: report nothing
+      log.warn({ code: isCosignerError(e) ? e.code : 'INTERNAL' }, `MPC session failed: ${isCosignerError(e) ? e.message : (e as Error).message}`);
+      return { outcome: 'FAILED', reason: reason(e) };
+    }
+    log.info('MPC work done');
+    return { outcome: item.kind === 'KEYGEN' ? 'GENERATED' : 'SIGNED' };
+  }
+
+  private async run(sessionId: string, first: string[], ctx: WorkContext, log: Logger): Promise<void> {
+    let inbound = (await ctx.client.mpcOpening(sessionId, { signal: ctx.signal })).messages;
+    let outbound = first.map((t) => JSON.parse(t) as MpcMessageJson);
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (inbound.length > 0) {
+        const step = await this.d.enclave.call('MpcStep', { sessionId, inbound: inbound.map((m) => JSON.stringify(m)) }, { timeoutMs: 120_000 });
+        outbound.push(...step.outbound.map((t) => JSON.parse(t) as MpcMessageJson));
+        if (step.toStore) await storeStateChange(this.d.enclave, this.d.store, step.toStore, log);
+      }
+      if (outbound.length === 0) return;
+      inbound = (await ctx.client.mpcMessages(sessionId, outbound, { signal: ctx.signal })).messages;
+      outbound = [];
+    }
+    throw new CosignerError('MPC_STATE', `session ${sessionId.slice(0, 12)}… did not finish in ${MAX_ROUNDS} rounds`);
+  }
+
+  /** The enclave refused to start: REJECTED when it is a decision about the request, else FAILED. */
+  private refusal(e: unknown, log: Logger): MpcWorkResult {
+    const code = isCosignerError(e) ? e.code : 'INTERNAL';
+    log.warn({ code }, `the enclave refused the work item: ${isCosignerError(e) ? e.message : 'error'}`);
+    return { outcome: REFUSALS.has(code) ? 'REJECTED' : 'FAILED', reason: reason(e) };
+  }
+}
+
+function reason(e: unknown): string {
+  return (isCosignerError(e) ? `${e.code}: ${e.message}` : 'internal error').slice(0, 500);
+}
