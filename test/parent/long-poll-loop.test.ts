@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { verifyWorkItem } from '../../shared/cosigner-api/work-item-signature.js';
 import { EmulatedEnclave } from '../coordinator/support/cosigner.js';
-import { LongPollLoop, realClock, BACKOFF_CAP_MS, BACKOFF_BASE_MS, type LongPollLoopOptions, type WorkContext, type WorkHandler } from '../../parent/coordinator/long-poll-loop.js';
+import { LongPollLoop, realClock, backoffDelay, LONG_POLL_WAIT_MS, BACKOFF_CAP_MS, BACKOFF_BASE_MS, type LongPollLoopOptions, type WorkContext, type WorkHandler } from '../../parent/coordinator/long-poll-loop.js';
 import type { WorkItem } from '../../parent/coordinator/cosigner-api-client.js';
 import { eventually, sleep, startHarness, type Harness } from './support/paired-parent.js';
 
@@ -318,5 +318,13 @@ describe('parent: long-poll loop against the coordinator', function () {
     const got = await other.poll(2_000);
     expect(got.json.item?.id).to.equal(id);
     expect(got.json.item?.attempt, 'the stopped poll leased nothing').to.equal(1);
+  });
+});
+
+describe('parent: long-poll loop constants and backoff', () => {
+  it('polls for 30 s, and draws backoffs uniformly below min(30 s, 1 s·2^n), also after very many failures', () => {
+    expect(LONG_POLL_WAIT_MS).to.equal(30_000);
+    expect([0, 1, 2, 3, 4, 5, 6, 50, 5000].map((n) => backoffDelay(n, () => 0.999999))).to.deep.equal([999, 1999, 3999, 7999, 15999, 29999, 29999, 29999, 29999]);
+    expect([0, 7, 5000].map((n) => backoffDelay(n, () => 0))).to.deep.equal([0, 0, 0]);
   });
 });
