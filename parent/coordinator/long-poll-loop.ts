@@ -168,7 +168,7 @@ export class LongPollLoop {
     this.failures++;
     const fields = { cosignerId: this.client.cosignerId, failures: this.failures, retryInMs: delay, status: (e as CosignerApiError).status, apiCode: (e as CosignerApiError).apiCode, error: describeError(e) };
     if (isCosignerError(e, 'STATE_ROLLBACK')) this.log.error(fields, `${what}: the coordinator saw a newer enclave state than this one (was the sealed state file restored from an old copy?)`);
-    else if (isTransientApiError(e)) this.log.warn(fields, `${what} failed; retrying`);
+    else if (isTransientApiError(e) || !(e instanceof CosignerApiError)) this.log.warn(fields, `${what} failed; retrying`); // not an API error: the enclave's state report
     else this.log.error(fields, `${what} refused; retrying`);
     await this.clock.sleep(delay, this.stopping.signal);
   }
@@ -192,6 +192,10 @@ export class LongPollLoop {
       }
       if (lease.signal.aborted) {
         if (!this.stopped && !revoked) log.warn('lease lost while the handler ran: result dropped (another co-signer has the item)');
+        return;
+      }
+      if (result === undefined) {
+        log.error('the handler returned no result (undefined is not JSON): nothing reported');
         return;
       }
       await this.report(item, result, lease, log, () => revoked);

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { verifyWorkItem } from '../../shared/cosigner-api/work-item-signature.js';
 import { EmulatedEnclave } from '../coordinator/support/cosigner.js';
-import { LongPollLoop, realClock, BACKOFF_CAP_MS, BACKOFF_BASE_MS, type LongPollLoopOptions, type WorkContext, type WorkHandler } from '../../parent/coordinator/long-poll-loop.js';
+import { LongPollLoop, realClock, backoffDelay, LONG_POLL_WAIT_MS, BACKOFF_CAP_MS, BACKOFF_BASE_MS, type LongPollLoopOptions, type WorkContext, type WorkHandler } from '../../parent/coordinator/long-poll-loop.js';
 import type { WorkItem } from '../../parent/coordinator/cosigner-api-client.js';
 import { eventually, sleep, startHarness, type Harness } from './support/paired-parent.js';
 
@@ -58,7 +58,9 @@ describe('parent: long-poll loop against the coordinator', function () {
     const id = await hh.add({ n: 1 });
     await eventually(() => calls.length === 1, 5_000, 'the handler gets the item');
     expect(Date.now() - t, 'woken, not the 30 s hold').to.be.lessThan(2_000);
-    expect(polls(hh), 'delivered on the held poll').to.equal(1);
+    await eventually(() => results(hh) === 1, 5_000, 'the result reported');
+    const beforeResult = hh.proxy.requests.slice(0, hh.proxy.requests.findIndex((r) => r.endsWith('/result')));
+    expect(beforeResult.filter((r) => r === 'GET /cosigner/v1/work'), 'delivered on the held poll').to.have.length(1);
     const { item, signature } = calls[0]!;
     expect(item).to.include({ id, workspaceId: hh.c.workspace.id, kind: 'SIGN', attempt: 1 });
     const sk = (await (await fetch(`${hh.c.baseUrl}/cosigner/v1/service-key`)).json()) as { publicKeySpki: string; sha256: string };
@@ -255,6 +257,51 @@ describe('parent: long-poll loop against the coordinator', function () {
     expect(hh.applied).to.deep.equal([{ id, result: { signature: 'theirs' } }]);
   });
 
+  it('a handler that throws reports nothing: the lease runs out and the item comes back (attempt 2) to be handled and reported once', async () => {
+    const hh = await setup(); // lease 1.5 s
+    const attempts: number[] = [];
+    const handler: WorkHandler = {
+      async handle(item) {
+        attempts.push(item.attempt);
+        if (attempts.length === 1) throw new Error('enclave busy (test)');
+        return { signature: `sig-${item.attempt}` };
+      },
+    };
+    const id = await hh.add({ n: 1 });
+    void loopOf(hh, handler).start();
+    await eventually(() => hh.logs.find(/^result reported/).length === 1, 10_000, 'the second attempt reported');
+    expect(attempts).to.deep.equal([1, 2]);
+    expect(hh.logs.find(/the handler failed/)).to.have.length(1);
+    expect(results(hh), 'only the second attempt reported').to.equal(1);
+    expect(hh.applied).to.deep.equal([{ id, result: { signature: 'sig-2' } }]);
+  });
+
+  it('stop() while the handler runs aborts its signal and resolves once it has returned, reporting nothing', async () => {
+    const hh = await setup();
+    let started = false;
+    let returned = false;
+    const handler: WorkHandler = {
+      async handle(_item, _sig, ctx) {
+        started = true;
+        await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+        await sleep(200); // winding down
+        returned = true;
+        return { signature: 'too late' };
+      },
+    };
+    await hh.add({ n: 1 });
+    const loop = loopOf(hh, handler);
+    const done = loop.start();
+    await eventually(() => started, 5_000, 'the handler runs');
+    await loop.stop();
+    expect(returned, 'stop() waited for the handler').to.equal(true);
+    expect(await done).to.deep.equal({ reason: 'stopped' });
+    expect(results(hh)).to.equal(0);
+    const n = polls(hh);
+    await sleep(300);
+    expect(polls(hh)).to.equal(n);
+  });
+
   it('stop() during a held poll returns at once; the coordinator gives the poll up, so the next item goes to another co-signer untouched', async () => {
     const hh = await setup();
     const loop = loopOf(hh, signing([]));
@@ -271,5 +318,13 @@ describe('parent: long-poll loop against the coordinator', function () {
     const got = await other.poll(2_000);
     expect(got.json.item?.id).to.equal(id);
     expect(got.json.item?.attempt, 'the stopped poll leased nothing').to.equal(1);
+  });
+});
+
+describe('parent: long-poll loop constants and backoff', () => {
+  it('polls for 30 s, and draws backoffs uniformly below min(30 s, 1 s·2^n), also after very many failures', () => {
+    expect(LONG_POLL_WAIT_MS).to.equal(30_000);
+    expect([0, 1, 2, 3, 4, 5, 6, 50, 5000].map((n) => backoffDelay(n, () => 0.999999))).to.deep.equal([999, 1999, 3999, 7999, 15999, 29999, 29999, 29999, 29999]);
+    expect([0, 7, 5000].map((n) => backoffDelay(n, () => 0))).to.deep.equal([0, 0, 0]);
   });
 });
