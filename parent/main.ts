@@ -13,6 +13,7 @@ import { SealedStore } from './sealed-store.js';
 import { bootEnclave, describePcrs } from './enclave-boot.js';
 import { resolveEnclaveCid } from './enclave-cid.js';
 import { existsSync } from 'node:fs';
+import { CosignerService } from './cosigner-service.js';
 import { toHex } from '../shared/bytes.js';
 
 const log = createLogger('parent');
@@ -42,6 +43,9 @@ async function main(): Promise<void> {
     logger: log,
   });
 
+  const service = new CosignerService({ client, store, stateDir: cfg.stateDir, log });
+  service.start();
+
   // One boot at a time. A failure the operator must fix (key policy, sealed file) is reported and
   // waits for the next enclave (re)connection; a passing one (KMS unreachable, a timeout) is retried
   // with backoff while the connection lasts.
@@ -57,6 +61,7 @@ async function main(): Promise<void> {
       retryDelayMs = BOOT_RETRY_INITIAL_MS;
       for (const line of describePcrs(report.pcrs)) log.info(line);
       log.info({ outcome: report.outcome, moduleId: report.moduleId, identityPublicKey: toHex(report.identityPublicKey) }, 'ready');
+      await service.enclaveReady().catch((e: unknown) => log.error(`co-signer service did not start: ${describeError(e)}`));
     } catch (e) {
       log.error(`enclave boot failed: ${describeError(e)}`);
       if (isTransientBootFailure(e) && client.state === 'connected') {
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
   });
   client.on('disconnected', (reason) => {
     clearTimeout(retryTimer);
+    service.enclaveLost();
     log.warn(`enclave connection lost: ${describeError(reason)}; reconnecting`);
   });
   client.start();
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     log.info({ signal }, 'parent stopping');
     clearTimeout(retryTimer);
-    void Promise.allSettled([client.close(), proxy.close()]).finally(() => process.exit(0));
+    void service.stop().finally(() => Promise.allSettled([client.close(), proxy.close()]).finally(() => process.exit(0)));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

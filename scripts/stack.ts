@@ -363,6 +363,38 @@ export class LocalStack {
     return { baseUrl: `http://127.0.0.1:${port}`, ...admin };
   }
 
+  /** The parent's state folder (sealed file, pairing records, status). */
+  get parentStateDir(): string {
+    return join(this.workDir, 'parent');
+  }
+
+  /**
+   * Pairs the co-signer with the coordinator's workspace for its ADMIN API user, as an operator
+   * would: a pairing token from the coordinator's CLI, then `cosigner setup <token>` against the
+   * running parent daemon. Nothing to do when the enclave already holds an active pairing.
+   */
+  async pairCosigner(coordinator: { baseUrl: string; apiKey: string }): Promise<{ paired: boolean; lines: string[] }> {
+    const status = join(this.parentStateDir, 'status.json');
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(status) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (existsSync(status) && (JSON.parse(readFileSync(status, 'utf8')) as { pairings: Array<{ status: string }> }).pairings.some((p) => p.status === 'active')) {
+      return { paired: false, lines: ['already paired'] };
+    }
+    const { runCoordinatorCli } = await import('../coordinator/cli.js');
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+    const dataDir = join(this.workDir, 'coordinator');
+    if (await runCoordinatorCli(['pairing-token', '--workspace', 'local', '--user', coordinator.apiKey, '--url', coordinator.baseUrl, '--data-dir', dataDir], io) !== 0) {
+      throw new Error(`coordinator pairing-token failed: ${lines.join('; ')}`);
+    }
+    const token = lines[lines.length - 1]!;
+    const { runCli } = await import('../parent/cli.js');
+    const out: string[] = [];
+    const code = await runCli(['setup', token, '--state-dir', this.parentStateDir], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
+    if (code !== 0) throw new Error(`cosigner setup failed: ${out.join('; ')}`);
+    return { paired: true, lines: out };
+  }
+
   async stop(): Promise<void> {
     for (const c of ['coordinator', 'devnet', 'parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
   }

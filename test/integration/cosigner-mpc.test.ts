@@ -101,7 +101,7 @@ describe('co-signer MPC: key generation and signing through the real enclave pro
     await signedFetch(c, admin, 'POST', '/v1/tap/policy', { rules: [{ name: 'raw', operations: ['RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
     client = new RpcClient(EnclaveMessages, { connect: () => new LoopbackTransport({ dir: stack.socketDir }).connect(stack.enclaveCid, ENCLAVE_RPC_PORT) });
     store = new SealedStore(stack.sealedFile);
-    const record = await pairWithCoordinator(await pairingTokenFor(c, admin, signer.row.id), { client, store, records: new PairingRecords(join(work, 'parent')), log });
+    const record = await pairWithCoordinator(await pairingTokenFor(c, admin, signer.row.id), { client, store, records: new PairingRecords(join(work, 'harness')), log });
     cosignerId = record.cosignerId;
     refreshToken = record.refreshToken;
     startLoop();

@@ -86,7 +86,7 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
     admin = await c.user('ADMIN', 'admin');
     client = new RpcClient(EnclaveMessages, { connect: () => new LoopbackTransport({ dir: stack.socketDir }).connect(stack.enclaveCid, ENCLAVE_RPC_PORT) });
     store = new SealedStore(stack.sealedFile);
-    records = new PairingRecords(join(work, 'parent'));
+    records = new PairingRecords(join(work, 'harness')); // not the daemon's folder: this test is the parent here
   });
 
   after(async () => {

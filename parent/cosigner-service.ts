@@ -1,0 +1,138 @@
+// What the parent daemon runs once the enclave is ready (DESIGN.md "Coordinator ↔ co-signer"):
+// - setup requests: `cosigner setup|add-user <token>` drops the token into <state-dir>/setup/
+//   (0600); the daemon pairs with it (parent/pairing/) and writes <tokenId>.result.json beside it.
+//   A file hand-off rather than a socket: the operator CLI needs no port, and a request survives a
+//   daemon restart (the token file stays until the pairing is done, and pairing resumes);
+// - one long-poll loop per paired API user (parent/coordinator/long-poll-loop.ts) whose work goes
+//   to the enclave (parent/mpc/enclave-work-handler.ts);
+// - <state-dir>/status.json for `cosigner status`: the enclave's pairings with the service-key
+//   fingerprints it pinned, and its state version.
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { RpcClient } from '../shared/channel/rpc.js';
+import type { EnclaveMessages } from '../shared/messages.js';
+import type { Logger } from '../shared/log.js';
+import { describeError } from '../shared/errors.js';
+import { decodePairingToken } from '../shared/cosigner-api/pairing-token.js';
+import type { SealedStore } from './sealed-store.js';
+import { PairingRecords, type PairingRecord } from './pairing/pairing-records.js';
+import { pairWithCoordinator } from './pairing/pair-with-coordinator.js';
+import { CosignerApiClient } from './coordinator/cosigner-api-client.js';
+import { LongPollLoop } from './coordinator/long-poll-loop.js';
+import { EnclaveWorkHandler } from './mpc/enclave-work-handler.js';
+
+const SETUP_SCAN_MS = 1_000;
+
+export function setupDir(stateDir: string): string {
+  return join(stateDir, 'setup');
+}
+
+export function statusPath(stateDir: string): string {
+  return join(stateDir, 'status.json');
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await fsp.writeFile(tmp, text, { mode: 0o600, flag: 'wx' });
+  await fsp.rename(tmp, path);
+}
+
+export class CosignerService {
+  private readonly records: PairingRecords;
+  private readonly loops = new Map<string, LongPollLoop>();
+  private timer: NodeJS.Timeout | undefined;
+  private scanning = false;
+  private ready = false;
+
+  constructor(private readonly o: { client: RpcClient<typeof EnclaveMessages>; store: SealedStore; stateDir: string; log: Logger }) {
+    this.records = new PairingRecords(o.stateDir);
+  }
+
+  /** Begin watching for setup requests (they wait until the enclave is ready). */
+  start(): void {
+    this.timer = setInterval(() => void this.scan(), SETUP_SCAN_MS);
+  }
+
+  /** The enclave (re)booted: publish its status, and run a loop for every pairing it holds. */
+  async enclaveReady(): Promise<void> {
+    this.ready = true;
+    const active = await this.writeStatus();
+    for (const r of await this.records.list()) if (active.has(r.cosignerId)) this.runLoop(r);
+    void this.scan();
+  }
+
+  enclaveLost(): void {
+    this.ready = false;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.loops.values()].map((l) => l.stop()));
+    this.loops.clear();
+  }
+
+  private runLoop(r: PairingRecord): void {
+    if (this.loops.has(r.cosignerId)) return;
+    const log = this.o.log.child({ cosignerId: r.cosignerId, workspaceId: r.workspaceId });
+    const loop = new LongPollLoop({
+      client: new CosignerApiClient({ baseUrl: r.coordinatorUrl, refreshToken: r.refreshToken, logger: log }),
+      handler: new EnclaveWorkHandler({ enclave: this.o.client, store: this.o.store, cosignerId: r.cosignerId, log }),
+      stateReport: (purpose) => this.o.client.call('StateReport', { cosignerId: r.cosignerId, purpose }),
+      logger: log,
+    });
+    this.loops.set(r.cosignerId, loop);
+    log.info({ coordinator: r.coordinatorUrl, userId: r.userId }, 'long poll started');
+    void loop.start().then((exit) => {
+      this.loops.delete(r.cosignerId);
+      if (exit.reason === 'revoked') log.error('the coordinator revoked this pairing; its long poll has stopped');
+    });
+  }
+
+  /** Co-signer ids the enclave holds as active. */
+  private async writeStatus(): Promise<Set<string>> {
+    const p = await this.o.client.call('Pairings', {});
+    await writeAtomically(statusPath(this.o.stateDir), JSON.stringify({ updatedAt: new Date().toISOString(), ...p }, null, 2) + '\n');
+    return new Set(p.pairings.filter((x) => x.status === 'active' && x.cosignerId).map((x) => x.cosignerId!));
+  }
+
+  private async scan(): Promise<void> {
+    if (!this.ready || this.scanning) return;
+    this.scanning = true;
+    try {
+      let names: string[];
+      try {
+        names = await fsp.readdir(setupDir(this.o.stateDir));
+      } catch {
+        return;
+      }
+      for (const name of names.filter((n) => /^[A-Za-z0-9-]{1,64}\.token$/.test(n)).sort()) await this.setup(name.slice(0, -'.token'.length));
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  private async setup(id: string): Promise<void> {
+    const dir = setupDir(this.o.stateDir);
+    const tokenFile = join(dir, `${id}.token`);
+    let answer: Record<string, unknown>;
+    try {
+      const token = (await fsp.readFile(tokenFile, 'utf8')).trim();
+      const record = await pairWithCoordinator(token, { client: this.o.client, store: this.o.store, records: this.records, log: this.o.log });
+      answer = { ok: true, cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId, coordinatorUrl: record.coordinatorUrl, serviceKeySha256: decodePairingToken(token).serviceKeySha256 };
+      await this.writeStatus();
+      this.runLoop(record);
+    } catch (e) {
+      // A transient failure (coordinator or enclave unreachable) leaves the request to be tried again.
+      const message = describeError(e);
+      if (/TRANSPORT_ERROR|RPC_TIMEOUT|CHANNEL_CLOSED|ENCLAVE_NOT_READY/.test(message)) {
+        this.o.log.warn({ request: id }, `pairing will be tried again: ${message}`);
+        return;
+      }
+      this.o.log.error({ request: id }, `pairing failed: ${message}`);
+      answer = { ok: false, error: message.slice(0, 500) };
+    }
+    await writeAtomically(join(dir, `${id}.result.json`), JSON.stringify(answer, null, 2) + '\n');
+    await fsp.unlink(tokenFile).catch(() => undefined);
+  }
+}
