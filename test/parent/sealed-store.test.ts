@@ -69,10 +69,16 @@ describe('parent sealed-state store', () => {
     expect((await expectRejects(store.replace(sample()))).message).to.match(/does not exist/);
     expect(existsSync(store.path)).to.equal(false);
     await store.create(sample());
+    const first = await store.read();
     const next = sample();
     await store.replace(next);
     expect(await store.read()).to.deep.equal(next);
-    expect(readdirSync(dir.path)).to.deep.equal(['state.sealed']);
+    // The replaced file is kept beside it, and nothing else is left.
+    expect(readdirSync(dir.path).sort()).to.deep.equal(['state.sealed', 'state.sealed.prev']);
+    expect(await new SealedStore(store.previousPath).read()).to.deep.equal(first);
+    // Writing what is already stored changes nothing (the previous file stays the older one).
+    await store.replace(next);
+    expect(await new SealedStore(store.previousPath).read()).to.deep.equal(first);
   });
 
   it('invalid input and unwritable places fail cleanly; stale temp files from a crash are cleaned', async () => {
