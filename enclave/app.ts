@@ -20,8 +20,8 @@ import { decodePairingToken, pairingNonce } from '../shared/cosigner-api/pairing
 import { pairingKeyBinding } from '../shared/cosigner-api/keys.js';
 import { signStateReport } from '../shared/cosigner-api/state-report.js';
 import { wipe } from '../shared/bytes.js';
-import { MpcSessions } from './mpc/mpc-sessions.js';
-import { messagesToSign } from './signing/approve-sign-item.js';
+import { MpcSessions, type StartedSession } from './mpc/mpc-sessions.js';
+import type { CallbackHttpFailure, CallbackHttpOutcome } from '../shared/callback/claims.js';
 import { RING_PEDERSEN_MIN_BITS } from '../shared/mpc/ecdsa/bounds.js';
 
 type Catalog = typeof EnclaveMessages;
@@ -38,6 +38,11 @@ export interface EnclaveAppDeps {
   log: Logger;
 }
 
+/** Sessions' first messages as the wire carries them (JSON text each). */
+function asText(sessions: StartedSession[]): Array<{ sessionId: string; outbound: string[] }> {
+  return sessions.map((x) => ({ sessionId: x.sessionId, outbound: x.outbound.map((m) => JSON.stringify(m)) }));
+}
+
 export class EnclaveApp {
   private phase: Phase = 'waiting-for-boot';
   private failure: { code: string; message: string } | null = null;
@@ -51,11 +56,6 @@ export class EnclaveApp {
       holder: () => this.ready(),
       log: deps.log,
       ringPedersenBits: RING_PEDERSEN_MIN_BITS,
-      approve: async (item, who) => {
-        // Callback settings per paired user come with the callback configuration; until then none is configured.
-        deps.log.info({ itemId: item.id, transactionId: item.payload.transactionId, cosignerId: who.cosignerId, userId: who.userId }, 'no callback configured for this API user: request approved');
-        return messagesToSign(item, null);
-      },
     });
   }
 
@@ -84,7 +84,7 @@ export class EnclaveApp {
       BeginPairing: (req) => {
         const h = this.ready();
         const token = decodePairingToken(req.pairingToken);
-        const change = beginPairing(h.state, token, req.serviceKeySpki, Date.now());
+        const change = beginPairing(h.state, token, req.serviceKeySpki, Date.now(), req.callback);
         const toStore = change ? h.propose(`pairing-begin:${token.tokenId}`, change) : h.file;
         if (change) this.deps.log.info({ tokenId: token.tokenId, serviceKeySha256: token.serviceKeySha256, coordinator: token.url }, 'pairing begun: service key pinned from the token; sealed state to be stored');
         return { tokenId: token.tokenId, toStore, stateVersion: h.pending?.stateVersion ?? h.state.stateVersion };
@@ -111,15 +111,24 @@ export class EnclaveApp {
         const h = this.ready();
         return {
           stateVersion: h.state.stateVersion,
+          callbackSigningKeySpki: publicKeysOf(h.state).callbackSigningKeySpki,
           pairings: h.state.pairings.map((p) => ({
             tokenId: p.tokenId, coordinatorUrl: p.coordinatorUrl, serviceKeySha256: p.serviceKeySha256, status: p.status,
-            cosignerId: p.cosignerId, workspaceId: p.workspaceId, userId: p.userId,
+            cosignerId: p.cosignerId, workspaceId: p.workspaceId, userId: p.userId, callbackUrl: p.callback?.url ?? null,
           })),
         };
       },
       MpcStart: async (req) => {
-        const sessions = await this.mpc.start(req);
-        return { sessions: sessions.map((x) => ({ sessionId: x.sessionId, outbound: x.outbound.map((m) => JSON.stringify(m)) })) };
+        const r = await this.mpc.start(req);
+        return { sessions: asText(r.sessions), approval: r.approval };
+      },
+      MpcApprovalAnswer: async (req) => {
+        const a = req.answer;
+        const answer: CallbackHttpOutcome | null = a === null ? null
+          : a.ok ? { ok: true, status: 200, contentType: a.contentType ?? undefined, body: a.body ?? new Uint8Array(0) }
+          : { ok: false, code: (a.code ?? 'CALLBACK_UNREACHABLE') as CallbackHttpFailure['code'], message: a.message ?? '', ...(a.status !== null ? { status: a.status } : {}) };
+        const r = await this.mpc.approvalAnswer({ requestId: req.requestId, answer });
+        return { sessions: asText(r.sessions), retryAfterMs: r.retryAfterMs };
       },
       MpcStep: (req) => {
         const inbound = req.inbound.map((t) => {

@@ -12,18 +12,20 @@
 import { randomBytes } from 'node:crypto';
 import { CosignerError } from '../shared/errors.js';
 import type { PairingToken } from '../shared/cosigner-api/pairing-token.js';
-import { serviceKeyFingerprint } from '../shared/cosigner-api/keys.js';
-import type { EnclaveState, Pairing } from './state.js';
+import { checkCallbackKey, serviceKeyFingerprint } from '../shared/cosigner-api/keys.js';
+import { createPublicKey } from 'node:crypto';
+import type { CallbackSettings, EnclaveState, Pairing } from './state.js';
 
 function find(state: EnclaveState, tokenId: string): Pairing | undefined {
   return state.pairings.find((p) => p.tokenId === tokenId);
 }
 
 /** The state change of `begin`, or null when this token's pairing is already sealed (a repeat). */
-export function beginPairing(state: EnclaveState, token: PairingToken, serviceKeySpki: Uint8Array, now: number): ((s: EnclaveState) => EnclaveState) | null {
+export function beginPairing(state: EnclaveState, token: PairingToken, serviceKeySpki: Uint8Array, now: number, callback: CallbackSettings | null = null): ((s: EnclaveState) => EnclaveState) | null {
   if (serviceKeyFingerprint(serviceKeySpki) !== token.serviceKeySha256) {
     throw new CosignerError('PAIRING_INVALID', 'the service key the parent brought is not the one the pairing token names');
   }
+  if (callback) checkCallbackSettings(callback);
   const existing = find(state, token.tokenId);
   if (existing) {
     if (existing.serviceKeySha256 !== token.serviceKeySha256 || existing.coordinatorUrl !== token.url) {
@@ -46,9 +48,37 @@ export function beginPairing(state: EnclaveState, token: PairingToken, serviceKe
         workspaceId: null,
         userId: null,
         createdAt: now,
+        ...(callback ? { callback: { url: callback.url, handlerPublicKeySpki: new Uint8Array(callback.handlerPublicKeySpki), allowPlainHttp: callback.allowPlainHttp } } : {}),
       },
     ],
   });
+}
+
+/**
+ * The callback handler set at pairing: an https URL (http only when allowed, for local use) with
+ * no credentials, query or fragment, and an RSA key of at least 2048 bits. The parent brings
+ * them at setup, as the operator typed them; afterwards it can move nothing but the network.
+ */
+function checkCallbackSettings(c: CallbackSettings): void {
+  let url: URL;
+  try {
+    url = new URL(c.url);
+  } catch {
+    throw new CosignerError('CALLBACK_URL_INVALID', 'the callback URL is not a URL');
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && c.allowPlainHttp)) throw new CosignerError('CALLBACK_URL_INVALID', 'the callback URL must be https:// (http:// only when allowed, for local use)');
+  if (url.username || url.password || url.search || url.hash) throw new CosignerError('CALLBACK_URL_INVALID', 'the callback URL may not carry credentials, a query or a fragment');
+  let key;
+  try {
+    key = createPublicKey({ key: Buffer.from(c.handlerPublicKeySpki), format: 'der', type: 'spki' });
+  } catch {
+    throw new CosignerError('PAIRING_INVALID', 'the callback handler public key is not a DER SPKI public key');
+  }
+  try {
+    checkCallbackKey(key);
+  } catch {
+    throw new CosignerError('PAIRING_INVALID', 'the callback handler key must be RSA of at least 2048 bits');
+  }
 }
 
 /** The sealed pairing a token belongs to (same coordinator, same pinned key). */

@@ -16,6 +16,15 @@ export const ENCLAVE_STATE_VERSION = 2;
 const HEX64 = /^[0-9a-f]{64}$/;
 const ID = /^[A-Za-z0-9._:-]+$/;
 
+export const CallbackSettingsSchema = s.struct({
+  url: s.text({ min: 8, max: 2048 }),
+  /** DER SPKI of the handler's RSA (≥ 2048) key. */
+  handlerPublicKeySpki: s.bytes({ min: 200, max: 1200 }),
+  /** http:// accepted (local use only). */
+  allowPlainHttp: s.bool(),
+});
+export type CallbackSettings = s.Infer<typeof CallbackSettingsSchema>;
+
 export const PairingSchema = s.struct({
   /** The pairing token's id: one pairing per token. */
   tokenId: s.text({ min: 1, max: 64, pattern: /^[A-Za-z0-9-]+$/ }),
@@ -30,6 +39,12 @@ export const PairingSchema = s.struct({
   workspaceId: s.nullable(s.text({ min: 1, max: 128, pattern: ID })),
   userId: s.nullable(s.text({ min: 1, max: 128, pattern: ID })),
   createdAt: s.uint(),
+  /**
+   * The customer's callback handler for this API user (DESIGN.md "Callback handler"), set at
+   * pairing: where the parent POSTs, and the handler's RSA public key the enclave verifies its
+   * answers with. Absent: requests are approved, and the log says so.
+   */
+  callback: s.optional(CallbackSettingsSchema),
 });
 
 export const KEY_ALGORITHMS = ['MPC_ECDSA_SECP256K1', 'MPC_EDDSA_ED25519', 'MPC_BIP340_SECP256K1'] as const;

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { verifyAttestationCommand, type CommandIo } from './commands/verify-attestation.js';
 import { kmsPolicyCommand } from './commands/kms-policy.js';
-import { setupCommand, statusCommand } from './commands/setup.js';
+import { printPublicKeyCommand, setupCommand, statusCommand } from './commands/setup.js';
 
 type Command = { summary: string; run: (argv: string[], io: CommandIo) => Promise<number> };
 
@@ -13,6 +13,7 @@ export const COMMANDS: Record<string, Command> = {
   'kms-policy': { summary: 'print the sealing key policy for an enclave measurement', run: kmsPolicyCommand },
   setup: { summary: 'pair this co-signer with a coordinator workspace (pairing token from the coordinator)', run: setupCommand },
   'add-user': { summary: 'pair a further API user (its own pairing token)', run: setupCommand },
+  'print-public-key': { summary: 'the RSA public key (PEM) callback handlers verify requests with', run: printPublicKeyCommand },
   status: { summary: 'what the enclave holds: pairings, pinned service keys, state version', run: statusCommand },
 };
 

@@ -1,6 +1,6 @@
 // What the parent daemon runs once the enclave is ready (DESIGN.md "Coordinator ↔ co-signer"):
-// - setup requests: `cosigner setup|add-user <token>` drops the token into <state-dir>/setup/
-//   (0600); the daemon pairs with it (parent/pairing/) and writes <tokenId>.result.json beside it.
+// - setup requests: `cosigner setup|add-user <token>` drops the token (and the user's callback
+//   handler, if given) into <state-dir>/setup/ (0600); the daemon pairs with it (parent/pairing/) and writes <tokenId>.result.json beside it.
 //   A file hand-off rather than a socket: the operator CLI needs no port, and a request survives a
 //   daemon restart (the token file stays until the pairing is done, and pairing resumes);
 // - one long-poll loop per paired API user (parent/coordinator/long-poll-loop.ts) whose work goes
@@ -9,20 +9,39 @@
 //   fingerprints it pinned, and its state version.
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import type { RpcClient } from '../shared/channel/rpc.js';
 import type { EnclaveMessages } from '../shared/messages.js';
 import type { Logger } from '../shared/log.js';
-import { describeError } from '../shared/errors.js';
+import { CosignerError, describeError } from '../shared/errors.js';
 import { decodePairingToken } from '../shared/cosigner-api/pairing-token.js';
 import type { SealedStore } from './sealed-store.js';
 import { PairingRecords, type PairingRecord } from './pairing/pairing-records.js';
-import { pairWithCoordinator } from './pairing/pair-with-coordinator.js';
+import { pairWithCoordinator, type CallbackSetup } from './pairing/pair-with-coordinator.js';
 import { CosignerApiClient } from './coordinator/cosigner-api-client.js';
 import { LongPollLoop } from './coordinator/long-poll-loop.js';
 import { EnclaveWorkHandler } from './mpc/enclave-work-handler.js';
 
 const SETUP_SCAN_MS = 1_000;
+
+/** What `cosigner setup` leaves for the daemon: the token, and the user's callback handler if any. */
+export interface SetupRequest {
+  pairingToken: string;
+  callback: CallbackSetup | null;
+}
+
+export function encodeSetupRequest(r: SetupRequest): string {
+  return JSON.stringify({ pairingToken: r.pairingToken, callback: r.callback && { url: r.callback.url, handlerPublicKeySpki: Buffer.from(r.callback.handlerPublicKeySpki).toString('base64'), allowPlainHttp: r.callback.allowPlainHttp } }) + '\n';
+}
+
+function parseSetupRequest(text: string): SetupRequest {
+  const v = JSON.parse(text) as { pairingToken?: unknown; callback?: { url?: unknown; handlerPublicKeySpki?: unknown; allowPlainHttp?: unknown } | null };
+  if (typeof v.pairingToken !== 'string') throw new CosignerError('CONFIG_INVALID', 'the setup request has no pairing token');
+  const c = v.callback;
+  if (c === null || c === undefined) return { pairingToken: v.pairingToken, callback: null };
+  if (typeof c.url !== 'string' || typeof c.handlerPublicKeySpki !== 'string') throw new CosignerError('CONFIG_INVALID', 'the setup request\'s callback is malformed');
+  return { pairingToken: v.pairingToken, callback: { url: c.url, handlerPublicKeySpki: new Uint8Array(Buffer.from(c.handlerPublicKeySpki, 'base64')), allowPlainHttp: c.allowPlainHttp === true } };
+}
 
 export function setupDir(stateDir: string): string {
   return join(stateDir, 'setup');
@@ -92,7 +111,9 @@ export class CosignerService {
   /** Co-signer ids the enclave holds as active. */
   private async writeStatus(): Promise<Set<string>> {
     const p = await this.o.client.call('Pairings', {});
-    await writeAtomically(statusPath(this.o.stateDir), JSON.stringify({ updatedAt: new Date().toISOString(), ...p }, null, 2) + '\n');
+    const { callbackSigningKeySpki, ...rest } = p;
+    const callbackSigningKeyPem = createPublicKey({ key: Buffer.from(callbackSigningKeySpki), format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
+    await writeAtomically(statusPath(this.o.stateDir), JSON.stringify({ updatedAt: new Date().toISOString(), callbackSigningKeyPem, ...rest }, null, 2) + '\n');
     return new Set(p.pairings.filter((x) => x.status === 'active' && x.cosignerId).map((x) => x.cosignerId!));
   }
 
@@ -117,8 +138,9 @@ export class CosignerService {
     const tokenFile = join(dir, `${id}.token`);
     let answer: Record<string, unknown>;
     try {
-      const token = (await fsp.readFile(tokenFile, 'utf8')).trim();
-      const record = await pairWithCoordinator(token, { client: this.o.client, store: this.o.store, records: this.records, log: this.o.log });
+      const req = parseSetupRequest(await fsp.readFile(tokenFile, 'utf8'));
+      const token = req.pairingToken;
+      const record = await pairWithCoordinator(token, { client: this.o.client, store: this.o.store, records: this.records, log: this.o.log }, req.callback);
       answer = { ok: true, cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId, coordinatorUrl: record.coordinatorUrl, serviceKeySha256: decodePairingToken(token).serviceKeySha256 };
       await this.writeStatus();
       this.runLoop(record);

@@ -72,6 +72,7 @@ export type ErrorCode =
   | 'CALLBACK_HTTP_STATUS' // the handler answered with a status other than 200 (details.status)
   | 'CALLBACK_RESPONSE_TOO_LARGE' // the answer's body is over the cap (1 MiB)
   | 'CALLBACK_RESPONSE_INVALID' // not an RS256 JWT under the configured key, or claims that do not fit this request
+  | 'CALLBACK_REJECTED' // the callback handler answered REJECT (final; details carry its reason)
   | 'CALLBACK_RETRIES_EXHAUSTED' // the handler kept answering RETRY past the limit
   // the co-signer API as its client (the parent) sees it: details.status / details.apiCode say more
   | 'COORDINATOR_UNREACHABLE' // no HTTP answer: connection refused or cut, or the call's timeout (details.reason)

@@ -18,6 +18,11 @@ export const SealedFileSchema = s.struct({
 /** One SignedMpcMessage as the relay's JSON text (shared/cosigner-api/mpc-message-json.ts); the enclave parses it. */
 const MpcMessageText = s.text({ min: 2, max: 700 * 1024 });
 
+const StartedSessions = s.array(s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), outbound: s.array(MpcMessageText, { max: 16 }) }), { max: 16 });
+
+/** The callback handler a pairing sets for its API user. */
+const CallbackSettings = s.struct({ url: s.text({ min: 8, max: 2048 }), handlerPublicKeySpki: s.bytes({ min: 200, max: 1200 }), allowPlainHttp: s.bool() });
+
 const Credentials = s.struct({
   accessKeyId: s.text({ min: 16, max: 128, pattern: /^[A-Z0-9]+$/ }),
   secretAccessKey: s.text({ min: 1, max: 256 }),
@@ -75,7 +80,7 @@ export const EnclaveMessages = {
    * and seals a pending pairing. The parent stores `toStore` and confirms it before the next step.
    */
   BeginPairing: {
-    request: s.struct({ pairingToken: s.text({ min: 1, max: 4096 }), serviceKeySpki: s.bytes({ min: 32, max: 200 }) }),
+    request: s.struct({ pairingToken: s.text({ min: 1, max: 4096 }), serviceKeySpki: s.bytes({ min: 32, max: 200 }), callback: s.nullable(CallbackSettings) }),
     response: s.struct({ tokenId: s.text({ max: 64 }), toStore: SealedFileSchema, stateVersion: s.uint() }),
   },
   /** The attestation document for a sealed pending pairing: user_data binds the three public keys, nonce the token. */
@@ -103,6 +108,8 @@ export const EnclaveMessages = {
     request: s.struct({}),
     response: s.struct({
       stateVersion: s.uint(),
+      /** The co-signer's RSA key (DER SPKI) that signs callback requests: callback handlers verify with it. */
+      callbackSigningKeySpki: s.bytes({ min: 200, max: 600 }),
       pairings: s.array(
         s.struct({
           tokenId: s.text({ max: 64 }),
@@ -112,6 +119,8 @@ export const EnclaveMessages = {
           cosignerId: s.nullable(s.text({ max: 128 })),
           workspaceId: s.nullable(s.text({ max: 128 })),
           userId: s.nullable(s.text({ max: 128 })),
+          /** Where this user's callback handler is; null: none (requests are approved, and logged so). */
+          callbackUrl: s.nullable(s.text({ max: 2048 })),
         }),
         { max: 256 },
       ),
@@ -128,7 +137,30 @@ export const EnclaveMessages = {
    */
   MpcStart: {
     request: s.struct({ cosignerId: s.text({ min: 1, max: 128 }), itemJson: s.text({ min: 2, max: 256 * 1024 }), signature: s.text({ max: 128 }) }),
-    response: s.struct({ sessions: s.array(s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), outbound: s.array(MpcMessageText, { max: 16 }) }), { max: 16 }) }),
+    response: s.struct({
+      sessions: StartedSessions,
+      /** Set when the user has a callback handler: POST `jwt` to `{url}/v2/{kind}`, report the answer with MpcApprovalAnswer. */
+      approval: s.nullable(s.struct({ requestId: s.text({ max: 64 }), url: s.text({ max: 2048 }), allowPlainHttp: s.bool(), kind: s.text({ oneOf: ['tx_sign_request'] }), jwt: s.text({ max: 64 * 1024 }) })),
+    }),
+  },
+  /**
+   * What one POST to the callback handler gave (the body as received; the enclave verifies it).
+   * APPROVE opens the sessions; RETRY asks for the same request again after retryAfterMs; REJECT
+   * and failures are typed errors.
+   */
+  MpcApprovalAnswer: {
+    request: s.struct({
+      requestId: s.text({ min: 1, max: 64 }),
+      answer: s.nullable(s.struct({
+        ok: s.bool(),
+        status: s.nullable(s.uint({ max: 999 })),
+        contentType: s.nullable(s.text({ max: 256 })),
+        body: s.nullable(s.bytes({ max: 1024 * 1024 - 4096 })),
+        code: s.nullable(s.text({ max: 64 })),
+        message: s.nullable(s.text({ max: 1024 })),
+      })),
+    }),
+    response: s.struct({ sessions: StartedSessions, retryAfterMs: s.nullable(s.uint()) }),
   },
   /** The coordinator party's messages for one session → the enclave's; a finished key generation hands its sealed share to store. */
   MpcStep: {

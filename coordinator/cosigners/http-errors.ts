@@ -3,24 +3,9 @@
 // from "your state was rolled back" without reading messages. Used by plugins/errors.ts.
 import type { CosignerError } from '../../shared/errors.js';
 import { ApiCode } from '../api-error.js';
+import { CosignerApiCode } from '../../shared/cosigner-api/error-codes.js';
 
-export const CosignerApiCode = {
-  PAIRING_TOKEN_INVALID: 1601,
-  PAIRING_TOKEN_USED: 1602,
-  PAIRING_TOKEN_EXPIRED: 1603,
-  ATTESTATION_REFUSED: 1604,
-  REFRESH_TOKEN_INVALID: 1605,
-  ACCESS_TOKEN_INVALID: 1606,
-  ACCESS_TOKEN_EXPIRED: 1607,
-  STATE_ROLLBACK: 1608,
-  STATE_REPORT_INVALID: 1609,
-  LEASE_LOST: 1610,
-  MPC_UNAVAILABLE: 1611,
-  MPC_SESSION_FORBIDDEN: 1612,
-  MPC_ROUND_CONFLICT: 1613,
-  MPC_REFUSED: 1614,
-  NO_RESULT_HANDLER: 1615,
-} as const;
+export { CosignerApiCode };
 
 const TOKEN_REASONS: Record<string, number> = {
   malformed: CosignerApiCode.PAIRING_TOKEN_INVALID,

@@ -25,6 +25,8 @@ export interface KeygenItemPayload {
 
 export interface SignItemPayload {
   transactionId: string;
+  /** The API user who created the transaction: a co-signer applies that user's callback handler. */
+  initiatorId: string;
   algorithm: AssetAlgorithm;
   coordinatorPartyId: number;
   cosignerPartyId: number;
@@ -93,7 +95,7 @@ export async function queueForSigning(trx: Db, queue: WorkQueue, masterKeys: Mas
 
 /** The SIGN item and one session per message, in the caller's transaction. */
 export async function enqueueSign(trx: Db, queue: WorkQueue, row: TransactionsTable, algorithm: AssetAlgorithm, messages: SignItemPayload['messages'], transfer?: SignItemPayload['transfer']): Promise<string> {
-  const payload: SignItemPayload = { transactionId: row.id, algorithm, coordinatorPartyId: COORDINATOR_PARTY_ID, cosignerPartyId: COSIGNER_PARTY_ID, messages, ...(transfer ? { transfer } : {}) };
+  const payload: SignItemPayload = { transactionId: row.id, initiatorId: row.created_by, algorithm, coordinatorPartyId: COORDINATOR_PARTY_ID, cosignerPartyId: COSIGNER_PARTY_ID, messages, ...(transfer ? { transfer } : {}) };
   const itemId = await queue.enqueue(trx, row.workspace_id, 'SIGN', payload);
   const t = Date.now();
   for (const m of messages) {

@@ -92,29 +92,45 @@ export async function runApproval(req: ApprovalRequest, deps: ApprovalDeps, opti
   const publicKey = req.callbackPublicKey;
 
   for (let attempts = 1; ; attempts++) {
-    let answer: Parameters<typeof decide>[0];
+    let got: CallbackHttpOutcome | null = null;
     try {
-      const got = await deps.send(req.requestJwt);
-      if (!got.ok) {
-        // The parent is untrusted: keep only a known code, a bounded message, an integer status.
-        const code: ErrorCode = (CALLBACK_TRANSPORT_CODES as readonly string[]).includes(got.code) ? got.code : 'CALLBACK_UNREACHABLE';
-        const status = Number.isInteger(got.status) ? got.status : undefined;
-        answer = { error: { code, message: String(got.message).slice(0, 300), ...(status !== undefined ? { status } : {}) } };
-      } else if ((got.status as number) !== 200) {
-        const status = Number(got.status);
-        answer = { error: { code: 'CALLBACK_HTTP_STATUS', message: `the callback handler answered HTTP ${String(status)}`, status } };
-      } else {
-        const claims = await verifyResponseJwt(got.body, { publicKey, expectedRequestId: req.requestId, allowIgnore: req.allowIgnore, nowMs: deps.now() });
-        answer = { claims };
-      }
-    } catch (e) {
-      answer = e instanceof CosignerError
-        ? { error: { code: e.code, message: e.message } }
-        : { error: { code: 'CALLBACK_UNREACHABLE', message: 'the callback transport failed' } };
+      got = await deps.send(req.requestJwt);
+    } catch {
+      got = null;
     }
+    const answer = await interpretAnswer(got, { publicKey, requestId: req.requestId, allowIgnore: req.allowIgnore, nowMs: deps.now() });
     const step = decide(answer, attempts, opts);
     if (step.next === 'done') return step.outcome;
     await deps.sleep(step.afterMs);
+  }
+}
+
+/**
+ * What one POST's outcome, as the untrusted parent reports it (null: the transport threw), means:
+ * verified response claims, or a typed failure. Never throws.
+ */
+export async function interpretAnswer(
+  got: CallbackHttpOutcome | null,
+  o: { publicKey: KeyObject; requestId: string; allowIgnore: boolean; nowMs: number },
+): Promise<Parameters<typeof decide>[0]> {
+  try {
+    if (got === null) return { error: { code: 'CALLBACK_UNREACHABLE', message: 'the callback transport failed' } };
+    if (!got.ok) {
+      // The parent is untrusted: keep only a known code, a bounded message, an integer status.
+      const code: ErrorCode = (CALLBACK_TRANSPORT_CODES as readonly string[]).includes(got.code) ? got.code : 'CALLBACK_UNREACHABLE';
+      const status = Number.isInteger(got.status) ? got.status : undefined;
+      return { error: { code, message: String(got.message).slice(0, 300), ...(status !== undefined ? { status } : {}) } };
+    }
+    if ((got.status as number) !== 200) {
+      const status = Number(got.status);
+      return { error: { code: 'CALLBACK_HTTP_STATUS', message: `the callback handler answered HTTP ${String(status)}`, status } };
+    }
+    const claims = await verifyResponseJwt(got.body, { publicKey: o.publicKey, expectedRequestId: o.requestId, allowIgnore: o.allowIgnore, nowMs: o.nowMs });
+    return { claims };
+  } catch (e) {
+    return e instanceof CosignerError
+      ? { error: { code: e.code, message: e.message } }
+      : { error: { code: 'CALLBACK_UNREACHABLE', message: 'the callback transport failed' } };
   }
 }
 

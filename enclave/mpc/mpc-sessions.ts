@@ -6,9 +6,9 @@
 // carries the messages both ways and can drop them, but not forge, alter or replay them.
 //
 // Key generation ends in a sealed state change (the share); the co-signer reports GENERATED only
-// after the parent stored it and the enclave counted it. Signing takes the hash from the work item
-// only after the enclave's own checks (`approve`): an EVM transfer's hash is recomputed here from
-// the unsigned transaction, and the callback's approval comes before the first message.
+// after the parent stored it and the enclave counted it. Signing: the enclave recomputes what it
+// signs (an EVM transfer's hash from the unsigned transaction), asks the user's callback handler
+// with a request JWT it signs itself, verifies the answer, and only then opens its sessions.
 import { CosignerError, isCosignerError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import { Ed25519Identity, ed25519Peers, openMpcMessage, sealMpcMessage, type PeerVerifier } from '../../shared/mpc/authenticated-message.js';
@@ -19,6 +19,12 @@ import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
 import { mpcMessageFromJson, mpcMessageToJson, type SignedMpcMessageJson } from '../../shared/cosigner-api/mpc-message-json.js';
 import { COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID, type SignItemPayload } from '../../shared/cosigner-api/sign-item.js';
 import type { Logger } from '../../shared/log.js';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { CallbackHttpOutcome } from '../../shared/callback/claims.js';
+import { signRequestJwt } from '../../shared/callback/request-jwt.js';
+import { decide, interpretAnswer, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_INTERVAL_MS, NO_CALLBACK_REASON } from '../callback/approval.js';
+import { signRequestClaims } from '../callback/sign-request-claims.js';
+import { messagesToSign, type CheckedSignItem } from '../signing/approve-sign-item.js';
 import { checkWorkItem, consumptionKeys, ConsumedRequests, type CheckedWorkItem } from '../signing/work-item-check.js';
 import { activePairing } from '../pairing.js';
 import { identityKeyOf, type EnclaveState, type KeyShareEntry } from '../state.js';
@@ -36,11 +42,6 @@ export interface MpcSessionsOptions {
   log: Logger;
   /** Ring-Pedersen modulus size for ECDSA key generation (CRYPTO.md: at least 2048 in production). */
   ringPedersenBits: number;
-  /**
-   * The enclave's decision on a SIGN item before it sends anything: returns the hash/message bytes
-   * to sign for each message (recomputed by the enclave), or throws a typed refusal.
-   */
-  approve: (item: CheckedWorkItem & { kind: 'SIGN' }, pairing: { cosignerId: string; userId: string }) => Promise<Uint8Array[]>;
   now?: () => number;
 }
 
@@ -63,10 +64,37 @@ export interface StartedSession {
   outbound: SignedMpcMessageJson[];
 }
 
+/** A request the parent must POST to the user's callback handler before any session opens. */
+export interface ApprovalNeeded {
+  requestId: string;
+  url: string;
+  allowPlainHttp: boolean;
+  kind: 'tx_sign_request';
+  jwt: string;
+}
+
+export interface StartAnswer {
+  sessions: StartedSession[];
+  approval: ApprovalNeeded | null;
+}
+
+interface PendingApproval {
+  item: CheckedSignItem;
+  toSign: Uint8Array[];
+  who: { cosignerId: string; userId: string };
+  handlerKey: KeyObject;
+  attempts: number;
+  txKeys: string[];
+  createdAt: number;
+}
+
+const APPROVAL_OPTIONS = { retryIntervalMs: DEFAULT_RETRY_INTERVAL_MS, maxRetries: DEFAULT_MAX_RETRIES };
+
 export class MpcSessions {
   private readonly live = new Map<string, Live>();
   private readonly consumed = new ConsumedRequests();
   private readonly shares = new Map<string, EcdsaKeyShareP2 | FrostKeyShare>();
+  private readonly approvals = new Map<string, PendingApproval>();
 
   constructor(private readonly o: MpcSessionsOptions) {}
 
@@ -78,7 +106,7 @@ export class MpcSessions {
    * A work item as the parent got it from the long poll. Checks it, then (SIGN) runs the enclave's
    * approval, then opens one session per MPC session the item names and returns their first messages.
    */
-  async start(req: { cosignerId: string; itemJson: string; signature: string }): Promise<StartedSession[]> {
+  async start(req: { cosignerId: string; itemJson: string; signature: string }): Promise<StartAnswer> {
     this.expire();
     const state = this.o.holder().state;
     const pairing = activePairing(state, req.cosignerId);
@@ -88,7 +116,7 @@ export class MpcSessions {
     } catch {
       throw new CosignerError('SCHEMA_VIOLATION', 'the work item is not JSON');
     }
-    if (this.live.size >= MAX_LIVE_SESSIONS) throw new CosignerError('MPC_STATE', `${MAX_LIVE_SESSIONS} MPC sessions are already open`);
+    if (this.live.size >= MAX_LIVE_SESSIONS || this.approvals.size >= MAX_LIVE_SESSIONS) throw new CosignerError('MPC_STATE', `${MAX_LIVE_SESSIONS} MPC sessions or approvals are already open`);
     const ctx = {
       serviceKeySpki: pairing.serviceKeySpki,
       pinnedServiceKeySha256: pairing.serviceKeySha256,
@@ -106,25 +134,83 @@ export class MpcSessions {
       if (!isCosignerError(e, 'REQUEST_REPLAYED') || !this.abortSuperseded(String(e.details?.key ?? ''))) throw e;
       item = checkWorkItem(raw, req.signature, ctx);
     }
-    const peers = ed25519Peers(new Map([[COORDINATOR_PARTY_ID, pairing.serviceKeySpki.subarray(pairing.serviceKeySpki.length - 32)]]));
-    const identity = new Ed25519Identity(COSIGNER_PARTY_ID, identityKeyOf(state));
     const txKeys = consumptionKeys(item).filter((k) => k.startsWith('tx-message:'));
+    const who = { cosignerId: req.cosignerId, userId: pairing.userId! };
     try {
-      const sessions = item.kind === 'KEYGEN'
-        ? [this.keygenSession(state, item as CheckedWorkItem & { kind: 'KEYGEN' })]
-        : await this.signSessions(state, item as CheckedWorkItem & { kind: 'SIGN' }, { cosignerId: req.cosignerId, userId: pairing.userId! });
-      const out: StartedSession[] = [];
-      for (const s of sessions) {
-        const live: Live = { ...s, itemId: item.id, workspaceId: item.workspaceId, peers, identity, releaseOnAbort: s.kind === 'SIGN' ? txKeys : [], startedAt: this.now() };
-        this.live.set(toHex(s.sessionId), live);
-        out.push({ sessionId: toHex(s.sessionId), outbound: live.party.start().map((m) => mpcMessageToJson(sealMpcMessage(m, identity))) });
+      if (item.kind === 'KEYGEN') return { sessions: this.open(state, req.cosignerId, item, [this.keygenSession(state, item as CheckedWorkItem & { kind: 'KEYGEN' })], []), approval: null };
+      const sign = item as CheckedSignItem;
+      // What it would sign, recomputed here, before anyone is asked to approve it.
+      const toSign = messagesToSign(sign, null);
+      // The callback of the user who initiated the request decides, when that user is paired here
+      // (any of this enclave's pairings in the workspace may have taken the item); else the user
+      // the item came to.
+      const initiator = state.pairings.find((p) => p.status === 'active' && p.workspaceId === item.workspaceId && p.userId === sign.payload.initiatorId);
+      const decider = initiator ?? pairing;
+      if (!decider.callback) {
+        this.o.log.info({ itemId: item.id, transactionId: sign.payload.transactionId, ...who, decidingUserId: decider.userId }, `${NO_CALLBACK_REASON} for this API user: request approved`);
+        return { sessions: this.open(state, req.cosignerId, item, this.signSessions(state, sign, toSign), txKeys), approval: null };
       }
-      this.o.log.info({ itemId: item.id, kind: item.kind, workspaceId: item.workspaceId, sessions: out.length }, 'MPC work item checked; sessions open');
-      return out;
+      const claims = signRequestClaims(sign, decider.userId!, toSign);
+      const jwt = signRequestJwt(claims, createPrivateKey({ key: Buffer.from(state.callbackSigningKey), format: 'der', type: 'pkcs8' }));
+      const handlerKey = createPublicKey({ key: Buffer.from(decider.callback.handlerPublicKeySpki), format: 'der', type: 'spki' });
+      this.approvals.set(item.id, { item: sign, toSign, who, handlerKey, attempts: 0, txKeys, createdAt: this.now() });
+      this.o.log.info({ itemId: item.id, transactionId: sign.payload.transactionId, ...who }, 'asking the callback handler to approve the request');
+      return { sessions: [], approval: { requestId: item.id, url: decider.callback.url, allowPlainHttp: decider.callback.allowPlainHttp, kind: 'tx_sign_request', jwt } };
     } catch (e) {
       this.consumed.release(txKeys);
       throw e;
     }
+  }
+
+  /**
+   * The parent's report of one POST to the callback handler (DESIGN.md "Callback handler"): the
+   * enclave verifies the answer under the handler key it sealed at pairing. APPROVE → the sessions
+   * open; RETRY → resend the identical request after `retryAfterMs`; REJECT → CALLBACK_REJECTED
+   * (final); anything else → the request fails with its typed reason.
+   */
+  async approvalAnswer(req: { requestId: string; answer: CallbackHttpOutcome | null }): Promise<{ sessions: StartedSession[]; retryAfterMs: number | null }> {
+    this.expire();
+    const a = this.approvals.get(req.requestId);
+    if (!a) throw new CosignerError('MPC_STATE', 'no callback approval is pending for that request id');
+    a.attempts++;
+    const answer = await interpretAnswer(req.answer, { publicKey: a.handlerKey, requestId: req.requestId, allowIgnore: false, nowMs: this.now() });
+    const step = decide(answer, a.attempts, APPROVAL_OPTIONS);
+    if (step.next === 'retry') {
+      this.o.log.info({ itemId: req.requestId, attempts: a.attempts }, 'the callback handler answered RETRY; the same request goes again');
+      return { sessions: [], retryAfterMs: step.afterMs };
+    }
+    this.approvals.delete(req.requestId);
+    const o = step.outcome;
+    if (o.decision !== 'APPROVED') {
+      this.consumed.release(a.txKeys);
+      const reason = 'reason' in o && o.reason ? o.reason : o.decision;
+      this.o.log.warn({ itemId: req.requestId, transactionId: a.item.payload.transactionId, decision: o.decision, attempts: o.attempts }, `callback: ${o.decision} (${String(reason).slice(0, 200)})`);
+      if (o.decision === 'REJECTED') throw new CosignerError('CALLBACK_REJECTED', `the callback handler rejected the request: ${String(reason).slice(0, 300)}`);
+      throw new CosignerError(o.decision === 'FAILED' ? o.code : 'CALLBACK_RESPONSE_INVALID', `no approval: ${String(reason).slice(0, 300)}`);
+    }
+    this.o.log.info({ itemId: req.requestId, transactionId: a.item.payload.transactionId, attempts: o.attempts }, 'the callback handler approved the request');
+    const state = this.o.holder().state;
+    try {
+      return { sessions: this.open(state, a.who.cosignerId, a.item, this.signSessions(state, a.item, a.toSign), a.txKeys), retryAfterMs: null };
+    } catch (e) {
+      this.consumed.release(a.txKeys);
+      throw e;
+    }
+  }
+
+  /** Registers the sessions and returns their first messages. */
+  private open(state: EnclaveState, cosignerId: string, item: CheckedWorkItem, sessions: Array<Pick<Live, 'kind' | 'algorithm' | 'party' | 'sessionId'>>, txKeys: string[]): StartedSession[] {
+    const pairing = activePairing(state, cosignerId);
+    const peers = ed25519Peers(new Map([[COORDINATOR_PARTY_ID, pairing.serviceKeySpki.subarray(pairing.serviceKeySpki.length - 32)]]));
+    const identity = new Ed25519Identity(COSIGNER_PARTY_ID, identityKeyOf(state));
+    const out: StartedSession[] = [];
+    for (const s of sessions) {
+      const live: Live = { ...s, itemId: item.id, workspaceId: item.workspaceId, peers, identity, releaseOnAbort: s.kind === 'SIGN' ? txKeys : [], startedAt: this.now() };
+      this.live.set(toHex(s.sessionId), live);
+      out.push({ sessionId: toHex(s.sessionId), outbound: live.party.start().map((m) => mpcMessageToJson(sealMpcMessage(m, identity))) });
+    }
+    this.o.log.info({ itemId: item.id, kind: item.kind, workspaceId: item.workspaceId, sessions: out.length }, 'MPC sessions open');
+    return out;
   }
 
   private keygenSession(state: EnclaveState, item: CheckedWorkItem & { kind: 'KEYGEN' }): Omit<Live, 'itemId' | 'workspaceId' | 'peers' | 'identity' | 'releaseOnAbort' | 'startedAt'> {
@@ -139,11 +225,10 @@ export class MpcSessions {
     return { kind: 'KEYGEN', algorithm, party, sessionId };
   }
 
-  private async signSessions(state: EnclaveState, item: CheckedWorkItem & { kind: 'SIGN' }, who: { cosignerId: string; userId: string }) {
+  private signSessions(state: EnclaveState, item: CheckedSignItem, contents: readonly Uint8Array[]) {
     const p: SignItemPayload = item.payload;
     const share = this.share(state, item.workspaceId, p.algorithm);
-    const contents = await this.o.approve(item, who);
-    if (contents.length !== p.messages.length) throw new CosignerError('INTERNAL', 'approval returned the wrong number of messages');
+    if (contents.length !== p.messages.length) throw new CosignerError('INTERNAL', 'the wrong number of messages to sign');
     return p.messages.map((m, i) => {
       const sessionId = fromHex(m.sessionId);
       const content = contents[i]!;
@@ -225,5 +310,13 @@ export class MpcSessions {
   private expire(): void {
     const now = this.now();
     for (const [id, live] of this.live) if (now - live.startedAt > SESSION_TTL_MS) this.abort(id, live, new CosignerError('MPC_STATE', 'the session timed out'));
+    // An approval can take its retries (20 × 3 min by default) and a little more.
+    const approvalTtl = APPROVAL_OPTIONS.retryIntervalMs * (APPROVAL_OPTIONS.maxRetries + 2);
+    for (const [id, a] of this.approvals) {
+      if (now - a.createdAt > approvalTtl) {
+        this.approvals.delete(id);
+        this.consumed.release(a.txKeys);
+      }
+    }
   }
 }

@@ -7,22 +7,40 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodePairingToken } from '../../shared/cosigner-api/pairing-token.js';
-import { setupDir, statusPath } from '../cosigner-service.js';
+import { createPublicKey } from 'node:crypto';
+import { encodeSetupRequest, setupDir, statusPath } from '../cosigner-service.js';
+import type { CallbackSetup } from '../pairing/pair-with-coordinator.js';
 import type { CommandIo } from './verify-attestation.js';
 
 const DEFAULT_STATE_DIR = '/var/lib/cosigner';
+const USAGE = 'usage: cosigner setup <pairing-token> [--callback-url <https://…> --callback-public-key <handler.pub PEM>] [--allow-plain-http-callback] [--state-dir <dir>] [--timeout <seconds>]';
+
+/** The handler's public key file (PEM) as DER SPKI; null with neither option; an error string otherwise. */
+function callbackFrom(values: { 'callback-url'?: string; 'callback-public-key'?: string; 'allow-plain-http-callback'?: boolean }): CallbackSetup | null | string {
+  const url = values['callback-url'];
+  const keyFile = values['callback-public-key'];
+  if (url === undefined && keyFile === undefined) return null;
+  if (url === undefined || keyFile === undefined) return '--callback-url and --callback-public-key go together';
+  let spki: Uint8Array;
+  try {
+    spki = new Uint8Array(createPublicKey(readFileSync(keyFile, 'utf8')).export({ format: 'der', type: 'spki' }));
+  } catch {
+    return `cannot read an RSA public key (PEM) from ${keyFile}`;
+  }
+  return { url, handlerPublicKeySpki: spki, allowPlainHttp: values['allow-plain-http-callback'] === true };
+}
 
 export async function setupCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values: { 'state-dir'?: string; timeout?: string };
+  let values: { 'state-dir'?: string; timeout?: string; 'callback-url'?: string; 'callback-public-key'?: string; 'allow-plain-http-callback'?: boolean };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'state-dir': { type: 'string' }, timeout: { type: 'string' } } }));
+    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'state-dir': { type: 'string' }, timeout: { type: 'string' }, 'callback-url': { type: 'string' }, 'callback-public-key': { type: 'string' }, 'allow-plain-http-callback': { type: 'boolean' } } }));
   } catch (e) {
     io.stderr(`cosigner setup: ${(e as Error).message}`);
     return 2;
   }
   if (positionals.length !== 1) {
-    io.stderr('usage: cosigner setup <pairing-token> [--state-dir <dir>] [--timeout <seconds>]');
+    io.stderr(USAGE);
     return 2;
   }
   const text = positionals[0]!.trim();
@@ -31,6 +49,11 @@ export async function setupCommand(argv: string[], io: CommandIo): Promise<numbe
     token = decodePairingToken(text);
   } catch {
     io.stderr('cosigner setup: that is not a pairing token (copy it whole from the coordinator)');
+    return 2;
+  }
+  const callback = callbackFrom(values);
+  if (typeof callback === 'string') {
+    io.stderr(`cosigner setup: ${callback}`);
     return 2;
   }
   const stateDir = values['state-dir'] ?? DEFAULT_STATE_DIR;
@@ -43,7 +66,7 @@ export async function setupCommand(argv: string[], io: CommandIo): Promise<numbe
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const result = join(dir, `${token.tokenId}.result.json`);
   try {
-    writeFileSync(join(dir, `${token.tokenId}.token`), text + '\n', { mode: 0o600, flag: 'wx' });
+    writeFileSync(join(dir, `${token.tokenId}.token`), encodeSetupRequest({ pairingToken: text, callback }), { mode: 0o600, flag: 'wx' });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     io.stderr('cosigner setup: this token is already waiting for the daemon');
@@ -77,8 +100,21 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<numb
   const s = JSON.parse(readFileSync(path, 'utf8')) as { updatedAt: string; stateVersion: number; pairings: Array<Record<string, string | null>> };
   io.stdout(`enclave state version ${s.stateVersion} (as of ${s.updatedAt})`);
   for (const p of s.pairings) {
-    io.stdout(`${p.status === 'active' ? 'paired ' : 'pending'} co-signer ${p.cosignerId ?? '-'} workspace ${p.workspaceId ?? '-'} user ${p.userId ?? '-'} at ${p.coordinatorUrl}, service key SHA-256 ${p.serviceKeySha256}`);
+    io.stdout(`${p.status === 'active' ? 'paired ' : 'pending'} co-signer ${p.cosignerId ?? '-'} workspace ${p.workspaceId ?? '-'} user ${p.userId ?? '-'} at ${p.coordinatorUrl}, service key SHA-256 ${p.serviceKeySha256}, callback ${p.callbackUrl ?? 'none (requests approved)'}`);
   }
   if (s.pairings.length === 0) io.stdout('not paired: run `cosigner setup <pairing-token>`');
+  return 0;
+}
+
+/** `cosigner print-public-key`: the RSA key callback handlers verify this co-signer's requests with (PEM). */
+export async function printPublicKeyCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { 'state-dir': { type: 'string' } } });
+  const path = statusPath(values['state-dir'] ?? DEFAULT_STATE_DIR);
+  if (!existsSync(path)) {
+    io.stderr(`cosigner print-public-key: no status yet at ${path} (the parent daemon writes it once the enclave is ready)`);
+    return 1;
+  }
+  const s = JSON.parse(readFileSync(path, 'utf8')) as { callbackSigningKeyPem: string };
+  for (const l of s.callbackSigningKeyPem.trimEnd().split('\n')) io.stdout(l);
   return 0;
 }

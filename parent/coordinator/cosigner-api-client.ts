@@ -13,23 +13,13 @@ import type { TSchema } from '@sinclair/typebox';
 import { CosignerError, type ErrorCode } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { StateReport } from '../../shared/cosigner-api/state-report.js';
+import { CosignerApiCode } from '../../shared/cosigner-api/error-codes.js';
+import type { SignedMpcMessageJson } from '../../shared/cosigner-api/mpc-message-json.js';
 import type { SignableWorkItem } from '../../shared/cosigner-api/work-item-signature.js';
 import { HeartbeatResponse, MpcMessagesResponse, PollResponse, ResultResponse, TokenResponse } from '../../shared/cosigner-api/wire.js';
 
 /** The coordinator's numeric codes this client acts on (coordinator/README.md, "Co-signer API"). */
-export const CosignerApiCodes = {
-  REFRESH_TOKEN_INVALID: 1605,
-  ACCESS_TOKEN_INVALID: 1606,
-  ACCESS_TOKEN_EXPIRED: 1607,
-  STATE_ROLLBACK: 1608,
-  STATE_REPORT_INVALID: 1609,
-  LEASE_LOST: 1610,
-  MPC_UNAVAILABLE: 1611,
-  MPC_SESSION_FORBIDDEN: 1612,
-  MPC_ROUND_CONFLICT: 1613,
-  MPC_REFUSED: 1614,
-  NO_RESULT_HANDLER: 1615,
-} as const;
+export const CosignerApiCodes = CosignerApiCode;
 
 /** Any failure of a co-signer API call. `status` is 0 when no HTTP answer came. */
 export class CosignerApiError extends CosignerError {
@@ -64,15 +54,7 @@ export interface PollAnswer {
   /** base64 Ed25519 by the service key, or null with no item. */
   signature: string | null;
 }
-export interface MpcMessageJson {
-  protocol: string;
-  sessionId: string;
-  from: number;
-  to: number;
-  round: number;
-  payload: string;
-  signature: string;
-}
+export type MpcMessageJson = SignedMpcMessageJson;
 
 export interface CosignerApiClientOptions {
   /** The coordinator's URL, as the pairing token carries it (http: only for local stacks and tests). */

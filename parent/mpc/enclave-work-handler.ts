@@ -1,6 +1,7 @@
 // The parent's WorkHandler for KEYGEN and SIGN items (DESIGN.md "The trust boundary is the design"):
-// it hands the item to the enclave exactly as the long poll delivered it, then ferries MPC messages
-// between the enclave and the coordinator's relay until both sides are done. It decides nothing:
+// it hands the item to the enclave exactly as the long poll delivered it, POSTs the callback request
+// the enclave signed (and hands the answer back as received), then ferries MPC messages between the
+// enclave and the coordinator's relay until both sides are done. It decides nothing:
 // the enclave checks the item, approves, signs its messages; the coordinator's party checks them.
 // A key generation's sealed share is stored and confirmed BEFORE the enclave's last messages go
 // out, so the coordinator can never hold a key whose other share a crash could still lose.
@@ -13,9 +14,21 @@ import type { SealedStore } from '../sealed-store.js';
 import { storeStateChange } from '../state-sync.js';
 import type { WorkHandler, WorkContext } from '../coordinator/long-poll-loop.js';
 import type { MpcMessageJson, WorkItem } from '../coordinator/cosigner-api-client.js';
+import { CallbackClient } from '../callback/callback-client.js';
+import type { CallbackKind } from '../../shared/callback/claims.js';
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(new CosignerError('ABORTED', 'stopped while waiting to resend the callback request'));
+    }, { once: true });
+  });
+}
 
 /** Refusals that are the enclave's decision about this request (final), not a failure to take part. */
-const REFUSALS = new Set(['EVM_TX_NOT_APPROVED', 'SIGNING_HASH_MISMATCH', 'RAW_CONTENT_NOT_APPROVED', 'EVM_TX_INVALID', 'EVM_TX_TYPE_UNSUPPORTED', 'RAW_CONTENT_INVALID']);
+const REFUSALS = new Set(['CALLBACK_REJECTED', 'EVM_TX_NOT_APPROVED', 'SIGNING_HASH_MISMATCH', 'RAW_CONTENT_NOT_APPROVED', 'EVM_TX_INVALID', 'EVM_TX_TYPE_UNSUPPORTED', 'RAW_CONTENT_INVALID']);
 const MAX_ROUNDS = 32;
 const MPC_KINDS = new Set(['KEYGEN', 'SIGN']);
 
@@ -39,8 +52,17 @@ export class EnclaveWorkHandler implements WorkHandler {
     } catch (e) {
       return this.refusal(e, log);
     }
+    let sessions = started.sessions;
+    if (started.approval) {
+      try {
+        sessions = await this.approve(started.approval, ctx, log);
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        return this.refusal(e, log);
+      }
+    }
     try {
-      for (const s of started.sessions) await this.run(s.sessionId, s.outbound, ctx, log);
+      for (const s of sessions) await this.run(s.sessionId, s.outbound, ctx, log);
     } catch (e) {
       if (ctx.signal.aborted) throw e; // lease lost or stopping: report nothing
       log.warn({ code: isCosignerError(e) ? e.code : 'INTERNAL' }, `MPC session failed: ${isCosignerError(e) ? e.message : (e as Error).message}`);
@@ -48,6 +70,26 @@ export class EnclaveWorkHandler implements WorkHandler {
     }
     log.info('MPC work done');
     return { outcome: item.kind === 'KEYGEN' ? 'GENERATED' : 'SIGNED' };
+  }
+
+  /**
+   * The callback exchange the enclave asked for: POST its request JWT, hand the answer back as
+   * received, and on RETRY send the identical request again when the enclave says.
+   */
+  private async approve(a: { requestId: string; url: string; allowPlainHttp: boolean; kind: string; jwt: string }, ctx: WorkContext, log: Logger) {
+    const client = new CallbackClient({ baseUrl: a.url, allowPlainHttp: a.allowPlainHttp });
+    for (;;) {
+      const outcome = await client.post(a.kind as CallbackKind, a.jwt);
+      if (ctx.signal.aborted) throw new CosignerError('ABORTED', 'the lease was lost during the callback');
+      log.info({ requestId: a.requestId, status: outcome.ok ? outcome.status : (outcome.status ?? null), ...(outcome.ok ? {} : { code: outcome.code }) }, 'callback handler answered');
+      const answer = outcome.ok
+        ? { ok: true, status: outcome.status, contentType: outcome.contentType ?? null, body: outcome.body, code: null, message: null }
+        : { ok: false, status: outcome.status ?? null, contentType: null, body: null, code: outcome.code, message: outcome.message.slice(0, 1024) };
+      const r = await this.d.enclave.call('MpcApprovalAnswer', { requestId: a.requestId, answer }, { timeoutMs: 60_000 });
+      if (r.retryAfterMs === null) return r.sessions;
+      log.info({ requestId: a.requestId, retryInMs: r.retryAfterMs }, 'callback handler said RETRY');
+      await sleep(r.retryAfterMs, ctx.signal);
+    }
   }
 
   private async run(sessionId: string, first: string[], ctx: WorkContext, log: Logger): Promise<void> {

@@ -16,6 +16,14 @@ import type { SealedStore } from '../sealed-store.js';
 import { storeStateChange } from '../state-sync.js';
 import type { PairingRecord, PairingRecords } from './pairing-records.js';
 
+/** The API user's callback handler, as the operator gave it at setup (sealed by the enclave). */
+export interface CallbackSetup {
+  url: string;
+  /** DER SPKI of the handler's RSA public key. */
+  handlerPublicKeySpki: Uint8Array;
+  allowPlainHttp: boolean;
+}
+
 export interface PairingDeps {
   client: RpcClient<typeof EnclaveMessages>;
   store: SealedStore;
@@ -53,14 +61,14 @@ async function callCoordinator(f: typeof fetch, url: string, init: RequestInit):
   return json;
 }
 
-export async function pairWithCoordinator(pairingToken: string, deps: PairingDeps): Promise<PairingRecord> {
+export async function pairWithCoordinator(pairingToken: string, deps: PairingDeps, callback: CallbackSetup | null = null): Promise<PairingRecord> {
   const f = deps.fetch ?? fetch;
   const token = decodePairingToken(pairingToken);
   const log = deps.log.child({ tokenId: token.tokenId });
 
   const key = (await callCoordinator(f, endpoint(token.url, '/cosigner/v1/service-key'), { method: 'GET' })) as { publicKeySpki?: unknown };
   if (typeof key.publicKeySpki !== 'string') throw new CosignerError('PAIRING_INVALID', 'the coordinator sent no service key');
-  const begun = await deps.client.call('BeginPairing', { pairingToken, serviceKeySpki: new Uint8Array(Buffer.from(key.publicKeySpki, 'base64')) });
+  const begun = await deps.client.call('BeginPairing', { pairingToken, serviceKeySpki: new Uint8Array(Buffer.from(key.publicKeySpki, 'base64')), callback });
   await storeStateChange(deps.client, deps.store, begun.toStore, log);
 
   let record = await deps.records.load(token.tokenId);

@@ -102,6 +102,8 @@ export type SignItemTransfer = Infer<typeof TransferSchema>;
 
 const SignItemStruct = struct({
   transactionId: text({ min: 36, max: 36, pattern: UUID }),
+  /** The API user who created the transaction (whose callback handler decides). */
+  initiatorId: optional(text({ min: 1, max: 64, pattern: /^[A-Za-z0-9-]+$/ })),
   algorithm,
   coordinatorPartyId: literal(COORDINATOR_PARTY_ID),
   cosignerPartyId: literal(COSIGNER_PARTY_ID),

@@ -5,23 +5,16 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { ADMIN_ROLE, LocalStack, PARENT_ROLE } from '../../scripts/stack.js';
 import { REPO_ROOT } from './support.js';
+import { freePort } from '../support/net.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ACCOUNT = '111122223333';
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** The operator CLI as a process, as run on the instance. */
 function cosignerKmsPolicy(pcr0: string): string {

@@ -3,12 +3,14 @@
 // workspace's key generation by long poll, and signs what the API asks for; `cosigner status`
 // shows the pinned service key. A restart of the daemon picks its pairings up again.
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { LocalStack } from '../../scripts/stack.js';
 import { runCli } from '../../parent/cli.js';
@@ -17,26 +19,31 @@ import { decodePairingToken } from '../../shared/cosigner-api/pairing-token.js';
 import { KeyLockJournal } from '../../coordinator/mpc/key-lock-journal.js';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from '../coordinator/support/build-app.js';
 import { pairingTokenFor } from '../coordinator/support/cosigner.js';
+import { until } from '../support/net.js';
+import { startCosignerStack, type CosignerStack } from './support/cosigner-stack.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+
+
+/** The reference callback handler as its own process (`npm run callback-handler -- --config`), on a free port. */
+async function startReferenceHandler(dir: string, name: string, rules: Record<string, unknown>): Promise<{ url: string; lines(): string[]; stop(): Promise<void> }> {
+  const config = join(dir, `${name}.json`);
+  writeFileSync(config, JSON.stringify({ port: 0, host: '127.0.0.1', basePath: `/hooks/${name}`, privateKeyFile: 'handler.key', cosignerPublicKeyFile: 'cosigner.pub', rules }));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'callback-handler/main.ts', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => lines.push(l));
+  const url = await new Promise<string>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`the handler did not start: ${lines.join('\n')}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      if (l.includes('listening')) {
+        clearTimeout(t);
+        res(new URL((JSON.parse(l) as { listening: string }).listening).origin);
+      }
+    });
+  });
+  return { url, lines: () => lines, stop: async () => { child.kill('SIGTERM'); await once(child, 'close'); } };
 }
 
 async function cli(argv: string[]): Promise<{ code: number; out: string[] }> {
@@ -47,6 +54,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string[] }> {
 
 describe('co-signer daemon: setup, key generation and signing as an operator runs it', function () {
   this.timeout(600_000);
+  let cs: CosignerStack;
   let work: string;
   let stack: LocalStack;
   let c: TestCoordinator;
@@ -54,11 +62,11 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
   let signer: TestUser;
   let journal: KeyLockJournal;
 
-  async function signRaw(note: string): Promise<void> {
+  async function signRaw(note: string, as: TestUser = signer): Promise<void> {
     const hash = createHash('sha256').update(note).digest('hex');
-    const r = await signer.v5.createTransaction({ operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm: 'MPC_ECDSA_SECP256K1', messages: [{ content: hash, derivationPath: [44, 60, 0, 0, 0] }] } } } as never);
+    const r = await as.v5.createTransaction({ operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm: 'MPC_ECDSA_SECP256K1', messages: [{ content: hash, derivationPath: [44, 60, 0, 0, 0] }] } } } as never);
     const tx = await until(`transaction ${r.id} COMPLETED`, async () => {
-      const t = await signer.v5.getTransactionById(r.id);
+      const t = await as.v5.getTransactionById(r.id);
       if (t.status === 'FAILED' || t.status === 'REJECTED') throw new Error(`transaction ${t.status}/${t.subStatus}`);
       return t.status === 'COMPLETED' ? t : null;
     }, 150_000);
@@ -67,14 +75,8 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
   }
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'cosigner-daemon-'));
-    stack = new LocalStack({ root, workDir: work, kmsPort: await freePort() });
-    await stack.startNsm();
-    await stack.startKms();
-    await stack.ensureKey();
-    stack.startEnclave();
-    stack.startParent();
-    await stack.waitFor('parent', /"msg":"ready"/, 120_000);
+    cs = await startCosignerStack('cosigner-daemon-');
+    ({ work, stack } = cs);
     journal = KeyLockJournal.open(join(work, 'locks.sqlite'));
     const paillier = generatePaillierKeyPair(2048).secretKey;
     c = await startCoordinator({ attestationRoot: readFileSync(stack.nsmRootPem, 'utf8'), allowAnyPcrs: true, mpc: { lockStore: journal, paillier: () => paillier } });
@@ -85,11 +87,9 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
   });
 
   after(async () => {
-    await stack?.stop();
     await c?.close();
     journal?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
-    if (stack) rmSync(stack.socketDir, { recursive: true, force: true });
+    await cs?.close();
   });
 
   it('`cosigner setup` pairs through the daemon; `cosigner status` shows the pinned service key; the daemon generates the keys and signs', async () => {
@@ -103,6 +103,45 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
     expect(status.out.join('\n')).to.match(new RegExp(`paired  co-signer \\S+ workspace ${c.workspace.id} user ${signer.row.id} at ${c.baseUrl}, service key SHA-256 ${pinned}`));
     await until('three master keys', async () => Object.keys(await c.app.masterKeys.publicKeys(c.workspace.id)).length === 3, 300_000);
     await signRaw('signed by the daemon');
+  });
+
+  it("a user with a callback handler (the reference handler, as its own process): it approves what its rules allow and rejects the rest, verified in the enclave", async () => {
+    // The handler verifies requests with the co-signer's key, as `cosigner print-public-key` shows it.
+    const pub = await cli(['print-public-key', '--state-dir', stack.parentStateDir]);
+    expect(pub.code).to.equal(0);
+    const dir = join(work, 'handlers');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'cosigner.pub'), pub.out.join('\n') + '\n');
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dir, 'handler.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(dir, 'handler.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const approving = await startReferenceHandler(dir, 'with-approving-handler', {});
+    // An allowlist rejects a RAW request: it names no destination to check.
+    const strict = await startReferenceHandler(dir, 'with-strict-handler', { allowlist: ['0x000000000000000000000000000000000000dEaD'] });
+
+    const user = async (name: string, handler: string) => {
+      const u = await c.user('SIGNER', name);
+      const r = await cli(['setup', await pairingTokenFor(c, admin, u.row.id), '--state-dir', stack.parentStateDir, '--callback-url', `${handler}/hooks/${name}`, '--callback-public-key', join(dir, 'handler.pub'), '--allow-plain-http-callback']);
+      expect(r.code, r.out.join('\n')).to.equal(0);
+      return u;
+    };
+    const approved = await user('with-approving-handler', approving.url);
+    const rejected = await user('with-strict-handler', strict.url);
+    const status = await cli(['status', '--state-dir', stack.parentStateDir]);
+    expect(status.out.join('\n')).to.include(`callback ${approving.url}/hooks/with-approving-handler`);
+
+    await signRaw('approved by the handler', approved);
+    const hash = createHash('sha256').update('rejected by the handler').digest('hex');
+    const r = await rejected.v5.createTransaction({ operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm: 'MPC_ECDSA_SECP256K1', messages: [{ content: hash, derivationPath: [44, 60, 0, 0, 0] }] } } } as never);
+    const tx = await until('REJECTED', async () => {
+      const t = await rejected.v5.getTransactionById(r.id);
+      return t.status === 'REJECTED' ? t : t.status === 'COMPLETED' ? Promise.reject(new Error('signed although the handler rejected it')) : null;
+    }, 60_000);
+    expect(tx.subStatus).to.equal('REJECTED_BY_COSIGNER');
+    expect(approving.lines().some((l) => /"action":"APPROVE"/.test(l))).to.equal(true);
+    expect(strict.lines().some((l) => /"action":"REJECT"/.test(l))).to.equal(true);
+    await approving.stop();
+    await strict.stop();
   });
 
   it('after the daemon restarts it polls again for its pairings and signs', async () => {

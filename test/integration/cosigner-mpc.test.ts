@@ -7,16 +7,12 @@
 // after a crash the enclave signs with the shares it unsealed.
 import { expect } from 'chai';
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { LocalStack } from '../../scripts/stack.js';
-import { LoopbackTransport } from '../../shared/channel/loopback-transport.js';
 import { RpcClient } from '../../shared/channel/rpc.js';
-import { EnclaveMessages, ENCLAVE_RPC_PORT } from '../../shared/messages.js';
+import { EnclaveMessages } from '../../shared/messages.js';
 import { createLogger } from '../../shared/log.js';
 import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
 import { SealedStore } from '../../parent/sealed-store.js';
@@ -29,30 +25,15 @@ import { KeyLockJournal } from '../../coordinator/mpc/key-lock-journal.js';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from '../coordinator/support/build-app.js';
 import { pairingTokenFor } from '../coordinator/support/cosigner.js';
 import { expectCosignerRejection } from '../support/expect-error.js';
+import { until } from '../support/net.js';
+import { startCosignerStack, type CosignerStack } from './support/cosigner-stack.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('co-signer MPC: key generation and signing through the real enclave process', function () {
   this.timeout(600_000);
+  let cs: CosignerStack;
   let work: string;
   let stack: LocalStack;
   let c: TestCoordinator;
@@ -64,10 +45,7 @@ describe('co-signer MPC: key generation and signing through the real enclave pro
   let cosignerId: string;
   const log = createLogger('test-mpc');
 
-  async function waitReady(from: number, outcome: string): Promise<void> {
-    const line = await stack.waitFor('parent', /"msg":"ready"|enclave boot failed/, 120_000, from);
-    expect(JSON.parse(line).outcome, line).to.equal(outcome);
-  }
+  const waitReady = (from: number, outcome: string) => cs.waitReady(from, outcome);
 
   async function raw(algorithm: string, content: string): Promise<string> {
     const r = await signer.v5.createTransaction({ operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm, messages: [{ content, derivationPath: [44, algorithm === 'MPC_EDDSA_ED25519' ? 501 : 60, 0, 0, 0] }] } } } as never);
@@ -84,14 +62,8 @@ describe('co-signer MPC: key generation and signing through the real enclave pro
   }
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'cosigner-mpc-'));
-    stack = new LocalStack({ root, workDir: work, kmsPort: await freePort() });
-    await stack.startNsm();
-    await stack.startKms();
-    await stack.ensureKey();
-    stack.startEnclave();
-    stack.startParent();
-    await waitReady(0, 'initialised');
+    cs = await startCosignerStack('cosigner-mpc-');
+    ({ work, stack } = cs);
     journal = KeyLockJournal.open(join(work, 'locks.sqlite'));
     const paillier = generatePaillierKeyPair(2048).secretKey;
     c = await startCoordinator({ attestationRoot: readFileSync(stack.nsmRootPem, 'utf8'), allowAnyPcrs: true, mpc: { lockStore: journal, paillier: () => paillier } });
@@ -99,7 +71,7 @@ describe('co-signer MPC: key generation and signing through the real enclave pro
     signer = await c.user('SIGNER', 'signer');
     await admin.v5.createVaultAccount('treasury');
     await signedFetch(c, admin, 'POST', '/v1/tap/policy', { rules: [{ name: 'raw', operations: ['RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
-    client = new RpcClient(EnclaveMessages, { connect: () => new LoopbackTransport({ dir: stack.socketDir }).connect(stack.enclaveCid, ENCLAVE_RPC_PORT) });
+    client = cs.enclaveClient();
     store = new SealedStore(stack.sealedFile);
     const record = await pairWithCoordinator(await pairingTokenFor(c, admin, signer.row.id), { client, store, records: new PairingRecords(join(work, 'harness')), log });
     cosignerId = record.cosignerId;
@@ -121,12 +93,9 @@ describe('co-signer MPC: key generation and signing through the real enclave pro
 
   after(async () => {
     await loop?.stop();
-    await client?.close();
     await c?.close();
     journal?.close();
-    await stack?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-    if (stack) rmSync(stack.socketDir, { recursive: true, force: true });
+    await cs?.close();
   });
 
   it('generates the three master keys by DKG with the enclave; each share is sealed as a new state version', async () => {

@@ -5,16 +5,12 @@
 // that grow and are confirmed by the parent, state reports the coordinator accepts, a rolled-back
 // sealed file the coordinator refuses, crashes between the steps, and a hostile parent's moves.
 import { expect } from 'chai';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { LocalStack } from '../../scripts/stack.js';
-import { LoopbackTransport } from '../../shared/channel/loopback-transport.js';
 import { RpcClient } from '../../shared/channel/rpc.js';
-import { EnclaveMessages, ENCLAVE_RPC_PORT } from '../../shared/messages.js';
+import { EnclaveMessages } from '../../shared/messages.js';
 import { createLogger } from '../../shared/log.js';
 import { decodePairingToken } from '../../shared/cosigner-api/pairing-token.js';
 import { SealedStore } from '../../parent/sealed-store.js';
@@ -24,20 +20,13 @@ import { storeStateChange } from '../../parent/state-sync.js';
 import { startCoordinator, type TestCoordinator, type TestUser } from '../coordinator/support/build-app.js';
 import { pairingTokenFor } from '../coordinator/support/cosigner.js';
 import { expectCosignerRejection } from '../support/expect-error.js';
+import { startCosignerStack, type CosignerStack } from './support/cosigner-stack.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 describe('co-signer pairing: the real enclave process with the coordinator', function () {
   this.timeout(300_000);
+  let cs: CosignerStack;
   let work: string;
   let stack: LocalStack;
   let c: TestCoordinator;
@@ -50,10 +39,7 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
   const deps = () => ({ client, store, records, log });
   const stateVersion = async () => (await client.call('Pairings', {})).stateVersion;
 
-  async function waitReady(from: number, outcome: string): Promise<void> {
-    const line = await stack.waitFor('parent', /"msg":"ready"|enclave boot failed/, 120_000, from);
-    expect(JSON.parse(line).outcome, line).to.equal(outcome);
-  }
+  const waitReady = (from: number, outcome: string) => cs.waitReady(from, outcome);
 
   /** Access token for a pairing, then one poll with a fresh state report from the enclave. */
   async function poll(record: { cosignerId: string; refreshToken: string }): Promise<{ status: number; json: any }> {
@@ -74,27 +60,18 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
   }
 
   before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'cosigner-pairing-'));
-    stack = new LocalStack({ root, workDir: work, kmsPort: await freePort() });
-    await stack.startNsm();
-    await stack.startKms();
-    await stack.ensureKey();
-    stack.startEnclave();
-    stack.startParent();
-    await waitReady(0, 'initialised');
+    cs = await startCosignerStack('cosigner-pairing-');
+    ({ work, stack } = cs);
     c = await startCoordinator({ attestationRoot: readFileSync(stack.nsmRootPem, 'utf8'), allowAnyPcrs: true });
     admin = await c.user('ADMIN', 'admin');
-    client = new RpcClient(EnclaveMessages, { connect: () => new LoopbackTransport({ dir: stack.socketDir }).connect(stack.enclaveCid, ENCLAVE_RPC_PORT) });
+    client = cs.enclaveClient();
     store = new SealedStore(stack.sealedFile);
     records = new PairingRecords(join(work, 'harness')); // not the daemon's folder: this test is the parent here
   });
 
   after(async () => {
-    await client?.close();
     await c?.close();
-    await stack?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-    if (stack) rmSync(stack.socketDir, { recursive: true, force: true });
+    await cs?.close();
   });
 
   let first: Awaited<ReturnType<typeof pairWithCoordinator>>;
@@ -144,12 +121,12 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
     const user = await c.user('SIGNER', 'signer-crash');
     const token = await pairingTokenFor(c, admin, user.row.id);
     const spki = Buffer.from(((await (await fetch(`${c.baseUrl}/cosigner/v1/service-key`)).json()) as { publicKeySpki: string }).publicKeySpki, 'base64');
-    const begun = await client.call('BeginPairing', { pairingToken: token, serviceKeySpki: new Uint8Array(spki) });
+    const begun = await client.call('BeginPairing', { pairingToken: token, serviceKeySpki: new Uint8Array(spki), callback: null });
     expect(begun.stateVersion).to.equal(v + 1);
     // Uncounted until stored: the enclave still reports the old version, and takes no other change.
     expect(await stateVersion()).to.equal(v);
     const other = await pairingTokenFor(c, admin, user.row.id);
-    await expectCosignerRejection(client.call('BeginPairing', { pairingToken: other, serviceKeySpki: new Uint8Array(spki) }), 'STATE_CHANGE_PENDING', /waits for the parent/);
+    await expectCosignerRejection(client.call('BeginPairing', { pairingToken: other, serviceKeySpki: new Uint8Array(spki), callback: null }), 'STATE_CHANGE_PENDING', /waits for the parent/);
     await restartEnclave(); // the parent never stored it
     expect(await stateVersion()).to.equal(v);
     const rec = await pairWithCoordinator(token, deps());
@@ -162,7 +139,7 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
     const user = await c.user('SIGNER', 'signer-store');
     const token = await pairingTokenFor(c, admin, user.row.id);
     const spki = Buffer.from(((await (await fetch(`${c.baseUrl}/cosigner/v1/service-key`)).json()) as { publicKeySpki: string }).publicKeySpki, 'base64');
-    const begun = await client.call('BeginPairing', { pairingToken: token, serviceKeySpki: new Uint8Array(spki) });
+    const begun = await client.call('BeginPairing', { pairingToken: token, serviceKeySpki: new Uint8Array(spki), callback: null });
     await store.replace(begun.toStore); // stored, but the ConfirmState is never sent
     await restartEnclave();
     expect(await stateVersion()).to.equal(v + 1);
@@ -191,7 +168,7 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
     const user = await c.user('SIGNER', 'signer-hostile');
     const token = await pairingTokenFor(c, admin, user.row.id);
     const own = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
-    await expectCosignerRejection(client.call('BeginPairing', { pairingToken: token, serviceKeySpki: new Uint8Array(own) }), 'PAIRING_INVALID', /not the one the pairing token names/);
+    await expectCosignerRejection(client.call('BeginPairing', { pairingToken: token, serviceKeySpki: new Uint8Array(own), callback: null }), 'PAIRING_INVALID', /not the one the pairing token names/);
     await expectCosignerRejection(client.call('PairingAttestation', { pairingToken: token }), 'NOT_PAIRED', /no sealed pairing/);
     await expectCosignerRejection(client.call('CompletePairing', { tokenId: decodePairingToken(token).tokenId, cosignerId: 'x', workspaceId: 'y', userId: 'z' }), 'NOT_PAIRED', /no pending pairing/);
     const stored = await store.read();

@@ -2,7 +2,6 @@
 // emulator, enclave, parent) over the loopback vsock emulator, as `npm start` runs them.
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,17 +12,11 @@ import { LoopbackTransport } from '../../shared/channel/loopback-transport.js';
 import { RpcClient } from '../../shared/channel/rpc.js';
 import { EnclaveMessages, ENCLAVE_RPC_PORT } from '../../shared/messages.js';
 import { isCosignerError } from '../../shared/errors.js';
+import { freePort } from '../support/net.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 function snapshot(path: string): { bytes: string; mtimeMs: number } {
   return { bytes: readFileSync(path).toString('hex'), mtimeMs: statSync(path).mtimeMs };

@@ -7,7 +7,6 @@
 // begin a frame and go silent are held open meanwhile; the enclave must close both within its
 // frame timeout (issue 7 item 1).
 import fc from 'fast-check';
-import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -19,6 +18,7 @@ import { RpcClient } from '../../../shared/channel/rpc.js';
 import { EnclaveMessages, ENCLAVE_RPC_PORT } from '../../../shared/messages.js';
 import { frameDecoderTarget } from '../targets/channel.js';
 import { saveFinding } from './findings.js';
+import { freePort } from '../../support/net.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -34,13 +34,6 @@ export interface EnclaveFuzzOptions {
   parallel?: number;
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** Send one stream on a fresh connection, read whatever comes back, close after a short wait. */
 async function sendStream(transport: LoopbackTransport, cid: number, bytes: Uint8Array): Promise<void> {
