@@ -12,7 +12,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { KMSClient, CreateKeyCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
-export type Component = 'nsm' | 'kms' | 'enclave' | 'parent' | 'devnet' | 'coordinator';
+export type Component = 'nsm' | 'kms' | 'enclave' | 'parent' | 'devnet' | 'coordinator' | 'callback';
 
 export interface StackOptions {
   /** Repository root (where enclave/, parent/, emulators/ live). */
@@ -334,11 +334,11 @@ export class LocalStack {
    * The local EVM devnet (Hardhat, in memory: a new chain each start) with its test token, mining a
    * block every second so that confirmations grow; returns what the coordinator needs.
    */
-  async startDevnet(port: number): Promise<{ rpcUrl: string; chainId: number; token: { address: string; decimals: number } }> {
+  async startDevnet(port: number): Promise<{ rpcUrl: string; chainId: number; devAccount: `0x${string}`; token: { address: string; decimals: number } }> {
     this.launch('devnet', 'scripts/devnet/main.ts', ['--port', String(port), '--block-interval-ms', '1000', '--data-dir', join(this.workDir, 'devnet')]);
     await this.waitFor('devnet', /"rpcUrl"/, 120_000);
     const line = this.output('devnet').find((l) => l.includes('"rpcUrl"'))!;
-    return JSON.parse(line) as { rpcUrl: string; chainId: number; token: { address: string; decimals: number } };
+    return JSON.parse(line) as { rpcUrl: string; chainId: number; devAccount: `0x${string}`; token: { address: string; decimals: number } };
   }
 
   async startCoordinator(port: number, chain?: { rpcUrl: string; chainId: number; token: { address: string } }): Promise<{ baseUrl: string; apiKey: string; privateKeyFile: string }> {
@@ -363,6 +363,37 @@ export class LocalStack {
     return { baseUrl: `http://127.0.0.1:${port}`, ...admin };
   }
 
+  get coordinatorDataDir(): string {
+    return join(this.workDir, 'coordinator');
+  }
+
+  /**
+   * The reference callback handler (callback-handler/) as its own process, as a customer runs it:
+   * its own RSA key, the co-signer's public key from `cosigner print-public-key`, and rules — ETH
+   * transfers up to 1 ETH (amounts are in wei), RAW signings (amount 0) — anything else rejected.
+   */
+  async startCallbackHandler(port: number): Promise<{ url: string; publicKeyFile: string }> {
+    const dir = join(this.workDir, 'callback-handler');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const { runCli } = await import('../parent/cli.js');
+    const pem: string[] = [];
+    if (await runCli(['print-public-key', '--state-dir', this.parentStateDir], { stdout: (l) => pem.push(l), stderr: (l) => pem.push(l) }) !== 0) throw new Error(`cosigner print-public-key failed: ${pem.join('; ')}`);
+    writeFileSync(join(dir, 'cosigner.pub'), pem.join('\n') + '\n');
+    const key = join(dir, 'handler.key');
+    const publicKeyFile = join(dir, 'handler.pub');
+    if (!existsSync(key)) {
+      const { generateKeyPairSync } = await import('node:crypto');
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      writeFileSync(key, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+      writeFileSync(publicKeyFile, publicKey.export({ type: 'spki', format: 'pem' }));
+    }
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ port, host: '127.0.0.1', basePath: '/callback', privateKeyFile: 'handler.key', cosignerPublicKeyFile: 'cosigner.pub', rules: { limits: { ETH_TEST5: '1000000000000000000', '*': '0' } } }, null, 2) + '\n');
+    this.launch('callback', 'callback-handler/main.ts', ['--config', config]);
+    const line = await this.waitFor('callback', /"listening"/, 60_000);
+    return { url: (JSON.parse(line) as { listening: string }).listening, publicKeyFile };
+  }
+
   /** The parent's state folder (sealed file, pairing records, status). */
   get parentStateDir(): string {
     return join(this.workDir, 'parent');
@@ -373,7 +404,7 @@ export class LocalStack {
    * would: a pairing token from the coordinator's CLI, then `cosigner setup <token>` against the
    * running parent daemon. Nothing to do when the enclave already holds an active pairing.
    */
-  async pairCosigner(coordinator: { baseUrl: string; apiKey: string }): Promise<{ paired: boolean; lines: string[] }> {
+  async pairCosigner(coordinator: { baseUrl: string; apiKey: string }, callback?: { url: string; publicKeyFile: string }): Promise<{ paired: boolean; lines: string[] }> {
     const status = join(this.parentStateDir, 'status.json');
     const deadline = Date.now() + 60_000;
     while (!existsSync(status) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
@@ -390,12 +421,13 @@ export class LocalStack {
     const token = lines[lines.length - 1]!;
     const { runCli } = await import('../parent/cli.js');
     const out: string[] = [];
-    const code = await runCli(['setup', token, '--state-dir', this.parentStateDir], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
+    const cb = callback ? ['--callback-url', callback.url, '--callback-public-key', callback.publicKeyFile, '--allow-plain-http-callback'] : [];
+    const code = await runCli(['setup', token, '--state-dir', this.parentStateDir, ...cb], { stdout: (l) => out.push(l), stderr: (l) => out.push(l) });
     if (code !== 0) throw new Error(`cosigner setup failed: ${out.join('; ')}`);
     return { paired: true, lines: out };
   }
 
   async stop(): Promise<void> {
-    for (const c of ['coordinator', 'devnet', 'parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
+    for (const c of ['callback', 'coordinator', 'devnet', 'parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
   }
 }

@@ -39,6 +39,8 @@ const FORBIDDEN: Record<string, string[]> = {
   coordinator: ['enclave', 'parent', 'emulators', 'test', 'scripts'],
   shared: ['enclave', 'parent', 'coordinator', 'emulators', 'test', 'scripts'],
   emulators: ['enclave', 'parent', 'coordinator', 'test', 'scripts'],
+  // A customer's program, written from the protocol alone: it shares no code with the co-signer.
+  'callback-handler': ['enclave', 'parent', 'coordinator', 'shared', 'emulators', 'test', 'scripts'],
 };
 
 describe('trust boundary', () => {

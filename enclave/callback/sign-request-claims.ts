@@ -3,7 +3,8 @@
 // hex of exactly what the enclave will sign: for a transfer the keccak256 it recomputed from the
 // unsigned transaction (also given, as `preHash`), for RAW the message itself.
 // What the work item does not carry yet is sent empty: source vault id, destination id and type,
-// note. `amountStr` is in the asset's base units (wei for ETH): the item carries no decimals.
+// note. `amountStr` is in the asset's base units (wei for ETH): the item carries no decimals; a
+// RAW signing moves no amount ("0") and names its algorithm as the asset.
 import type { TxSignRequestClaims } from '../../shared/callback/claims.js';
 import type { CheckedSignItem } from '../signing/approve-sign-item.js';
 
@@ -25,7 +26,7 @@ export function signRequestClaims(item: CheckedSignItem, signerId: string, toSig
     destId: '',
     destAddress: t?.to ?? '',
     asset: t?.assetId ?? p.algorithm,
-    amountStr: t?.amount ?? '',
+    amountStr: t?.amount ?? '0',
     destinations: t ? [{ amountNativeStr: t.amount, dstType: 'ONE_TIME_ADDRESS', displayDstAddress: t.to }] : [],
     rawTx,
     signerId,
