@@ -243,4 +243,18 @@ describe('co-signer API: pairing and tokens', function () {
     expect(await count('cosigner_access_tokens')).to.equal(0);
     expect((await signedFetch(c, admin, 'DELETE', `/v1/cosigner-pairings/${cs.cosignerId}`)).status).to.equal(404);
   });
+
+  it('a co-signer revoked while its poll is held gets no work from it; the item stays for the others', async () => {
+    const cs = await new TestCosigner(c, enclave).pair(await pairingTokenFor(c, admin, signer.row.id));
+    const held = cs.poll(5_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await signedFetch(c, admin, 'DELETE', `/v1/cosigner-pairings/${cs.cosignerId}`)).status).to.equal(200);
+    const id = await c.db.transaction().execute((trx) => c.app.workQueue.enqueue(trx, c.workspace.id, 'CONFIG_CHANGE_APPROVAL', { note: 'after a revocation' }));
+    c.app.workQueue.wake(c.workspace.id);
+    const answer = await held;
+    expect(answer.status).to.equal(200);
+    expect(answer.json.item).to.equal(null);
+    const row = await c.db.selectFrom('work_items').select(['state', 'lease_owner']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row).to.deep.equal({ state: 'READY', lease_owner: null });
+  });
 });
