@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { CosignerError } from '../../shared/errors.js';
 import type { Db } from '../storage/database.js';
 import type { WorkItemsTable } from '../storage/schema.js';
+import { canonicalJson } from '../../shared/cosigner-api/canonical-json.js';
 
 export type WorkKind = 'CONFIG_CHANGE_APPROVAL' | 'KEYGEN' | 'SIGN';
 
@@ -120,12 +121,14 @@ export class WorkQueue {
    * recorded and not applied. Reporting the same result again returns 'duplicate' and applies nothing.
    */
   async complete(id: string, owner: string, result: unknown, apply: (trx: Db, item: WorkItemsTable) => Promise<void>): Promise<'recorded' | 'duplicate'> {
-    const text = JSON.stringify(result);
+    // Canonical JSON (RFC 8785 order): a retried report re-encoded with its keys in another order
+    // (a co-signer that restarted in between) is the same result, not a conflicting one.
+    const text = canonicalJson(result);
     const outcome = await this.db.transaction().execute(async (trx) => {
       const item = await trx.selectFrom('work_items').selectAll().where('id', '=', id).executeTakeFirst();
       if (!item) throw new CosignerError('NOT_FOUND', `work item ${id} does not exist`);
       if (item.state === 'DONE') {
-        if (item.result === text) return 'duplicate' as const;
+        if (item.result !== null && canonicalJson(JSON.parse(item.result)) === text) return 'duplicate' as const;
         throw new CosignerError('CONFLICT', `work item ${id} already has a different result`);
       }
       // The holder of the lease, or the last holder if nobody has taken the item since it expired.

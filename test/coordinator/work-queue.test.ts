@@ -65,9 +65,10 @@ describe('coordinator work queue', function () {
     await expectCosignerRejection(q.heartbeat(id, 'cosigner-a'), 'LEASE_LOST');
     await expectCosignerRejection(q.complete(id, 'cosigner-a', { ok: 1 }, async () => undefined), 'LEASE_LOST');
     let applied = 0;
-    expect(await q.complete(id, 'cosigner-b', { ok: 1 }, async () => void applied++)).to.equal('recorded');
-    expect(await q.complete(id, 'cosigner-b', { ok: 1 }, async () => void applied++), 'a retried report').to.equal('duplicate');
-    await expectCosignerRejection(q.complete(id, 'cosigner-b', { ok: 2 }, async () => void applied++), 'CONFLICT');
+    expect(await q.complete(id, 'cosigner-b', { ok: 1, why: 'x' }, async () => void applied++)).to.equal('recorded');
+    expect(await q.complete(id, 'cosigner-b', { ok: 1, why: 'x' }, async () => void applied++), 'a retried report').to.equal('duplicate');
+    expect(await q.complete(id, 'cosigner-b', { why: 'x', ok: 1 }, async () => void applied++), 'the same report, its keys in another order').to.equal('duplicate');
+    await expectCosignerRejection(q.complete(id, 'cosigner-b', { ok: 2, why: 'x' }, async () => void applied++), 'CONFLICT');
     expect(applied).to.equal(1);
     expect(await q.tryLease([c.workspace.id], 'cosigner-c')).to.equal(null);
   });
