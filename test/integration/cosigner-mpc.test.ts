@@ -126,7 +126,7 @@ describe('co-signer MPC: key generation and signing through the real enclave pro
     expect(edVerify(null, Buffer.from(message, 'hex'), pub, Buffer.from(e.signature.fullSig, 'hex'))).to.equal(true);
   });
 
-  it('a hostile parent: a work item it altered or forged is refused by the enclave, and honest work goes on', async () => {
+  it('a hostile parent: a work item or MPC message it altered or forged is refused by the enclave, and honest work goes on', async () => {
     await loop.stop();
     const hash = createHash('sha256').update('altered').digest('hex');
     const txId = await raw('MPC_ECDSA_SECP256K1', hash);
@@ -146,6 +146,16 @@ describe('co-signer MPC: key generation and signing through the real enclave pro
     const started = await client.call('MpcStart', { cosignerId, itemJson: JSON.stringify(item), signature: polled.signature! });
     expect(started.sessions).to.have.length(1);
     await expectCosignerRejection(client.call('MpcStart', { cosignerId, itemJson: JSON.stringify(item), signature: polled.signature! }), 'REQUEST_REPLAYED');
+    // The coordinator party's first message, altered on its way: refused by its signature, and the
+    // session is dead after it (terminal abort): the genuine message no longer reaches a party.
+    const sid = started.sessions[0]!.sessionId;
+    const opening = (await api.mpcOpening(sid)).messages;
+    expect(opening).to.have.length.greaterThan(0);
+    const payload = Buffer.from(opening[0]!.payload, 'base64');
+    payload[payload.length - 1]! ^= 1;
+    const altered1 = { ...opening[0]!, payload: payload.toString('base64') };
+    await expectCosignerRejection(client.call('MpcStep', { sessionId: sid, inbound: [JSON.stringify(altered1)] }), 'MPC_INVALID_MESSAGE', /not signed by party 1/);
+    await expectCosignerRejection(client.call('MpcStep', { sessionId: sid, inbound: [JSON.stringify(opening[0])] }), 'MPC_STATE', /no open MPC session/);
     api.close();
     startLoop();
     // The lease of the item taken by hand runs out and the coordinator issues it again; the enclave
