@@ -33,7 +33,7 @@ export class MasterKeys {
 
   /** The workspace's master public keys (what addresses and public_key_info derive from). */
   async publicKeys(workspaceId: string): Promise<MasterPublicKeys> {
-    const rows = await this.db.selectFrom('mpc_keys').select(['algorithm', 'public_key', 'chain_code']).where('workspace_id', '=', workspaceId).execute();
+    const rows = await this.db.selectFrom('mpc_keys').select(['algorithm', 'public_key', 'chain_code']).where('workspace_id', '=', workspaceId).where('status', '=', 'ACTIVE').execute();
     const out: MasterPublicKeys = {};
     for (const r of rows) {
       out[r.algorithm as AssetAlgorithm] = { publicKey: new Uint8Array(Buffer.from(r.public_key, 'hex')), chainCode: new Uint8Array(Buffer.from(r.chain_code, 'hex')) };
@@ -41,11 +41,15 @@ export class MasterKeys {
     return out;
   }
 
+  /** Whether the workspace has this key, ACTIVE or PENDING (a key generation need not be asked for again). */
   async has(trx: Db, workspaceId: string, algorithm: AssetAlgorithm): Promise<boolean> {
     return (await trx.selectFrom('mpc_keys').select('algorithm').where('workspace_id', '=', workspaceId).where('algorithm', '=', algorithm).executeTakeFirst()) !== undefined;
   }
 
-  /** Stores a new master key share in the caller's transaction; a second key for the same algorithm is refused. */
+  /**
+   * Stores a new master key share, PENDING, in the caller's transaction; a second key for the same
+   * algorithm is refused. It becomes usable with activate(), when the co-signer reports GENERATED.
+   */
   async store(trx: Db, k: { workspaceId: string; algorithm: AssetAlgorithm; share: CoordinatorShare; sessionId: string; cosignerId: string }): Promise<void> {
     const encoded = k.share.encode();
     const { publicKey, chainCode } = sharePublicKey(k.share);
@@ -53,7 +57,7 @@ export class MasterKeys {
       await trx.insertInto('mpc_keys').values({
         workspace_id: k.workspaceId, algorithm: k.algorithm, public_key: hex(publicKey), chain_code: hex(chainCode),
         sealed_share: this.masterKey.seal(sealName(k.workspaceId, k.algorithm), encoded),
-        session_id: k.sessionId, cosigner_id: k.cosignerId, created_at: Date.now(),
+        session_id: k.sessionId, cosigner_id: k.cosignerId, created_at: Date.now(), status: 'PENDING',
       }).execute();
     } catch (e) {
       if (isUniqueViolation(e)) throw new CosignerError('MPC_STATE', `the workspace already has a ${k.algorithm} master key`);
@@ -63,12 +67,26 @@ export class MasterKeys {
     }
   }
 
+  /** The co-signer holds its share of the key made in `sessionId`: the key counts from now. Whether one was pending. */
+  async activate(trx: Db, sessionId: string): Promise<boolean> {
+    const r = await trx.updateTable('mpc_keys').set({ status: 'ACTIVE' }).where('session_id', '=', sessionId).where('status', '=', 'PENDING').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** The key generation in `sessionId` did not complete on the co-signer's side: its pending key is dropped. */
+  async discardPending(trx: Db, sessionId: string): Promise<boolean> {
+    const rows = await trx.selectFrom('mpc_keys').select(['workspace_id', 'algorithm']).where('session_id', '=', sessionId).where('status', '=', 'PENDING').execute();
+    await trx.deleteFrom('mpc_keys').where('session_id', '=', sessionId).where('status', '=', 'PENDING').execute();
+    for (const r of rows) this.live.delete(sealName(r.workspace_id, r.algorithm as AssetAlgorithm));
+    return rows.length > 0;
+  }
+
   /** The one live share object of this key (decoded on first use). */
   async share(workspaceId: string, algorithm: AssetAlgorithm): Promise<CoordinatorShare> {
     const id = sealName(workspaceId, algorithm);
     const hit = this.live.get(id);
     if (hit) return hit;
-    const row = await this.db.selectFrom('mpc_keys').select(['sealed_share', 'public_key']).where('workspace_id', '=', workspaceId).where('algorithm', '=', algorithm).executeTakeFirst();
+    const row = await this.db.selectFrom('mpc_keys').select(['sealed_share', 'public_key']).where('workspace_id', '=', workspaceId).where('algorithm', '=', algorithm).where('status', '=', 'ACTIVE').executeTakeFirst();
     if (!row) throw new CosignerError('MPC_STATE', `the workspace has no ${algorithm} master key yet (key generation has not completed)`);
     const raced = this.live.get(id); // another request decoded it while we read
     if (raced) return raced;

@@ -11,7 +11,8 @@ import type { WorkItemsTable } from '../storage/schema.js';
 import type { WorkQueue } from '../work-queue/work-queue.js';
 import type { WorkResultHandler } from '../cosigners/work-results.js';
 import { recordRejection, recordSigningFailure } from './signature-result.js';
-import { reissueSigning } from './signing-requests.js';
+import { reissueSigning, requestMasterKeys, type KeygenItemPayload } from './signing-requests.js';
+import type { MasterKeys } from './master-keys.js';
 
 function parse(result: unknown): MpcWorkResult {
   try {
@@ -28,12 +29,23 @@ async function closeOpen(trx: Db, item: WorkItemsTable, why: string): Promise<vo
     .where('work_item_id', '=', item.id).where('state', '=', 'OPEN').execute();
 }
 
-export function keygenResults(): WorkResultHandler<MpcWorkResult> {
+/**
+ * KEYGEN: GENERATED (the co-signer stored its share) makes the pending key ACTIVE; anything else
+ * drops a pending key and asks for a new key generation, so a workspace never keeps a key whose
+ * co-signer share may not exist.
+ */
+export function keygenResults(queue: WorkQueue, masterKeys: MasterKeys): WorkResultHandler<MpcWorkResult> {
   return {
     parse,
     async apply(trx, item, r) {
-      if (r.outcome === 'GENERATED') return;
+      const p = JSON.parse(item.payload) as KeygenItemPayload;
+      if (r.outcome === 'GENERATED') {
+        if (!(await masterKeys.activate(trx, p.sessionId))) throw new CosignerError('CONFLICT', 'GENERATED reported, but this key generation left no pending key (it did not finish on the coordinator\'s side)');
+        return;
+      }
       await closeOpen(trx, item, `co-signer reported ${r.outcome}: ${r.reason ?? ''}`);
+      await masterKeys.discardPending(trx, p.sessionId);
+      await requestMasterKeys(trx, queue, masterKeys, item.workspace_id, [p.algorithm]);
     },
   };
 }

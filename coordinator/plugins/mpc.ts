@@ -55,7 +55,7 @@ const plugin: FastifyPluginAsync<{ mpc?: MpcOptions }> = async (app, opts) => {
   app.decorate('mpcParty', party);
   if (party) {
     // Without a party there are no sessions for such reports to act on.
-    app.workResults.register('KEYGEN', keygenResults());
+    app.workResults.register('KEYGEN', keygenResults(app.workQueue, masterKeys));
     app.workResults.register('SIGN', signResults(app.workQueue));
   }
   app.decorate('queueForSigning', (trx: Db, row: TransactionsTable) => queueForSigning(trx, app.workQueue, masterKeys, app.assets, row));

@@ -182,6 +182,8 @@ export interface MpcKeysTable {
   session_id: string;
   cosigner_id: string;
   created_at: number;
+  /** PENDING until the co-signer reports GENERATED (its share is stored), then ACTIVE. */
+  status: string;
 }
 
 export interface MpcSessionsTable {

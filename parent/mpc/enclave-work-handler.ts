@@ -3,8 +3,9 @@
 // the enclave signed (and hands the answer back as received), then ferries MPC messages between the
 // enclave and the coordinator's relay until both sides are done. It decides nothing:
 // the enclave checks the item, approves, signs its messages; the coordinator's party checks them.
-// A key generation's sealed share is stored and confirmed BEFORE the enclave's last messages go
-// out, so the coordinator can never hold a key whose other share a crash could still lose.
+// A key generation's sealed share is stored and confirmed before anything else goes out, and
+// GENERATED is reported only after that: the coordinator keeps its own share PENDING until then,
+// so no address is derived from a key whose other share a crash could still lose.
 import { CosignerError, isCosignerError } from '../../shared/errors.js';
 import type { RpcClient } from '../../shared/channel/rpc.js';
 import type { EnclaveMessages } from '../../shared/messages.js';

@@ -94,10 +94,27 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     const ids = await c.db.transaction().execute((trx) => requestMasterKeys(trx, c.app.workQueue, c.app.masterKeys, c.workspace.id));
     expect(ids).to.have.length(3);
     expect(await c.db.transaction().execute((trx) => requestMasterKeys(trx, c.app.workQueue, c.app.masterKeys, c.workspace.id)), 'asked again: nothing new').to.have.length(0);
-    for (let i = 0; i < 3; i++) {
+    let failedOnce = false;
+    for (let done = 0; done < 3; ) {
       const item = await leaseNext('KEYGEN');
+      const { algorithm } = item.payload as KeygenItemPayload;
       await cosigner.generate(party(), c.workspace.id, item.payload as KeygenItemPayload);
+      // The coordinator's share waits for the co-signer to say it stored its own.
+      expect(await c.app.masterKeys.publicKeys(c.workspace.id), 'pending until GENERATED').to.not.have.property(algorithm);
+      if (!failedOnce) {
+        // The co-signer could not keep its share (its enclave restarted before storing it): the
+        // pending key is dropped and a new key generation asked for.
+        failedOnce = true;
+        cosigner.shares.delete(algorithm);
+        expect(await cosigner.report(c.app, item.id, { outcome: 'FAILED', reason: 'the enclave restarted before its share was stored' })).to.equal('recorded');
+        expect(await c.app.masterKeys.publicKeys(c.workspace.id)).to.not.have.property(algorithm);
+        expect(await c.db.selectFrom('mpc_keys').select('status').where('workspace_id', '=', c.workspace.id).where('algorithm', '=', algorithm).execute()).to.deep.equal([]);
+        continue;
+      }
+      expect(await cosigner.report(c.app, item.id, { outcome: 'GENERATED' })).to.equal('recorded');
+      done++;
     }
+    expect(await c.app.workQueue.tryLease([c.workspace.id], cosigner.id), 'no key generation left').to.equal(null);
     const keys = await c.app.masterKeys.publicKeys(c.workspace.id);
     const ecdsa = cosigner.shares.get('MPC_ECDSA_SECP256K1') as EcdsaKeyShareP2;
     expect(Buffer.from(keys.MPC_ECDSA_SECP256K1!.publicKey).toString('hex')).to.equal(Buffer.from(ecdsa.publicKey).toString('hex'));

@@ -68,6 +68,7 @@ describe('coordinator transfers on a local EVM devnet', function () {
     await c.db.transaction().execute((trx) => requestMasterKeys(trx, c.app.workQueue, c.app.masterKeys, c.workspace.id, ['MPC_ECDSA_SECP256K1']));
     const keygen = (await c.app.workQueue.tryLease([c.workspace.id], cosigner.id))!;
     await cosigner.generate(c.app.mpcParty as CoordinatorMpcParty, c.workspace.id, keygen.payload as KeygenItemPayload);
+    await cosigner.report(c.app, keygen.id, { outcome: 'GENERATED' });
     await admin.v5.createVaultAccount('treasury');
     source = (await signer.v5.createVaultAsset('0', 'ETH_TEST5')).address as `0x${string}`;
     expect((await signer.v5.createVaultAsset('0', 'TTK_TEST')).address).to.equal(source);

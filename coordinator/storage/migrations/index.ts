@@ -8,6 +8,7 @@ import * as cosigners from './004-cosigners.js';
 import * as mpc from './005-mpc.js';
 import * as transfers from './006-transfers.js';
 import * as transactionIdempotency from './007-transaction-idempotency.js';
+import * as pendingMasterKeys from './008-pending-master-keys.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005-mpc': mpc,
   '006-transfers': transfers,
   '007-transaction-idempotency': transactionIdempotency,
+  '008-pending-master-keys': pendingMasterKeys,
 };
 
 export const migrationProvider: MigrationProvider = {

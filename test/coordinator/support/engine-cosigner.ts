@@ -10,6 +10,7 @@ import { FrostDkgParty, FrostSignParty, deriveFrostKeyShare, type FrostKeyShare 
 import { generateRingPedersen, type RingPedersenSecret } from '../../../shared/mpc/zk/ring-pedersen.js';
 import type { MpcPartyEndpoint, MpcSessionRef } from '../../../coordinator/mpc/party-endpoint.js';
 import type { WorkQueue } from '../../../coordinator/work-queue/work-queue.js';
+import type { FastifyInstance } from 'fastify';
 import { keccak256, type Hex } from 'viem';
 import { decodeUnsignedEvmTransfer, transferIntent } from '../../../coordinator/chains/evm/evm-transaction.js';
 import type { KeygenItemPayload, SignItemPayload } from '../../../coordinator/mpc/signing-requests.js';
@@ -70,6 +71,17 @@ export class EngineCosigner {
     const party = this.keygenParty(item);
     await this.run(endpoint, this.ref(workspaceId, item.sessionId), party);
     this.shares.set(item.algorithm, party.result() as EcdsaKeyShareP2 | FrostKeyShare);
+  }
+
+  /**
+   * Reports a KEYGEN item's result as the work route applies it (through the registered handler, in
+   * the result's transaction): GENERATED makes the coordinator's pending key ACTIVE.
+   */
+  async report(app: FastifyInstance, itemId: string, result: { outcome: string; reason?: string }): Promise<'recorded' | 'duplicate'> {
+    const row = await app.db.selectFrom('work_items').select('kind').where('id', '=', itemId).executeTakeFirstOrThrow();
+    const handler = app.workResults.handlerOf(row.kind)!;
+    const parsed = handler.parse(result);
+    return app.workQueue.complete(itemId, this.id, result, (trx, item) => handler.apply(trx, item, parsed));
   }
 
   /** The co-signer's party for message `index` of a SIGN item; `hashOverride` makes it sign something else (a cheating P2). */
