@@ -41,9 +41,14 @@ export class MasterKeys {
     return out;
   }
 
-  /** Whether the workspace has this key, ACTIVE or PENDING (a key generation need not be asked for again). */
-  async has(trx: Db, workspaceId: string, algorithm: AssetAlgorithm): Promise<boolean> {
-    return (await trx.selectFrom('mpc_keys').select('algorithm').where('workspace_id', '=', workspaceId).where('algorithm', '=', algorithm).executeTakeFirst()) !== undefined;
+  /**
+   * Whether the workspace has this key: `any` counts a PENDING one too (a key generation need not be
+   * asked for again), `active` only one the co-signer confirmed (what may be signed with).
+   */
+  async has(trx: Db, workspaceId: string, algorithm: AssetAlgorithm, which: 'any' | 'active' = 'any'): Promise<boolean> {
+    let q = trx.selectFrom('mpc_keys').select('algorithm').where('workspace_id', '=', workspaceId).where('algorithm', '=', algorithm);
+    if (which === 'active') q = q.where('status', '=', 'ACTIVE');
+    return (await q.executeTakeFirst()) !== undefined;
   }
 
   /**

@@ -79,7 +79,7 @@ export async function queueForSigning(trx: Db, queue: WorkQueue, masterKeys: Mas
   const req = JSON.parse(row.request) as StoredRequest;
   const raw = req.raw!;
   const algorithm = raw.algorithm as AssetAlgorithm;
-  if (!(await masterKeys.has(trx, row.workspace_id, algorithm))) {
+  if (!(await masterKeys.has(trx, row.workspace_id, algorithm, 'active'))) {
     throw badRequest(`the workspace has no ${algorithm} master key yet: pair a co-signer and let key generation finish`);
   }
   const coin = req.assetId ? assets.get(req.assetId).coinType : TESTNET_COIN_TYPE;

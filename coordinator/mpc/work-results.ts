@@ -31,9 +31,12 @@ async function closeOpen(trx: Db, item: WorkItemsTable, why: string): Promise<vo
 
 /**
  * KEYGEN: GENERATED (the co-signer stored its share) makes the pending key ACTIVE; anything else
- * drops a pending key and asks for a new key generation, so a workspace never keeps a key whose
- * co-signer share may not exist.
+ * drops a pending key, so a workspace never keeps a key whose co-signer share may not exist, and
+ * FAILED asks for a new key generation (at most MAX_KEYGEN_ATTEMPTS failures per algorithm).
  */
+/** Key generations of one algorithm that may fail in a workspace before the coordinator stops asking (an operator then looks). */
+export const MAX_KEYGEN_ATTEMPTS = 5;
+
 export function keygenResults(queue: WorkQueue, masterKeys: MasterKeys): WorkResultHandler<MpcWorkResult> {
   return {
     parse,
@@ -44,7 +47,15 @@ export function keygenResults(queue: WorkQueue, masterKeys: MasterKeys): WorkRes
         return;
       }
       await closeOpen(trx, item, `co-signer reported ${r.outcome}: ${r.reason ?? ''}`);
+      // The co-signer holds no share of this key: the coordinator's pending one is of no use.
       await masterKeys.discardPending(trx, p.sessionId);
+      // REJECTED: it will not generate this key (it holds another one): asking again cannot help.
+      // FAILED: asked again, a bounded number of times, so a co-signer that always fails does not
+      // turn the queue into a loop.
+      if (r.outcome !== 'FAILED') return;
+      const failed = await trx.selectFrom('mpc_sessions').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('workspace_id', '=', item.workspace_id).where('kind', '=', 'KEYGEN').where('algorithm', '=', p.algorithm).where('state', '=', 'FAILED').executeTakeFirst();
+      if (Number(failed?.n ?? 0) >= MAX_KEYGEN_ATTEMPTS) return;
       await requestMasterKeys(trx, queue, masterKeys, item.workspace_id, [p.algorithm]);
     },
   };

@@ -43,11 +43,13 @@ export const cosignerWorkRoutes: FastifyPluginAsync<{ leaseMs: number }> = async
         await app.workQueue.release(item.id, cosigner.id);
         return { item: null, signature: null };
       }
-      // Authentication was checked when the poll began; a co-signer revoked while it was held
-      // gets nothing, and the item goes back at once to the co-signers still paired.
-      if (!(await app.db.selectFrom('cosigners').select('id').where('id', '=', cosigner.id).executeTakeFirst())) {
+      // Authentication was checked when the poll began; a co-signer revoked (or whose API user was
+      // disabled) while it was held gets nothing, and the item goes back at once to the others.
+      const still = await app.db.selectFrom('cosigners').innerJoin('api_users', 'api_users.id', 'cosigners.api_user_id')
+        .select('cosigners.id').where('cosigners.id', '=', cosigner.id).where('api_users.enabled', '=', 1).executeTakeFirst();
+      if (!still) {
         await app.workQueue.release(item.id, cosigner.id);
-        request.log.warn({ cosignerId: cosigner.id, workItem: item.id }, 'a held poll of a revoked co-signer got no work');
+        request.log.warn({ cosignerId: cosigner.id, workItem: item.id }, 'a held poll of a revoked or disabled co-signer got no work');
         return { item: null, signature: null };
       }
       request.log.info({ cosignerId: cosigner.id, workItem: item.id, kind: item.kind, attempt: item.attempt }, 'work item leased');

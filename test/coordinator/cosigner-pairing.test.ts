@@ -244,6 +244,21 @@ describe('co-signer API: pairing and tokens', function () {
     expect((await signedFetch(c, admin, 'DELETE', `/v1/cosigner-pairings/${cs.cosignerId}`)).status).to.equal(404);
   });
 
+  it('a co-signer whose API user is disabled while its poll is held gets no work from it', async () => {
+    const cs = await new TestCosigner(c, enclave).pair(await pairingTokenFor(c, admin, signer.row.id));
+    const held = cs.poll(5_000);
+    await new Promise((r) => setTimeout(r, 200));
+    await c.db.updateTable('api_users').set({ enabled: 0 }).where('id', '=', signer.row.id).execute();
+    try {
+      const id = await c.db.transaction().execute((trx) => c.app.workQueue.enqueue(trx, c.workspace.id, 'CONFIG_CHANGE_APPROVAL', { note: 'after disabling' }));
+      c.app.workQueue.wake(c.workspace.id);
+      expect((await held).json.item).to.equal(null);
+      expect(await c.db.selectFrom('work_items').select(['state', 'lease_owner']).where('id', '=', id).executeTakeFirstOrThrow()).to.deep.equal({ state: 'READY', lease_owner: null });
+    } finally {
+      await c.db.updateTable('api_users').set({ enabled: 1 }).where('id', '=', signer.row.id).execute();
+    }
+  });
+
   it('a co-signer revoked while its poll is held gets no work from it; the item stays for the others', async () => {
     const cs = await new TestCosigner(c, enclave).pair(await pairingTokenFor(c, admin, signer.row.id));
     const held = cs.poll(5_000);

@@ -25,6 +25,8 @@ import { EngineCosigner } from './support/engine-cosigner.js';
 import { TEST_RING_PEDERSEN_BITS } from '../support/ecdsa-keys.js';
 import { expectCosignerRejection } from '../support/expect-error.js';
 import type { FastifyInstance } from 'fastify';
+import { createWorkspace } from '../../coordinator/workspaces/workspaces.js';
+import { MAX_KEYGEN_ATTEMPTS } from '../../coordinator/mpc/work-results.js';
 
 describe('coordinator MPC party: master keys, wallets and RAW signing with a co-signer', function () {
   this.timeout(180_000);
@@ -102,6 +104,10 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
       // The coordinator's share waits for the co-signer to say it stored its own.
       expect(await c.app.masterKeys.publicKeys(c.workspace.id), 'pending until GENERATED').to.not.have.property(algorithm);
       if (!failedOnce) {
+        // Nothing is signed with a pending key.
+        const t = await signedFetch(c, signer, 'POST', '/v1/transactions', { operation: 'RAW', source: { type: 'VAULT_ACCOUNT', id: '0' }, extraParameters: { rawMessageData: { algorithm, messages: [{ content: 'ab'.repeat(32), derivationPath: [44, 1, 0, 0, 0] }] } } });
+        expect(t.status, JSON.stringify(t.json)).to.equal(400);
+        expect(t.json.message).to.match(/no .* master key yet/);
         // The co-signer could not keep its share (its enclave restarted before storing it): the
         // pending key is dropped and a new key generation asked for.
         failedOnce = true;
@@ -125,6 +131,25 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     for (const r of rows) expect(r.sealed_share, 'no share in the clear').to.not.include(r.public_key);
     const sessions = await c.db.selectFrom('mpc_sessions').select(['state', 'cosigner_id']).where('kind', '=', 'KEYGEN').execute();
     expect(sessions.every((s) => s.state === 'DONE' && s.cosigner_id === cosigner.id)).to.equal(true);
+  });
+
+  it('a key generation the co-signer REJECTED is not asked again; one that keeps FAILING is asked again at most MAX_KEYGEN_ATTEMPTS times', async () => {
+    const ws = await createWorkspace(c.db, `keygen-failures-${Date.now()}`);
+    const ask = () => c.db.transaction().execute((trx) => requestMasterKeys(trx, c.app.workQueue, c.app.masterKeys, ws.id, ['MPC_EDDSA_ED25519']));
+    expect(await ask()).to.have.length(1);
+    const first = (await c.app.workQueue.tryLease([ws.id], cosigner.id))!;
+    await cosigner.report(c.app, first.id, { outcome: 'REJECTED', reason: 'this enclave already holds another key share' });
+    expect(await c.app.workQueue.tryLease([ws.id], cosigner.id), 'REJECTED: not asked again').to.equal(null);
+    expect(await ask()).to.have.length(1);
+    let items = 0;
+    for (let item = await c.app.workQueue.tryLease([ws.id], cosigner.id); item; item = await c.app.workQueue.tryLease([ws.id], cosigner.id)) {
+      items++;
+      expect(items, 'bounded').to.be.at.most(MAX_KEYGEN_ATTEMPTS + 1);
+      await cosigner.report(c.app, item.id, { outcome: 'FAILED', reason: 'could not store its share' });
+    }
+    // The REJECTED one counts among the failed sessions: MAX_KEYGEN_ATTEMPTS failures in all.
+    expect(items).to.equal(MAX_KEYGEN_ATTEMPTS - 1);
+    expect(await c.app.masterKeys.publicKeys(ws.id)).to.deep.equal({});
   });
 
   it('creates wallets whose addresses and public keys equal what a standard wallet library derives from the xpub', async () => {
