@@ -4,6 +4,8 @@
 // only a request: KMS answers reach us encrypted to a key that exists only in this process, and the
 // sealed blob is authenticated, so a hostile parent can refuse service but not plant state.
 import type { Duplex } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { encodeCbor } from '../shared/cbor.js';
 import { CosignerError, isCosignerError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { equalBytes } from '../shared/bytes.js';
@@ -36,6 +38,11 @@ export interface EnclaveAppDeps {
   kmsTlsCa?: string;
   allowPlainHttpKms: boolean;
   log: Logger;
+}
+
+/** SHA-256 of a request's inputs (CBOR), to name a state change by everything it was made from. */
+function inputsDigest(inputs: unknown[]): string {
+  return createHash('sha256').update(encodeCbor(inputs)).digest('hex');
 }
 
 /** Sessions' first messages as the wire carries them (JSON text each). */
@@ -85,7 +92,9 @@ export class EnclaveApp {
         const h = this.ready();
         const token = decodePairingToken(req.pairingToken);
         const change = beginPairing(h.state, token, req.serviceKeySpki, Date.now(), req.callback);
-        const toStore = change ? h.propose(`pairing-begin:${token.tokenId}`, change) : h.file;
+        // The change is named by all its inputs: a second BeginPairing for the token with other
+        // inputs, while the first waits to be stored, is STATE_CHANGE_PENDING, not the first's file.
+        const toStore = change ? h.propose(`pairing-begin:${token.tokenId}:${inputsDigest([req.pairingToken, req.serviceKeySpki, req.callback])}`, change) : h.file;
         if (change) this.deps.log.info({ tokenId: token.tokenId, serviceKeySha256: token.serviceKeySha256, coordinator: token.url }, 'pairing begun: service key pinned from the token; sealed state to be stored');
         return { tokenId: token.tokenId, toStore, stateVersion: h.pending?.stateVersion ?? h.state.stateVersion };
       },
@@ -103,7 +112,7 @@ export class EnclaveApp {
       CompletePairing: (req) => {
         const h = this.ready();
         const change = completePairing(h.state, req);
-        const toStore = change ? h.propose(`pairing-complete:${req.tokenId}`, change) : h.file;
+        const toStore = change ? h.propose(`pairing-complete:${req.tokenId}:${inputsDigest([req.cosignerId, req.workspaceId, req.userId])}`, change) : h.file;
         if (change) this.deps.log.info({ tokenId: req.tokenId, cosignerId: req.cosignerId, workspaceId: req.workspaceId, userId: req.userId }, 'pairing accepted by the coordinator; sealed state to be stored');
         return { toStore, stateVersion: h.pending?.stateVersion ?? h.state.stateVersion };
       },
@@ -115,6 +124,7 @@ export class EnclaveApp {
           pairings: h.state.pairings.map((p) => ({
             tokenId: p.tokenId, coordinatorUrl: p.coordinatorUrl, serviceKeySha256: p.serviceKeySha256, status: p.status,
             cosignerId: p.cosignerId, workspaceId: p.workspaceId, userId: p.userId, callbackUrl: p.callback?.url ?? null,
+            callbackKeySha256: p.callback ? createHash('sha256').update(p.callback.handlerPublicKeySpki).digest('hex') : null,
           })),
         };
       },

@@ -31,6 +31,10 @@ export function beginPairing(state: EnclaveState, token: PairingToken, serviceKe
     if (existing.serviceKeySha256 !== token.serviceKeySha256 || existing.coordinatorUrl !== token.url) {
       throw new CosignerError('PAIRING_INVALID', 'a pairing with this token id but another coordinator is sealed here');
     }
+    const a = existing.callback;
+    const same = a === undefined ? callback === null
+      : callback !== null && a.url === callback.url && a.allowPlainHttp === callback.allowPlainHttp && Buffer.from(a.handlerPublicKeySpki).equals(Buffer.from(callback.handlerPublicKeySpki));
+    if (!same) throw new CosignerError('PAIRING_INVALID', 'this token is sealed here with another callback setting; it cannot be changed by pairing again');
     return null;
   }
   return (s) => ({

@@ -56,6 +56,13 @@ export const KeyShareEntrySchema = s.struct({
   publicKey: s.text({ max: 200, pattern: /^[0-9a-f]+$/ }),
   share: s.bytes({ min: 1, max: 16 * 1024 }),
   createdAt: s.uint(),
+  /** The key generation's session id (hex), so a re-delivered KEYGEN item is recognised as done. */
+  sessionId: s.optional(s.text({ pattern: /^[0-9a-f]{64}$/ })),
+  /**
+   * The coordinator it was made with (its service key's SHA-256): the share serves that
+   * coordinator's work only, never a pairing the parent made with another key.
+   */
+  serviceKeySha256: s.optional(s.text({ pattern: HEX64 })),
 });
 
 export const EnclaveStateSchema = s.struct({
@@ -100,8 +107,19 @@ export function createInitialState(now = Date.now()): EnclaveState {
   };
 }
 
+/** Rules across entries: one pairing per token, one share per (coordinator, workspace, algorithm). */
+function checkConsistency(state: EnclaveState): void {
+  const tokens = new Set(state.pairings.map((p) => p.tokenId));
+  if (tokens.size !== state.pairings.length) throw new CosignerError('SCHEMA_VIOLATION', 'two pairings with one token');
+  const keys = new Set(state.keyShares.map((k) => `${k.serviceKeySha256 ?? ''}/${k.workspaceId}/${k.algorithm}`));
+  if (keys.size !== state.keyShares.length) throw new CosignerError('SCHEMA_VIOLATION', 'two key shares for one coordinator, workspace and algorithm');
+}
+
+/** Refuses (before anything is sealed) a state that decodeState would refuse. */
 export function encodeState(state: EnclaveState): Uint8Array {
-  return encodeCbor(s.parse(EnclaveStateSchema, state));
+  const checked = s.parse(EnclaveStateSchema, state);
+  checkConsistency(checked);
+  return encodeCbor(checked);
 }
 
 /**
@@ -116,10 +134,7 @@ export function decodeState(bytes: Uint8Array): EnclaveState {
         ? { ...s.parse(StateV1Schema, raw), version: ENCLAVE_STATE_VERSION, stateVersion: 1, cckSeed: null, pairings: [], keyShares: [] }
         : s.parse(EnclaveStateSchema, raw);
     createPrivateKey({ key: Buffer.from(state.callbackSigningKey), format: 'der', type: 'pkcs8' });
-    const tokens = new Set(state.pairings.map((p) => p.tokenId));
-    if (tokens.size !== state.pairings.length) throw new CosignerError('SCHEMA_VIOLATION', 'two pairings with one token');
-    const keys = new Set(state.keyShares.map((k) => `${k.workspaceId}/${k.algorithm}`));
-    if (keys.size !== state.keyShares.length) throw new CosignerError('SCHEMA_VIOLATION', 'two key shares for one workspace and algorithm');
+    checkConsistency(state);
     return state;
   } catch (e) {
     const why = isCosignerError(e, 'SCHEMA_VIOLATION') ? e.message : 'unparseable contents';

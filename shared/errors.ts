@@ -37,6 +37,8 @@ export type ErrorCode =
   | 'MPC_INVALID_KEY' // a Paillier / ring-Pedersen modulus or key fails its shape or validity checks
   | 'MPC_NOT_INVERTIBLE' // a modular inverse was asked for a value not coprime to the modulus
   | 'MPC_KEY_SHARE_INVALID'
+  | 'KEYGEN_ALREADY_DONE' // a KEYGEN item for a key generation whose share this enclave already sealed (its GENERATED report was lost)
+  | 'MPC_KEY_HELD' // a KEYGEN item for a workspace and algorithm whose share, from another key generation, this enclave holds
   | 'KEY_DERIVATION_INVALID'
   // enclave lifecycle
   | 'ENCLAVE_NOT_READY'

@@ -121,6 +121,8 @@ export const EnclaveMessages = {
           userId: s.nullable(s.text({ max: 128 })),
           /** Where this user's callback handler is; null: none (requests are approved, and logged so). */
           callbackUrl: s.nullable(s.text({ max: 2048 })),
+          /** SHA-256 (hex) of the handler's public key (DER SPKI) the enclave verifies answers with, for the operator to compare. */
+          callbackKeySha256: s.nullable(s.text({ pattern: /^[0-9a-f]{64}$/ })),
         }),
         { max: 256 },
       ),

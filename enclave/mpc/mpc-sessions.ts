@@ -17,7 +17,7 @@ import { EcdsaKeygenP2, EcdsaSignP2, deriveEcdsaChild, EcdsaKeyShareP2 } from '.
 import { FrostDkgParty, FrostKeyShare, FrostSignParty, deriveFrostKeyShare, type FrostScheme } from '../../shared/mpc/frost/index.js';
 import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
 import { mpcMessageFromJson, mpcMessageToJson, type SignedMpcMessageJson } from '../../shared/cosigner-api/mpc-message-json.js';
-import { COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID, type SignItemPayload } from '../../shared/cosigner-api/sign-item.js';
+import { COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID, parseKeygenItemPayload, type SignItemPayload } from '../../shared/cosigner-api/sign-item.js';
 import type { Logger } from '../../shared/log.js';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { CallbackHttpOutcome } from '../../shared/callback/claims.js';
@@ -54,8 +54,12 @@ interface Live {
   peers: PeerVerifier;
   identity: Ed25519Identity;
   sessionId: Uint8Array;
-  /** Keys to give back if the session dies before the enclave's last message. */
-  releaseOnAbort: string[];
+  /** The coordinator (its pinned service key's SHA-256) whose party this session runs with. */
+  coordinator: string;
+  /** SIGN: this session's transaction-message key, given back if the session dies before the enclave contributed. */
+  txKey: string | null;
+  /** How many times the party has sent messages; a SIGN party's second send is its signature contribution. */
+  sends: number;
   startedAt: number;
 }
 
@@ -79,6 +83,7 @@ export interface StartAnswer {
 }
 
 interface PendingApproval {
+  coordinator: string;
   item: CheckedSignItem;
   toSign: Uint8Array[];
   who: { cosignerId: string; userId: string };
@@ -89,6 +94,24 @@ interface PendingApproval {
 }
 
 const APPROVAL_OPTIONS = { retryIntervalMs: DEFAULT_RETRY_INTERVAL_MS, maxRetries: DEFAULT_MAX_RETRIES };
+
+/** The share of (coordinator, workspace, algorithm): a share only ever serves the coordinator it was made with. */
+function shareEntry(state: EnclaveState, coordinator: string, workspaceId: string, algorithm: string): KeyShareEntry | undefined {
+  return state.keyShares.find((k) => k.serviceKeySha256 === coordinator && k.workspaceId === workspaceId && k.algorithm === algorithm);
+}
+
+/** Why a KEYGEN for (coordinator, workspace, algorithm) must not run here: done already (same session), or another share held. */
+function heldShareError(state: EnclaveState, coordinator: string, workspaceId: string, p: { algorithm: string; sessionId: string }): CosignerError | null {
+  const entry = shareEntry(state, coordinator, workspaceId, p.algorithm);
+  if (!entry) return null;
+  if (entry.sessionId === p.sessionId) return new CosignerError('KEYGEN_ALREADY_DONE', `this key generation finished here before: the ${p.algorithm} share is sealed`);
+  return new CosignerError('MPC_KEY_HELD', `this enclave already holds a ${p.algorithm} key share for workspace ${workspaceId}, from another key generation`);
+}
+
+/** A SIGN party has contributed to a signature once it has sent twice (ECDSA P2: proof, then c3; FROST: commitments, then its share). */
+function contributed(live: Live): boolean {
+  return live.sends >= 2 || live.party.done;
+}
 
 export class MpcSessions {
   private readonly live = new Map<string, Live>();
@@ -128,6 +151,13 @@ export class MpcSessions {
     try {
       item = checkWorkItem(raw, req.signature, ctx);
     } catch (e) {
+      // Every other check passed (replay is the last one): a KEYGEN delivered again after its share
+      // was sealed here — its GENERATED report was lost — is answered as done, not as a failure
+      // (which would make the coordinator drop its share of a key this enclave holds).
+      if (isCosignerError(e, 'REQUEST_REPLAYED') && (raw as { kind?: unknown }).kind === 'KEYGEN') {
+        const held = heldShareError(state, pairing.serviceKeySha256, (raw as { workspaceId: string }).workspaceId, parseKeygenItemPayload((raw as { payload: unknown }).payload));
+        if (held) throw held;
+      }
       // The coordinator re-issues a transaction message whose session it lost (its restart, a lease
       // handed over). If this enclave still has that session open and unfinished, the new item
       // supersedes it: the old one is aborted (it never gave its last message) and the check rerun.
@@ -137,23 +167,23 @@ export class MpcSessions {
     const txKeys = consumptionKeys(item).filter((k) => k.startsWith('tx-message:'));
     const who = { cosignerId: req.cosignerId, userId: pairing.userId! };
     try {
-      if (item.kind === 'KEYGEN') return { sessions: this.open(state, req.cosignerId, item, [this.keygenSession(state, item as CheckedWorkItem & { kind: 'KEYGEN' })], []), approval: null };
+      if (item.kind === 'KEYGEN') return { sessions: this.open(state, req.cosignerId, item, [this.keygenSession(state, pairing.serviceKeySha256, item as CheckedWorkItem & { kind: 'KEYGEN' })]), approval: null };
       const sign = item as CheckedSignItem;
       // What it would sign, recomputed here, before anyone is asked to approve it.
       const toSign = messagesToSign(sign, null);
-      // The callback of the user who initiated the request decides, when that user is paired here
-      // (any of this enclave's pairings in the workspace may have taken the item); else the user
-      // the item came to.
-      const initiator = state.pairings.find((p) => p.status === 'active' && p.workspaceId === item.workspaceId && p.userId === sign.payload.initiatorId);
-      const decider = initiator ?? pairing;
+      // Whose callback decides must not depend on which pairing the parent named: the initiating
+      // user's, when that user is paired here with this coordinator; else the first pairing of this
+      // coordinator's workspace that has a callback; only when none has one is it approved unasked.
+      const same = state.pairings.filter((p) => p.status === 'active' && p.serviceKeySha256 === pairing.serviceKeySha256 && p.workspaceId === item.workspaceId);
+      const decider = same.find((p) => p.userId === sign.payload.initiatorId) ?? [...same].sort((a, b) => a.createdAt - b.createdAt).find((p) => p.callback) ?? pairing;
       if (!decider.callback) {
         this.o.log.info({ itemId: item.id, transactionId: sign.payload.transactionId, ...who, decidingUserId: decider.userId }, `${NO_CALLBACK_REASON} for this API user: request approved`);
-        return { sessions: this.open(state, req.cosignerId, item, this.signSessions(state, sign, toSign), txKeys), approval: null };
+        return { sessions: this.open(state, req.cosignerId, item, this.signSessions(state, pairing.serviceKeySha256, sign, toSign)), approval: null };
       }
       const claims = signRequestClaims(sign, decider.userId!, toSign);
       const jwt = signRequestJwt(claims, createPrivateKey({ key: Buffer.from(state.callbackSigningKey), format: 'der', type: 'pkcs8' }));
       const handlerKey = createPublicKey({ key: Buffer.from(decider.callback.handlerPublicKeySpki), format: 'der', type: 'spki' });
-      this.approvals.set(item.id, { item: sign, toSign, who, handlerKey, attempts: 0, txKeys, createdAt: this.now() });
+      this.approvals.set(item.id, { coordinator: pairing.serviceKeySha256, item: sign, toSign, who, handlerKey, attempts: 0, txKeys, createdAt: this.now() });
       this.o.log.info({ itemId: item.id, transactionId: sign.payload.transactionId, ...who }, 'asking the callback handler to approve the request');
       return { sessions: [], approval: { requestId: item.id, url: decider.callback.url, allowPlainHttp: decider.callback.allowPlainHttp, kind: 'tx_sign_request', jwt } };
     } catch (e) {
@@ -172,14 +202,16 @@ export class MpcSessions {
     this.expire();
     const a = this.approvals.get(req.requestId);
     if (!a) throw new CosignerError('MPC_STATE', 'no callback approval is pending for that request id');
+    // Taken out while its answer is judged: a concurrent second answer for it finds nothing.
+    this.approvals.delete(req.requestId);
     a.attempts++;
     const answer = await interpretAnswer(req.answer, { publicKey: a.handlerKey, requestId: req.requestId, allowIgnore: false, nowMs: this.now() });
     const step = decide(answer, a.attempts, APPROVAL_OPTIONS);
     if (step.next === 'retry') {
+      this.approvals.set(req.requestId, a);
       this.o.log.info({ itemId: req.requestId, attempts: a.attempts }, 'the callback handler answered RETRY; the same request goes again');
       return { sessions: [], retryAfterMs: step.afterMs };
     }
-    this.approvals.delete(req.requestId);
     const o = step.outcome;
     if (o.decision !== 'APPROVED') {
       this.consumed.release(a.txKeys);
@@ -191,7 +223,7 @@ export class MpcSessions {
     this.o.log.info({ itemId: req.requestId, transactionId: a.item.payload.transactionId, attempts: o.attempts }, 'the callback handler approved the request');
     const state = this.o.holder().state;
     try {
-      return { sessions: this.open(state, a.who.cosignerId, a.item, this.signSessions(state, a.item, a.toSign), a.txKeys), retryAfterMs: null };
+      return { sessions: this.open(state, a.who.cosignerId, a.item, this.signSessions(state, a.coordinator, a.item, a.toSign)), retryAfterMs: null };
     } catch (e) {
       this.consumed.release(a.txKeys);
       throw e;
@@ -199,35 +231,42 @@ export class MpcSessions {
   }
 
   /** Registers the sessions and returns their first messages. */
-  private open(state: EnclaveState, cosignerId: string, item: CheckedWorkItem, sessions: Array<Pick<Live, 'kind' | 'algorithm' | 'party' | 'sessionId'>>, txKeys: string[]): StartedSession[] {
+  private open(state: EnclaveState, cosignerId: string, item: CheckedWorkItem, sessions: Array<Pick<Live, 'kind' | 'algorithm' | 'party' | 'sessionId' | 'txKey'>>): StartedSession[] {
     const pairing = activePairing(state, cosignerId);
     const peers = ed25519Peers(new Map([[COORDINATOR_PARTY_ID, pairing.serviceKeySpki.subarray(pairing.serviceKeySpki.length - 32)]]));
     const identity = new Ed25519Identity(COSIGNER_PARTY_ID, identityKeyOf(state));
     const out: StartedSession[] = [];
     for (const s of sessions) {
-      const live: Live = { ...s, itemId: item.id, workspaceId: item.workspaceId, peers, identity, releaseOnAbort: s.kind === 'SIGN' ? txKeys : [], startedAt: this.now() };
+      const live: Live = { ...s, itemId: item.id, workspaceId: item.workspaceId, coordinator: pairing.serviceKeySha256, peers, identity, sends: 0, startedAt: this.now() };
       this.live.set(toHex(s.sessionId), live);
-      out.push({ sessionId: toHex(s.sessionId), outbound: live.party.start().map((m) => mpcMessageToJson(sealMpcMessage(m, identity))) });
+      const first = live.party.start().map((m) => mpcMessageToJson(sealMpcMessage(m, identity)));
+      if (first.length > 0) live.sends++;
+      out.push({ sessionId: toHex(s.sessionId), outbound: first });
     }
     this.o.log.info({ itemId: item.id, kind: item.kind, workspaceId: item.workspaceId, sessions: out.length }, 'MPC sessions open');
     return out;
   }
 
-  private keygenSession(state: EnclaveState, item: CheckedWorkItem & { kind: 'KEYGEN' }): Omit<Live, 'itemId' | 'workspaceId' | 'peers' | 'identity' | 'releaseOnAbort' | 'startedAt'> {
+  private keygenSession(state: EnclaveState, coordinator: string, item: CheckedWorkItem & { kind: 'KEYGEN' }): Pick<Live, 'kind' | 'algorithm' | 'party' | 'sessionId' | 'txKey'> {
     const { algorithm, sessionId: sid } = item.payload;
-    if (state.keyShares.some((k) => k.workspaceId === item.workspaceId && k.algorithm === algorithm)) {
-      throw new CosignerError('MPC_STATE', `this enclave already holds a ${algorithm} key share for workspace ${item.workspaceId}`);
+    const held = heldShareError(state, coordinator, item.workspaceId, item.payload);
+    if (held) throw held;
+    // Two key generations of one key at once would seal two shares for it.
+    for (const l of this.live.values()) {
+      if (l.kind === 'KEYGEN' && l.coordinator === coordinator && l.workspaceId === item.workspaceId && l.algorithm === algorithm) {
+        throw new CosignerError('MPC_STATE', `a ${algorithm} key generation for this workspace is already running here`);
+      }
     }
     const sessionId = fromHex(sid);
     const party: Party<unknown> = algorithm === 'MPC_ECDSA_SECP256K1'
       ? new EcdsaKeygenP2({ sessionId, p1Id: COORDINATOR_PARTY_ID, p2Id: COSIGNER_PARTY_ID, ringPedersen: generateRingPedersen(this.o.ringPedersenBits), minRingPedersenBits: this.o.ringPedersenBits })
       : new FrostDkgParty({ scheme: FROST_SCHEME[algorithm], sessionId, self: COSIGNER_PARTY_ID, parties: [COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID], threshold: 2 });
-    return { kind: 'KEYGEN', algorithm, party, sessionId };
+    return { kind: 'KEYGEN', algorithm, party, sessionId, txKey: null };
   }
 
-  private signSessions(state: EnclaveState, item: CheckedSignItem, contents: readonly Uint8Array[]) {
+  private signSessions(state: EnclaveState, coordinator: string, item: CheckedSignItem, contents: readonly Uint8Array[]) {
     const p: SignItemPayload = item.payload;
-    const share = this.share(state, item.workspaceId, p.algorithm);
+    const share = this.share(state, coordinator, item.workspaceId, p.algorithm);
     if (contents.length !== p.messages.length) throw new CosignerError('INTERNAL', 'the wrong number of messages to sign');
     return p.messages.map((m, i) => {
       const sessionId = fromHex(m.sessionId);
@@ -240,16 +279,16 @@ export class MpcSessions {
         const child = deriveFrostKeyShare(share, m.derivationPath);
         party = new FrostSignParty({ keyShare: child.keyShare, sessionId, signers: [COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID], message: content });
       }
-      return { kind: 'SIGN' as const, algorithm: p.algorithm, party, sessionId };
+      return { kind: 'SIGN' as const, algorithm: p.algorithm, party, sessionId, txKey: `tx-message:${p.transactionId}#${m.index}` };
     });
   }
 
   /** The decoded share (decoded once per boot: the engine's key lock lives on the object). */
-  private share(state: EnclaveState, workspaceId: string, algorithm: KeyShareEntry['algorithm']): EcdsaKeyShareP2 | FrostKeyShare {
-    const key = `${workspaceId}/${algorithm}`;
+  private share(state: EnclaveState, coordinator: string, workspaceId: string, algorithm: KeyShareEntry['algorithm']): EcdsaKeyShareP2 | FrostKeyShare {
+    const key = `${coordinator}/${workspaceId}/${algorithm}`;
     const cached = this.shares.get(key);
     if (cached) return cached;
-    const entry = state.keyShares.find((k) => k.workspaceId === workspaceId && k.algorithm === algorithm);
+    const entry = shareEntry(state, coordinator, workspaceId, algorithm);
     if (!entry) throw new CosignerError('MPC_STATE', `this enclave holds no ${algorithm} key share for workspace ${workspaceId}`);
     const share = algorithm === 'MPC_ECDSA_SECP256K1' ? EcdsaKeyShareP2.decode(entry.share) : FrostKeyShare.decode(entry.share);
     this.shares.set(key, share);
@@ -270,6 +309,7 @@ export class MpcSessions {
         const opened = openMpcMessage(mpcMessageFromJson(m), { self: COSIGNER_PARTY_ID, sessionId: live.sessionId, peers: live.peers });
         for (const o of live.party.receive(opened)) outbound.push(mpcMessageToJson(sealMpcMessage(o, live.identity)));
       }
+      if (outbound.length > 0) live.sends++;
     } catch (e) {
       // Terminal (CRYPTO.md): a session that saw one bad message is dead.
       this.abort(req.sessionId, live, e);
@@ -283,8 +323,13 @@ export class MpcSessions {
     }
     const share = live.party.result() as EcdsaKeyShareP2 | FrostKeyShare;
     const publicKey = share instanceof EcdsaKeyShareP2 ? share.publicKey : share.groupPublicKey;
-    const entry: KeyShareEntry = { workspaceId: live.workspaceId, algorithm: live.algorithm, publicKey: toHex(publicKey), share: share.encode(), createdAt: this.now() };
-    const toStore = this.o.holder().propose(`keygen:${req.sessionId}`, (s) => ({ ...s, keyShares: [...s.keyShares, entry] }));
+    const entry: KeyShareEntry = { workspaceId: live.workspaceId, algorithm: live.algorithm, publicKey: toHex(publicKey), share: share.encode(), createdAt: this.now(), sessionId: req.sessionId, serviceKeySha256: live.coordinator };
+    const toStore = this.o.holder().propose(`keygen:${req.sessionId}`, (s) => {
+      // Checked against the state being changed: a second share of one key would make it unreadable.
+      const held = heldShareError(s, live.coordinator, live.workspaceId, { algorithm: live.algorithm, sessionId: req.sessionId });
+      if (held) throw held;
+      return { ...s, keyShares: [...s.keyShares, entry] };
+    });
     this.o.log.info({ itemId: live.itemId, algorithm: live.algorithm, workspaceId: live.workspaceId, publicKey: entry.publicKey }, 'key generation finished; the share is sealed and waits for the parent to store it');
     return { outbound, done: true, toStore };
   }
@@ -293,7 +338,7 @@ export class MpcSessions {
   private abortSuperseded(key: string): boolean {
     if (!key.startsWith('tx-message:')) return false;
     for (const [id, live] of this.live) {
-      if (live.releaseOnAbort.includes(key) && !live.party.done) {
+      if (live.txKey === key && !contributed(live)) {
         this.abort(id, live, new CosignerError('MPC_STATE', 'superseded by a re-issued work item for the same transaction message'));
         return true;
       }
@@ -303,7 +348,9 @@ export class MpcSessions {
 
   private abort(sessionId: string, live: Live, why: unknown): void {
     this.live.delete(sessionId);
-    if (!live.party.done) this.consumed.release(live.releaseOnAbort);
+    // Given back only if the enclave never sent its signature share (its second send): after that
+    // the coordinator may hold a signature, and the message counts as signed.
+    if (live.txKey && !contributed(live)) this.consumed.release([live.txKey]);
     this.o.log.warn({ itemId: live.itemId, sessionId, code: isCosignerError(why) ? why.code : 'INTERNAL' }, `MPC session aborted: ${isCosignerError(why) ? why.message : 'error'}`);
   }
 

@@ -29,7 +29,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Refusals that are the enclave's decision about this request (final), not a failure to take part. */
-const REFUSALS = new Set(['CALLBACK_REJECTED', 'EVM_TX_NOT_APPROVED', 'SIGNING_HASH_MISMATCH', 'RAW_CONTENT_NOT_APPROVED', 'EVM_TX_INVALID', 'EVM_TX_TYPE_UNSUPPORTED', 'RAW_CONTENT_INVALID']);
+const REFUSALS = new Set(['MPC_KEY_HELD', 'CALLBACK_REJECTED', 'EVM_TX_NOT_APPROVED', 'SIGNING_HASH_MISMATCH', 'RAW_CONTENT_NOT_APPROVED', 'EVM_TX_INVALID', 'EVM_TX_TYPE_UNSUPPORTED', 'RAW_CONTENT_INVALID']);
 const MAX_ROUNDS = 32;
 const MPC_KINDS = new Set(['KEYGEN', 'SIGN']);
 
@@ -112,6 +112,11 @@ export class EnclaveWorkHandler implements WorkHandler {
   /** The enclave refused to start: REJECTED when it is a decision about the request, else FAILED. */
   private refusal(e: unknown, log: Logger): MpcWorkResult {
     const code = isCosignerError(e) ? e.code : 'INTERNAL';
+    // The enclave sealed this key generation's share before (the report of it was lost).
+    if (code === 'KEYGEN_ALREADY_DONE') {
+      log.info('the enclave already holds the share of this key generation: reporting GENERATED again');
+      return { outcome: 'GENERATED' };
+    }
     log.warn({ code }, `the enclave refused the work item: ${isCosignerError(e) ? e.message : 'error'}`);
     return { outcome: REFUSALS.has(code) ? 'REJECTED' : 'FAILED', reason: reason(e) };
   }
