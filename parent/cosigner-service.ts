@@ -13,7 +13,7 @@ import { createPublicKey, randomBytes } from 'node:crypto';
 import type { RpcClient } from '../shared/channel/rpc.js';
 import type { EnclaveMessages } from '../shared/messages.js';
 import type { Logger } from '../shared/log.js';
-import { CosignerError, describeError } from '../shared/errors.js';
+import { CosignerError, describeError, isCosignerError } from '../shared/errors.js';
 import { decodePairingToken } from '../shared/cosigner-api/pairing-token.js';
 import type { SealedStore } from './sealed-store.js';
 import { PairingRecords, type PairingRecord } from './pairing/pairing-records.js';
@@ -23,6 +23,9 @@ import { LongPollLoop } from './coordinator/long-poll-loop.js';
 import { EnclaveWorkHandler } from './mpc/enclave-work-handler.js';
 
 const SETUP_SCAN_MS = 1_000;
+const SETUP_RETRY_MAX_MS = 60_000;
+/** Failures of a setup request that may pass by themselves (decided by code, never by message text). */
+const TRANSIENT = new Set(['TRANSPORT_ERROR', 'RPC_TIMEOUT', 'CHANNEL_CLOSED', 'ENCLAVE_NOT_READY', 'STATE_CHANGE_PENDING', 'SEALED_STORE_ERROR']);
 
 /** What `cosigner setup` leaves for the daemon: the token, and the user's callback handler if any. */
 export interface SetupRequest {
@@ -62,6 +65,9 @@ export class CosignerService {
   private readonly loops = new Map<string, LongPollLoop>();
   private timer: NodeJS.Timeout | undefined;
   private scanning = false;
+  /** Setup requests that failed for a passing reason: how often, and not before when again. */
+  private readonly failures = new Map<string, number>();
+  private readonly retryAt = new Map<string, number>();
   private ready = false;
 
   constructor(private readonly o: { client: RpcClient<typeof EnclaveMessages>; store: SealedStore; stateDir: string; log: Logger }) {
@@ -70,14 +76,14 @@ export class CosignerService {
 
   /** Begin watching for setup requests (they wait until the enclave is ready). */
   start(): void {
-    this.timer = setInterval(() => void this.scan(), SETUP_SCAN_MS);
+    this.timer = setInterval(() => void this.scan(), SETUP_SCAN_MS); // scan() never rejects
   }
 
   /** The enclave (re)booted: publish its status, and run a loop for every pairing it holds. */
   async enclaveReady(): Promise<void> {
     this.ready = true;
     const active = await this.writeStatus();
-    for (const r of await this.records.list()) if (active.has(r.cosignerId)) this.runLoop(r);
+    for (const r of await this.records.list((name, e) => this.o.log.error({ record: name }, `pairing record skipped: ${describeError(e)}`))) if (active.has(r.cosignerId)) this.runLoop(r);
     void this.scan();
   }
 
@@ -102,10 +108,16 @@ export class CosignerService {
     });
     this.loops.set(r.cosignerId, loop);
     log.info({ coordinator: r.coordinatorUrl, userId: r.userId }, 'long poll started');
-    void loop.start().then((exit) => {
-      this.loops.delete(r.cosignerId);
-      if (exit.reason === 'revoked') log.error('the coordinator revoked this pairing; its long poll has stopped');
-    });
+    void loop.start().then(
+      (exit) => {
+        this.loops.delete(r.cosignerId);
+        if (exit.reason === 'revoked') log.error('the coordinator revoked this pairing; its long poll has stopped');
+      },
+      (e: unknown) => {
+        this.loops.delete(r.cosignerId);
+        log.error(`long poll ended: ${describeError(e)}`);
+      },
+    );
   }
 
   /** Co-signer ids the enclave holds as active. */
@@ -117,6 +129,7 @@ export class CosignerService {
     return new Set(p.pairings.filter((x) => x.status === 'active' && x.cosignerId).map((x) => x.cosignerId!));
   }
 
+  /** Never rejects: a daemon must not die of a setup request (an unhandled rejection would end it). */
   private async scan(): Promise<void> {
     if (!this.ready || this.scanning) return;
     this.scanning = true;
@@ -127,7 +140,11 @@ export class CosignerService {
       } catch {
         return;
       }
-      for (const name of names.filter((n) => /^[A-Za-z0-9-]{1,64}\.token$/.test(n)).sort()) await this.setup(name.slice(0, -'.token'.length));
+      for (const name of names.filter((n) => /^[A-Za-z0-9-]{1,64}\.token$/.test(n)).sort()) {
+        const id = name.slice(0, -'.token'.length);
+        if ((this.retryAt.get(id) ?? 0) > Date.now()) continue;
+        await this.setup(id).catch((e: unknown) => this.o.log.error({ request: id }, `setup request not handled: ${describeError(e)}`));
+      }
     } finally {
       this.scanning = false;
     }
@@ -137,24 +154,35 @@ export class CosignerService {
     const dir = setupDir(this.o.stateDir);
     const tokenFile = join(dir, `${id}.token`);
     let answer: Record<string, unknown>;
+    let record: PairingRecord | null = null;
     try {
       const req = parseSetupRequest(await fsp.readFile(tokenFile, 'utf8'));
       const token = req.pairingToken;
-      const record = await pairWithCoordinator(token, { client: this.o.client, store: this.o.store, records: this.records, log: this.o.log }, req.callback);
+      record = await pairWithCoordinator(token, { client: this.o.client, store: this.o.store, records: this.records, log: this.o.log }, req.callback);
       answer = { ok: true, cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId, coordinatorUrl: record.coordinatorUrl, serviceKeySha256: decodePairingToken(token).serviceKeySha256 };
-      await this.writeStatus();
-      this.runLoop(record);
     } catch (e) {
-      // A transient failure (coordinator or enclave unreachable) leaves the request to be tried again.
+      // A failure that may pass (coordinator or enclave unreachable, a change waiting to be
+      // stored) leaves the request to be tried again, later each time; anything else is final.
       const message = describeError(e);
-      if (/TRANSPORT_ERROR|RPC_TIMEOUT|CHANNEL_CLOSED|ENCLAVE_NOT_READY/.test(message)) {
-        this.o.log.warn({ request: id }, `pairing will be tried again: ${message}`);
+      if (isCosignerError(e) && TRANSIENT.has(e.code)) {
+        const failures = (this.failures.get(id) ?? 0) + 1;
+        this.failures.set(id, failures);
+        const delay = Math.min(SETUP_RETRY_MAX_MS, SETUP_SCAN_MS * 2 ** Math.min(failures, 10));
+        this.retryAt.set(id, Date.now() + delay);
+        this.o.log.warn({ request: id, retryInMs: delay }, `pairing will be tried again: ${message}`);
         return;
       }
       this.o.log.error({ request: id }, `pairing failed: ${message}`);
       answer = { ok: false, error: message.slice(0, 500) };
     }
+    this.failures.delete(id);
+    this.retryAt.delete(id);
+    // The answer first: a pairing that succeeded is reported as such whatever follows.
     await writeAtomically(join(dir, `${id}.result.json`), JSON.stringify(answer, null, 2) + '\n');
     await fsp.unlink(tokenFile).catch(() => undefined);
+    if (record) {
+      await this.writeStatus().catch((e: unknown) => this.o.log.error(`status not written: ${describeError(e)}`));
+      this.runLoop(record);
+    }
   }
 }

@@ -3,7 +3,7 @@
 // waits for the outcome; `cosigner status [--state-dir <dir>]` prints what the enclave holds. The
 // token is read by the enclave, which pins the coordinator's service key from it: it must reach the
 // machine unaltered (copy it from the coordinator's output, not through a channel others can edit).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodePairingToken } from '../../shared/cosigner-api/pairing-token.js';
@@ -62,14 +62,25 @@ export async function setupCommand(argv: string[], io: CommandIo): Promise<numbe
     return 2;
   }
   const timeoutMs = Number(values.timeout ?? 180) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    io.stderr('cosigner setup: --timeout must be a positive number of seconds');
+    return 2;
+  }
   const dir = setupDir(stateDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const result = join(dir, `${token.tokenId}.result.json`);
+  // An answer to an earlier run with this token is not this run's answer.
+  rmSync(result, { force: true });
+  // Written whole under a temporary name, then linked in place: the daemon never reads half a request.
+  const tmp = join(dir, `.${token.tokenId}.${process.pid}.tmp`);
+  writeFileSync(tmp, encodeSetupRequest({ pairingToken: text, callback }), { mode: 0o600, flag: 'wx' });
   try {
-    writeFileSync(join(dir, `${token.tokenId}.token`), encodeSetupRequest({ pairingToken: text, callback }), { mode: 0o600, flag: 'wx' });
+    linkSync(tmp, join(dir, `${token.tokenId}.token`));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     io.stderr('cosigner setup: this token is already waiting for the daemon');
+  } finally {
+    rmSync(tmp, { force: true });
   }
   io.stderr(`pairing with ${token.url} (service key SHA-256 ${token.serviceKeySha256}); waiting for the parent daemon…`);
   const end = Date.now() + timeoutMs;
@@ -100,9 +111,10 @@ export async function statusCommand(argv: string[], io: CommandIo): Promise<numb
   const s = JSON.parse(readFileSync(path, 'utf8')) as { updatedAt: string; stateVersion: number; pairings: Array<Record<string, string | null>> };
   io.stdout(`enclave state version ${s.stateVersion} (as of ${s.updatedAt})`);
   for (const p of s.pairings) {
-    io.stdout(`${p.status === 'active' ? 'paired ' : 'pending'} co-signer ${p.cosignerId ?? '-'} workspace ${p.workspaceId ?? '-'} user ${p.userId ?? '-'} at ${p.coordinatorUrl}, service key SHA-256 ${p.serviceKeySha256}, callback ${p.callbackUrl ?? 'none (requests approved)'}`);
+    io.stdout(`${p.status === 'active' ? 'paired ' : 'pending'} co-signer ${p.cosignerId ?? '-'} workspace ${p.workspaceId ?? '-'} user ${p.userId ?? '-'} at ${p.coordinatorUrl}, service key SHA-256 ${p.serviceKeySha256}, callback ${p.callbackUrl ? `${p.callbackUrl} (handler key SHA-256 ${p.callbackKeySha256})` : 'none (requests approved)'}`);
   }
   if (s.pairings.length === 0) io.stdout('not paired: run `cosigner setup <pairing-token>`');
+  // The file is the parent's: on a parent you do not trust, compare these with the coordinator and the handler.
   return 0;
 }
 

@@ -67,7 +67,8 @@ export class PairingRecords {
     }
   }
 
-  async list(): Promise<PairingRecord[]> {
+  /** Every readable record; one that is corrupt is reported to `skipped` and left out (and in place). */
+  async list(skipped: (name: string, e: unknown) => void = () => undefined): Promise<PairingRecord[]> {
     let names: string[];
     try {
       names = await fsp.readdir(this.dir);
@@ -76,8 +77,12 @@ export class PairingRecords {
     }
     const out: PairingRecord[] = [];
     for (const n of names.filter((x) => /^[A-Za-z0-9-]+\.json$/.test(x)).sort()) {
-      const r = await this.load(n.slice(0, -5));
-      if (r) out.push(r);
+      try {
+        const r = await this.load(n.slice(0, -5));
+        if (r) out.push(r);
+      } catch (e) {
+        skipped(n, e);
+      }
     }
     return out;
   }

@@ -128,7 +128,8 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
     const approved = await user('with-approving-handler', approving.url);
     const rejected = await user('with-strict-handler', strict.url);
     const status = await cli(['status', '--state-dir', stack.parentStateDir]);
-    expect(status.out.join('\n')).to.include(`callback ${approving.url}/hooks/with-approving-handler`);
+    const handlerKeySha = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+    expect(status.out.join('\n')).to.include(`callback ${approving.url}/hooks/with-approving-handler (handler key SHA-256 ${handlerKeySha})`);
 
     await signRaw('approved by the handler', approved);
     const hash = createHash('sha256').update('rejected by the handler').digest('hex');
