@@ -21,7 +21,6 @@ import { queueForSigning } from './mpc/signing-requests.js';
 import { WorkQueue } from './work-queue/work-queue.js';
 import { createEvmAdapter } from './chains/evm/evm-adapter.js';
 import { KeyLockJournal } from './mpc/key-lock-journal.js';
-import { pairedCosignerPeer } from './mpc/cosigner-peers.js';
 import { createVaultAccount } from './routes/vault-accounts.js';
 import { transactionJson } from './transactions/view.js';
 import { createApiUser, createWorkspace, findWorkspace } from './workspaces/workspaces.js';
@@ -116,7 +115,7 @@ export function program(io: CliIo): Command {
       const app = await buildApp({
         db, masterKey: loadMasterKey(openOpts(o)), assets: catalogue(o), logger: log, chain,
         publicUrl: o.publicUrl, attestationRoot, allowAnyPcrs: o.allowAnyPcrs === true,
-        mpc: { lockStore, cosignerPeer: (workspaceId, cosignerId) => pairedCosignerPeer(db, workspaceId, cosignerId) },
+        mpc: { lockStore },
       });
       app.addHook('onClose', async () => lockStore.close());
       const url = await app.listen({ host: o.host, port: o.port });

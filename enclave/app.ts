@@ -45,9 +45,17 @@ function inputsDigest(inputs: unknown[]): string {
   return createHash('sha256').update(encodeCbor(inputs)).digest('hex');
 }
 
-/** Sessions' first messages as the wire carries them (JSON text each). */
-function asText(sessions: StartedSession[]): Array<{ sessionId: string; outbound: string[] }> {
-  return sessions.map((x) => ({ sessionId: x.sessionId, outbound: x.outbound.map((m) => JSON.stringify(m)) }));
+/** Sessions' channel hellos as the wire carries them (JSON text each). */
+function asText(sessions: StartedSession[]): Array<{ sessionId: string; hello: string }> {
+  return sessions.map((x) => ({ sessionId: x.sessionId, hello: JSON.stringify(x.hello) }));
+}
+
+function parseJsonText(t: string, what: string): unknown {
+  try {
+    return JSON.parse(t) as unknown;
+  } catch {
+    throw new CosignerError('SCHEMA_VIOLATION', `${what} is not JSON`);
+  }
 }
 
 export class EnclaveApp {
@@ -141,14 +149,9 @@ export class EnclaveApp {
         return { sessions: asText(r.sessions), retryAfterMs: r.retryAfterMs };
       },
       MpcStep: (req) => {
-        const inbound = req.inbound.map((t) => {
-          try {
-            return JSON.parse(t) as unknown;
-          } catch {
-            throw new CosignerError('SCHEMA_VIOLATION', 'an MPC message is not JSON');
-          }
-        });
-        const r = this.mpc.step({ sessionId: req.sessionId, inbound });
+        const inbound = req.inbound.map((t) => parseJsonText(t, 'an MPC frame'));
+        const peerHello = req.peerHello === null ? null : parseJsonText(req.peerHello, 'the coordinator\'s channel hello');
+        const r = this.mpc.step({ sessionId: req.sessionId, peerHello, inbound });
         return { outbound: r.outbound.map((m) => JSON.stringify(m)), done: r.done, toStore: r.toStore };
       },
       StateReport: (req) => {

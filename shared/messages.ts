@@ -15,10 +15,13 @@ export const SealedFileSchema = s.struct({
   sealed: s.bytes({ min: 1, max: 768 * 1024 }),
 });
 
-/** One SignedMpcMessage as the relay's JSON text (shared/cosigner-api/mpc-message-json.ts); the enclave parses it. */
+/** One MPC channel frame as the relay's JSON text (shared/cosigner-api/mpc-channel.ts); the enclave parses it. */
 const MpcMessageText = s.text({ min: 2, max: 700 * 1024 });
 
-const StartedSessions = s.array(s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), outbound: s.array(MpcMessageText, { max: 16 }) }), { max: 16 });
+/** An MPC channel hello (shared/cosigner-api/mpc-channel.ts) as JSON text. */
+const MpcHelloText = s.text({ min: 2, max: 512 });
+/** Each session the enclave opened: its channel hello, for the coordinator's opening (its first messages wait for the answer). */
+const StartedSessions = s.array(s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), hello: MpcHelloText }), { max: 16 });
 
 /** The callback handler a pairing sets for its API user. */
 const CallbackSettings = s.struct({ url: s.text({ min: 8, max: 2048 }), handlerPublicKeySpki: s.bytes({ min: 200, max: 1200 }), allowPlainHttp: s.bool() });
@@ -164,9 +167,12 @@ export const EnclaveMessages = {
     }),
     response: s.struct({ sessions: StartedSessions, retryAfterMs: s.nullable(s.uint()) }),
   },
-  /** The coordinator party's messages for one session → the enclave's; a finished key generation hands its sealed share to store. */
+  /**
+   * The coordinator party's frames for one session → the enclave's; the first step carries the
+   * coordinator's channel hello (null afterwards). A finished key generation hands its sealed share to store.
+   */
   MpcStep: {
-    request: s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), inbound: s.array(MpcMessageText, { max: 16 }) }),
+    request: s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), peerHello: s.nullable(MpcHelloText), inbound: s.array(MpcMessageText, { max: 16 }) }),
     response: s.struct({ outbound: s.array(MpcMessageText, { max: 16 }), done: s.bool(), toStore: s.nullable(SealedFileSchema) }),
   },
 } as const;

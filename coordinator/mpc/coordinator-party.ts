@@ -1,8 +1,10 @@
 // The coordinator's MPC party (issue 8, "The coordinator's MPC party"): P1 of two-party ECDSA
 // (it holds the Paillier key) and party 1 of 2-of-2 FROST, in the sessions that work items named
-// (signing-requests.ts). The relay (co-signer API) hands it a paired co-signer's signed messages;
-// it authenticates them against that co-signer's identity key, runs the engine, and returns its
-// own messages signed with the coordinator's identity.
+// (signing-requests.ts). The relay (co-signer API) hands it a paired co-signer's channel hello and
+// then encrypted frames; it opens the session's end-to-end channel with that co-signer
+// (shared/cosigner-api/mpc-channel.ts), authenticates every message against the co-signer's
+// identity key, runs the engine, and answers with its own messages, signed with the coordinator's
+// identity and encrypted on the same channel.
 //
 // Safety rules, each enforced here rather than trusted to the relay:
 //   - what a session does (key, path, hash or message) comes from the session row, never from the peer;
@@ -15,7 +17,8 @@
 //   - a session whose party was lost (coordinator restart) fails instead of being rebuilt: a fresh
 //     party would mean fresh nonces mid-protocol.
 import { CosignerError, isCosignerError } from '../../shared/errors.js';
-import { openMpcMessage, sealMpcMessage, type MessageSigner, type PeerVerifier, type SignedMpcMessage } from '../../shared/mpc/authenticated-message.js';
+import { ed25519Peers, openMpcMessage, sealMpcMessage, type MessageSigner, type PeerVerifier } from '../../shared/mpc/authenticated-message.js';
+import { acceptCosignerHello, sameHello, type MpcChannel, type MpcFrame, type MpcHello } from '../../shared/cosigner-api/mpc-channel.js';
 import type { MpcMessage, Party } from '../../shared/mpc/party.js';
 import { EcdsaKeygenP1, EcdsaSignP1, deriveEcdsaChild, type EcdsaSignature, type EcdsaKeyShareP1 } from '../../shared/mpc/ecdsa/index.js';
 import type { KeyLockStore } from '../../shared/mpc/ecdsa/key-lock-store.js';
@@ -27,19 +30,22 @@ import type { Db } from '../storage/database.js';
 import type { MpcSessionsTable } from '../storage/schema.js';
 import type { SignedMessageJson } from '../transactions/view.js';
 import { FROST_SCHEME, type MasterKeys } from './master-keys.js';
-import type { MpcPartyEndpoint, MpcSessionRef } from './party-endpoint.js';
+import type { MpcOpening, MpcPartyEndpoint, MpcSessionRef } from './party-endpoint.js';
 import { COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID, reissueSigning, requestMasterKeys, type SignSessionParams } from './signing-requests.js';
 import type { WorkQueue } from '../work-queue/work-queue.js';
 import { markSigning, recordSignature, recordSigningFailure } from './signature-result.js';
+
+/** The coordinator's MPC identity: it signs messages and channel hellos; co-signers know its public key from pairing. */
+export type ChannelIdentity = MessageSigner & { readonly publicKey: Uint8Array };
 
 export interface CoordinatorPartyOptions {
   db: Db;
   masterKeys: MasterKeys;
   lockStore: KeyLockStore;
   /** The coordinator's MPC identity (party 1); co-signers verify it with the key pinned at pairing. */
-  identity: MessageSigner;
-  /** A paired co-signer's MPC identity (its attested Ed25519 key), as party 2. */
-  cosignerPeer(workspaceId: string, cosignerId: string): Promise<PeerVerifier>;
+  identity: ChannelIdentity;
+  /** A paired co-signer's MPC identity (its attested Ed25519 key, raw 32 bytes), as party 2. */
+  cosignerIdentity(workspaceId: string, cosignerId: string): Promise<Uint8Array>;
   /** Paillier key for a new ECDSA key (default: a fresh 2048-bit one); tests pass a prepared one. */
   paillier?: () => PaillierSecretKey;
   /** Where lost sessions are issued again (signing-requests.ts reissueSigning / requestMasterKeys). */
@@ -51,7 +57,11 @@ export interface CoordinatorPartyOptions {
 
 interface Live {
   party: Party<unknown>;
-  opening: SignedMpcMessage[];
+  peer: PeerVerifier;
+  channel: MpcChannel;
+  /** The co-signer's hello that opened the channel, and the answer (given again for the same hello). */
+  cosignerHello: MpcHello;
+  opening: MpcOpening;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -65,12 +75,15 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
     if (o.identity.partyId !== COORDINATOR_PARTY_ID) throw new CosignerError('CONFIG_INVALID', `the coordinator's MPC identity must be party ${COORDINATOR_PARTY_ID}`);
   }
 
-  opening(ref: MpcSessionRef): Promise<SignedMpcMessage[]> {
+  opening(ref: MpcSessionRef, hello: MpcHello): Promise<MpcOpening> {
     return this.serially(ref, async (row) => {
       const existing = this.live.get(row.id);
-      if (existing) return existing.opening;
+      if (existing) {
+        if (!sameHello(existing.cosignerHello, hello)) throw new CosignerError('MPC_STATE', 'this session\'s channel was opened with another hello');
+        return existing.opening;
+      }
       try {
-        return (await this.begin(row, ref)).opening;
+        return (await this.begin(row, ref, hello)).opening;
       } catch (e) {
         await this.fail(row, e); // e.g. MPC_KEY_LOCKED, or the message was signed already
         throw e;
@@ -78,18 +91,17 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
     });
   }
 
-  receive(ref: MpcSessionRef, messages: SignedMpcMessage[]): Promise<SignedMpcMessage[]> {
+  receive(ref: MpcSessionRef, frames: MpcFrame[]): Promise<MpcFrame[]> {
     return this.serially(ref, async (row) => {
       const live = this.live.get(row.id);
       if (!live) {
         await this.fail(row, new CosignerError('MPC_STATE', 'the session has no live party (the coordinator restarted, or it was never opened)'), { reissue: true });
         throw new CosignerError('MPC_STATE', 'this MPC session cannot be resumed; it has been issued again as a new work item');
       }
-      const peer = await this.o.cosignerPeer(row.workspace_id, ref.cosignerId);
       const out: MpcMessage[] = [];
       try {
-        for (const m of messages) {
-          const authenticated = openMpcMessage(m, { self: COORDINATOR_PARTY_ID, sessionId: ref.sessionId, peers: peer });
+        for (const f of frames) {
+          const authenticated = openMpcMessage(live.channel.open(f), { self: COORDINATOR_PARTY_ID, sessionId: ref.sessionId, peers: live.peer });
           out.push(...live.party.receive(authenticated));
         }
       } catch (e) {
@@ -97,7 +109,7 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
         await this.fail(row, e);
         throw e;
       }
-      const answers = out.map((m) => sealMpcMessage(m, this.o.identity));
+      const answers = out.map((m) => live.channel.seal(sealMpcMessage(m, this.o.identity)));
       if (live.party.done) await this.finish(row, ref, live.party);
       return answers;
     });
@@ -147,11 +159,16 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
     return row;
   }
 
-  private async begin(row: MpcSessionsTable, ref: MpcSessionRef): Promise<Live> {
+  private async begin(row: MpcSessionsTable, ref: MpcSessionRef, cosignerHello: MpcHello): Promise<Live> {
+    // The channel first: nothing starts for a hello its co-signer did not sign for this session and work item.
+    const cosignerIdentity = await this.o.cosignerIdentity(row.workspace_id, ref.cosignerId);
+    const peer = ed25519Peers(new Map([[COSIGNER_PARTY_ID, cosignerIdentity]]));
+    const ctx = { sessionId: ref.sessionId, workItemId: row.work_item_id, cosignerIdentity, coordinatorIdentity: this.o.identity.publicKey };
+    const { hello, channel } = acceptCosignerHello(ctx, cosignerHello, peer, this.o.identity);
     const party = row.kind === 'KEYGEN' ? this.keygenParty(row, ref) : await this.signParty(row, ref);
     if (row.kind === 'SIGN') await this.o.db.transaction().execute((trx) => markSigning(trx, row.transaction_id!));
-    const opening = party.start().map((m) => sealMpcMessage(m, this.o.identity));
-    const live = { party, opening };
+    const messages = party.start().map((m) => channel.seal(sealMpcMessage(m, this.o.identity)));
+    const live: Live = { party, peer, channel, cosignerHello, opening: { hello, messages } };
     this.live.set(row.id, live);
     this.o.log?.info({ session: row.id, kind: row.kind, algorithm: row.algorithm, cosigner: ref.cosignerId }, 'MPC session started');
     return live;
@@ -190,6 +207,7 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
   }
 
   private async finish(row: MpcSessionsTable, ref: MpcSessionRef, party: Party<unknown>): Promise<void> {
+    this.live.get(row.id)?.channel.close();
     this.live.delete(row.id);
     const algorithm = row.algorithm as AssetAlgorithm;
     await this.o.db.transaction().execute(async (trx) => {
@@ -226,6 +244,7 @@ export class CoordinatorMpcParty implements MpcPartyEndpoint {
    * work is issued again with new sessions; a refusal (bad message, locked key) fails the transaction.
    */
   private async fail(row: MpcSessionsTable, e: unknown, opts: { reissue?: boolean } = {}): Promise<void> {
+    this.live.get(row.id)?.channel.close();
     this.live.delete(row.id);
     const why = isCosignerError(e) ? `${e.code}: ${e.message}` : 'INTERNAL: unexpected failure';
     await this.o.db.transaction().execute(async (trx) => {

@@ -1,9 +1,9 @@
 // The seam between the co-signer API's MPC relay (routes, authentication, idempotent replay of
-// answers) and the coordinator's MPC party (coordinator/mpc/): the relay hands over signed
-// messages a paired co-signer sent for one session, and gets back the signed messages the
-// coordinator's party answers with. Both sides speak SignedMpcMessage
-// (shared/mpc/authenticated-message.ts); the party authenticates what it receives itself.
-import type { SignedMpcMessage } from '../../shared/mpc/authenticated-message.js';
+// answers) and the coordinator's MPC party (coordinator/mpc/): the relay hands over what a paired
+// co-signer sent for one session — its channel hello, then encrypted frames — and gets back the
+// party's. The relay cannot read the frames (shared/cosigner-api/mpc-channel.ts); the party opens
+// the channel and authenticates every message itself.
+import type { MpcFrame, MpcHello } from '../../shared/cosigner-api/mpc-channel.js';
 
 export interface MpcSessionRef {
   workspaceId: string;
@@ -13,17 +13,24 @@ export interface MpcSessionRef {
   sessionId: Uint8Array;
 }
 
+export interface MpcOpening {
+  /** The coordinator's channel hello, answering the co-signer's. */
+  hello: MpcHello;
+  /** Its first frames, in a session where it speaks first (ECDSA key generation: P1's commitment), else []. */
+  messages: MpcFrame[];
+}
+
 export interface MpcPartyEndpoint {
   /**
-   * The coordinator's first messages of a session in which it speaks first (ECDSA key generation:
-   * P1's commitment), or [] when it does not. Asking twice returns the same messages.
+   * Opens the session's channel with the co-signer's hello and starts the coordinator's party.
+   * Asking again with the same hello returns the same answer; another hello is refused.
    */
-  opening(ref: MpcSessionRef): Promise<SignedMpcMessage[]>;
+  opening(ref: MpcSessionRef, hello: MpcHello): Promise<MpcOpening>;
   /**
-   * Delivers the co-signer's messages of one round, in order, and returns the party's answers
+   * Delivers the co-signer's frames of one round, in order, and returns the party's answers
    * (possibly none: the session finished). A typed CosignerError (MPC_INVALID_MESSAGE,
    * MPC_SESSION_MISMATCH, MPC_STATE, MPC_KEY_LOCKED, NOT_FOUND) ends the request with 4xx; the
-   * relay must not call receive() again for messages it already delivered (it replays its stored answer).
+   * relay must not call receive() again for frames it already delivered (it replays its stored answer).
    */
-  receive(ref: MpcSessionRef, messages: SignedMpcMessage[]): Promise<SignedMpcMessage[]>;
+  receive(ref: MpcSessionRef, frames: MpcFrame[]): Promise<MpcFrame[]>;
 }

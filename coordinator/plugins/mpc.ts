@@ -3,13 +3,13 @@
 // a read-only tool) and `queueForSigning` (called where a transaction becomes QUEUED).
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
-import { Ed25519Identity, type MessageSigner, type PeerVerifier } from '../../shared/mpc/authenticated-message.js';
+import { Ed25519Identity } from '../../shared/mpc/authenticated-message.js';
 import type { KeyLockStore } from '../../shared/mpc/ecdsa/key-lock-store.js';
 import type { PaillierSecretKey } from '../../shared/mpc/paillier/paillier.js';
 import { MasterKeys } from '../mpc/master-keys.js';
-import { CoordinatorMpcParty } from '../mpc/coordinator-party.js';
+import { CoordinatorMpcParty, type ChannelIdentity } from '../mpc/coordinator-party.js';
 import { COORDINATOR_PARTY_ID, queueForSigning } from '../mpc/signing-requests.js';
-import { pairedCosignerPeer } from '../mpc/cosigner-peers.js';
+import { pairedCosignerIdentity } from '../mpc/cosigner-peers.js';
 import { keygenResults, signResults } from '../mpc/work-results.js';
 import type { Db } from '../storage/database.js';
 import type { TransactionsTable } from '../storage/schema.js';
@@ -18,10 +18,10 @@ import type { Logger } from '../../shared/log.js';
 export interface MpcOptions {
   /** The durable ECDSA lock (coordinator/mpc/key-lock-journal.ts in the data folder). */
   lockStore: KeyLockStore;
-  /** A paired co-signer's MPC identity verifier; default: the identity key its attestation bound at pairing. */
-  cosignerPeer?(workspaceId: string, cosignerId: string): Promise<PeerVerifier>;
+  /** A paired co-signer's MPC identity (raw Ed25519); default: the identity key its attestation bound at pairing. */
+  cosignerIdentity?(workspaceId: string, cosignerId: string): Promise<Uint8Array>;
   /** Default: the coordinator's service key (Ed25519), whose fingerprint co-signers pin from the pairing token. */
-  identity?: MessageSigner;
+  identity?: ChannelIdentity;
   paillier?: () => PaillierSecretKey;
   minRingPedersenBits?: number;
 }
@@ -42,7 +42,7 @@ const plugin: FastifyPluginAsync<{ mpc?: MpcOptions }> = async (app, opts) => {
     const m = opts.mpc;
     party = new CoordinatorMpcParty({
       db: app.db, masterKeys, lockStore: m.lockStore, queue: app.workQueue,
-      cosignerPeer: m.cosignerPeer ?? ((workspaceId, cosignerId) => pairedCosignerPeer(app.db, workspaceId, cosignerId)),
+      cosignerIdentity: m.cosignerIdentity ?? ((workspaceId, cosignerId) => pairedCosignerIdentity(app.db, workspaceId, cosignerId)),
       identity: m.identity ?? new Ed25519Identity(COORDINATOR_PARTY_ID, (await app.cosignerServiceKey()).privateKey),
       paillier: m.paillier, minRingPedersenBits: m.minRingPedersenBits, log: app.log as unknown as Logger,
     });

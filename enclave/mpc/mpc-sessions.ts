@@ -2,8 +2,10 @@
 // part in a session only for a work item that checks out (signing/work-item-check.ts: the pinned
 // service key, a paired workspace, a live lease, nothing consumed in this boot), and only with the
 // coordinator's MPC party, whose messages must be signed by that same pinned service key. Its own
-// messages are signed with its identity key, the one its attestation bound at pairing. The parent
-// carries the messages both ways and can drop them, but not forge, alter or replay them.
+// messages are signed with its identity key, the one its attestation bound at pairing, and every
+// message travels inside the session's end-to-end channel (shared/cosigner-api/mpc-channel.ts):
+// the parent carries the frames both ways and can drop them, but not read, forge, alter, replay
+// or reorder them.
 //
 // Key generation ends in a sealed state change (the share); the co-signer reports GENERATED only
 // after the parent stored it and the enclave counted it. Signing: the enclave recomputes what it
@@ -12,11 +14,11 @@
 import { CosignerError, isCosignerError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/bytes.js';
 import { Ed25519Identity, ed25519Peers, openMpcMessage, sealMpcMessage, type PeerVerifier } from '../../shared/mpc/authenticated-message.js';
-import type { Party } from '../../shared/mpc/party.js';
+import type { MpcMessage, Party } from '../../shared/mpc/party.js';
 import { EcdsaKeygenP2, EcdsaSignP2, deriveEcdsaChild, EcdsaKeyShareP2 } from '../../shared/mpc/ecdsa/index.js';
 import { FrostDkgParty, FrostKeyShare, FrostSignParty, deriveFrostKeyShare, type FrostScheme } from '../../shared/mpc/frost/index.js';
 import { generateRingPedersen } from '../../shared/mpc/zk/ring-pedersen.js';
-import { mpcMessageFromJson, mpcMessageToJson, type SignedMpcMessageJson } from '../../shared/cosigner-api/mpc-message-json.js';
+import { beginCosignerHandshake, completeCosignerHandshake, frameFromJson, frameToJson, helloFromJson, helloToJson, type MpcChannel, type MpcFrameJson, type MpcHelloJson, type PendingHandshake } from '../../shared/cosigner-api/mpc-channel.js';
 import { COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID, parseKeygenItemPayload, type SignItemPayload } from '../../shared/cosigner-api/sign-item.js';
 import type { Logger } from '../../shared/log.js';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
@@ -61,11 +63,16 @@ interface Live {
   /** How many times the party has sent messages; a SIGN party's second send is its signature contribution. */
   sends: number;
   startedAt: number;
+  /** Until the coordinator's hello arrives: our half of the channel handshake, and the party's first messages (held back: nothing leaves unencrypted). */
+  handshake: PendingHandshake | null;
+  held: MpcMessage[];
+  channel: MpcChannel | null;
 }
 
 export interface StartedSession {
   sessionId: string;
-  outbound: SignedMpcMessageJson[];
+  /** The co-signer's channel hello, for the parent to take to the coordinator's opening. */
+  hello: MpcHelloJson;
 }
 
 /** A request the parent must POST to the user's callback handler before any session opens. */
@@ -235,13 +242,14 @@ export class MpcSessions {
     const pairing = activePairing(state, cosignerId);
     const peers = ed25519Peers(new Map([[COORDINATOR_PARTY_ID, pairing.serviceKeySpki.subarray(pairing.serviceKeySpki.length - 32)]]));
     const identity = new Ed25519Identity(COSIGNER_PARTY_ID, identityKeyOf(state));
+    const coordinatorIdentity = pairing.serviceKeySpki.subarray(pairing.serviceKeySpki.length - 32);
     const out: StartedSession[] = [];
     for (const s of sessions) {
-      const live: Live = { ...s, itemId: item.id, workspaceId: item.workspaceId, coordinator: pairing.serviceKeySha256, peers, identity, sends: 0, startedAt: this.now() };
+      const handshake = beginCosignerHandshake({ sessionId: s.sessionId, workItemId: item.id, cosignerIdentity: identity.publicKey, coordinatorIdentity }, identity);
+      const live: Live = { ...s, itemId: item.id, workspaceId: item.workspaceId, coordinator: pairing.serviceKeySha256, peers, identity, sends: 0, startedAt: this.now(), handshake, held: [], channel: null };
       this.live.set(toHex(s.sessionId), live);
-      const first = live.party.start().map((m) => mpcMessageToJson(sealMpcMessage(m, identity)));
-      if (first.length > 0) live.sends++;
-      out.push({ sessionId: toHex(s.sessionId), outbound: first });
+      live.held = live.party.start();
+      out.push({ sessionId: toHex(s.sessionId), hello: helloToJson(handshake.hello) });
     }
     this.o.log.info({ itemId: item.id, kind: item.kind, workspaceId: item.workspaceId, sessions: out.length }, 'MPC sessions open');
     return out;
@@ -296,20 +304,39 @@ export class MpcSessions {
   }
 
   /**
-   * Messages from the coordinator's party for one session → the enclave's answers. A finished
-   * key generation answers with the state change to store (`toStore`); it counts after ConfirmState.
+   * Frames from the coordinator's party for one session → the enclave's. The first step carries the
+   * coordinator's channel hello (from the opening), which opens the channel and lets the party's
+   * first messages out. A finished key generation answers with the state change to store
+   * (`toStore`); it counts after ConfirmState.
    */
-  step(req: { sessionId: string; inbound: unknown[] }): { outbound: SignedMpcMessageJson[]; done: boolean; toStore: SealedFile | null } {
+  step(req: { sessionId: string; peerHello: unknown; inbound: unknown[] }): { outbound: MpcFrameJson[]; done: boolean; toStore: SealedFile | null } {
     this.expire();
     const live = this.live.get(req.sessionId);
     if (!live) throw new CosignerError('MPC_STATE', 'no open MPC session with that id in this enclave');
-    const outbound: SignedMpcMessageJson[] = [];
+    const outbound: MpcFrameJson[] = [];
     try {
-      for (const m of req.inbound) {
-        const opened = openMpcMessage(mpcMessageFromJson(m), { self: COSIGNER_PARTY_ID, sessionId: live.sessionId, peers: live.peers });
-        for (const o of live.party.receive(opened)) outbound.push(mpcMessageToJson(sealMpcMessage(o, live.identity)));
+      let channel = live.channel;
+      if (req.peerHello !== null) {
+        if (channel || !live.handshake) throw new CosignerError('MPC_INVALID_MESSAGE', 'the channel of this session is open already: a second hello is refused');
+        channel = completeCosignerHandshake(live.handshake, asInvalid(() => helloFromJson(req.peerHello, 'coordinator hello')), live.peers);
+        live.channel = channel;
+        live.handshake = null;
+        const first = live.held.splice(0);
+        if (first.length > 0) {
+          live.sends++;
+          for (const m of first) outbound.push(frameToJson(channel.seal(sealMpcMessage(m, live.identity))));
+        }
       }
-      if (outbound.length > 0) live.sends++;
+      if (!channel) throw new CosignerError('MPC_INVALID_MESSAGE', 'the coordinator\'s channel hello must come before any message');
+      const answers: MpcMessage[] = [];
+      for (const [i, m] of req.inbound.entries()) {
+        const signed = channel.open(asInvalid(() => frameFromJson(m, `inbound[${i}]`)));
+        answers.push(...live.party.receive(openMpcMessage(signed, { self: COSIGNER_PARTY_ID, sessionId: live.sessionId, peers: live.peers })));
+      }
+      if (answers.length > 0) {
+        live.sends++;
+        for (const m of answers) outbound.push(frameToJson(channel.seal(sealMpcMessage(m, live.identity))));
+      }
     } catch (e) {
       // Terminal (CRYPTO.md): a session that saw one bad message is dead.
       this.abort(req.sessionId, live, e);
@@ -317,6 +344,7 @@ export class MpcSessions {
     }
     if (!live.party.done) return { outbound, done: false, toStore: null };
     this.live.delete(req.sessionId);
+    live.channel?.close();
     if (live.kind === 'SIGN') {
       this.o.log.info({ itemId: live.itemId, sessionId: req.sessionId }, 'MPC signing session finished');
       return { outbound, done: true, toStore: null };
@@ -348,6 +376,7 @@ export class MpcSessions {
 
   private abort(sessionId: string, live: Live, why: unknown): void {
     this.live.delete(sessionId);
+    live.channel?.close();
     // Given back only if the enclave never sent its signature share (its second send): after that
     // the coordinator may hold a signature, and the message counts as signed.
     if (live.txKey && !contributed(live)) this.consumed.release([live.txKey]);
@@ -365,5 +394,15 @@ export class MpcSessions {
         this.consumed.release(a.txKeys);
       }
     }
+  }
+}
+
+/** A malformed frame or hello is an invalid MPC message (it ends the session), not a schema error of the RPC. */
+function asInvalid<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (isCosignerError(e, 'SCHEMA_VIOLATION')) throw new CosignerError('MPC_INVALID_MESSAGE', e.message);
+    throw e;
   }
 }

@@ -14,9 +14,9 @@ import { CosignerError, type ErrorCode } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/log.js';
 import type { StateReport } from '../../shared/cosigner-api/state-report.js';
 import { CosignerApiCode } from '../../shared/cosigner-api/error-codes.js';
-import type { SignedMpcMessageJson } from '../../shared/cosigner-api/mpc-message-json.js';
+import type { MpcFrameJson, MpcHelloJson } from '../../shared/cosigner-api/mpc-channel.js';
 import type { SignableWorkItem } from '../../shared/cosigner-api/work-item-signature.js';
-import { HeartbeatResponse, MpcMessagesResponse, PollResponse, ResultResponse, TokenResponse } from '../../shared/cosigner-api/wire.js';
+import { HeartbeatResponse, MpcMessagesResponse, MpcOpeningResponse, PollResponse, ResultResponse, TokenResponse } from '../../shared/cosigner-api/wire.js';
 
 /** The coordinator's numeric codes this client acts on (coordinator/README.md, "Co-signer API"). */
 export const CosignerApiCodes = CosignerApiCode;
@@ -54,7 +54,8 @@ export interface PollAnswer {
   /** base64 Ed25519 by the service key, or null with no item. */
   signature: string | null;
 }
-export type MpcMessageJson = SignedMpcMessageJson;
+/** An encrypted MPC frame: the parent carries it and cannot read it. */
+export type MpcMessageJson = MpcFrameJson;
 
 export interface CosignerApiClientOptions {
   /** The coordinator's URL, as the pairing token carries it (http: only for local stacks and tests). */
@@ -190,13 +191,13 @@ export class CosignerApiClient {
     return this.checked(ResultResponse, r, 'POST /cosigner/v1/work/:id/result') as { status: 'recorded' | 'duplicate' };
   }
 
-  /** The coordinator's opening messages of an MPC session ([] when it does not speak first). */
-  async mpcOpening(sessionId: string, opts: CallOptions = {}): Promise<{ messages: MpcMessageJson[] }> {
-    const r = await this.authed('GET', `cosigner/v1/mpc/${sessionHex(sessionId)}/opening`, 'GET /cosigner/v1/mpc/:session/opening', opts);
-    return this.checked(MpcMessagesResponse, r, 'GET /cosigner/v1/mpc/:session/opening') as { messages: MpcMessageJson[] };
+  /** Opens an MPC session's channel with the enclave's hello: the coordinator's hello and opening frames ([] when it does not speak first). */
+  async mpcOpening(sessionId: string, hello: MpcHelloJson, opts: CallOptions = {}): Promise<{ hello: MpcHelloJson; messages: MpcMessageJson[] }> {
+    const r = await this.authed('POST', `cosigner/v1/mpc/${sessionHex(sessionId)}/opening`, 'POST /cosigner/v1/mpc/:session/opening', { ...opts, body: { hello } });
+    return this.checked(MpcOpeningResponse, r, 'POST /cosigner/v1/mpc/:session/opening') as { hello: MpcHelloJson; messages: MpcMessageJson[] };
   }
 
-  /** One round of the enclave's MPC messages; the party's answers (`replayed`: a retry's stored answer). */
+  /** One round of the enclave's encrypted MPC frames; the party's answers (`replayed`: a retry's stored answer). */
   async mpcMessages(sessionId: string, messages: MpcMessageJson[], opts: CallOptions = {}): Promise<{ messages: MpcMessageJson[]; replayed: boolean }> {
     const r = await this.authed('POST', `cosigner/v1/mpc/${sessionHex(sessionId)}/messages`, 'POST /cosigner/v1/mpc/:session/messages', { ...opts, body: { messages } });
     const a = this.checked(MpcMessagesResponse, r, 'POST /cosigner/v1/mpc/:session/messages') as { messages: MpcMessageJson[] };

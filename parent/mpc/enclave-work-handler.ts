@@ -1,8 +1,9 @@
 // The parent's WorkHandler for KEYGEN and SIGN items (DESIGN.md "The trust boundary is the design"):
 // it hands the item to the enclave exactly as the long poll delivered it, POSTs the callback request
-// the enclave signed (and hands the answer back as received), then ferries MPC messages between the
-// enclave and the coordinator's relay until both sides are done. It decides nothing:
-// the enclave checks the item, approves, signs its messages; the coordinator's party checks them.
+// the enclave signed (and hands the answer back as received), then ferries each session's channel
+// hellos and encrypted MPC frames between the enclave and the coordinator's relay until both sides
+// are done. It decides nothing and reads nothing: the enclave checks the item, approves, signs and
+// encrypts its messages; the coordinator's party checks them.
 // A key generation's sealed share is stored and confirmed before anything else goes out, and
 // GENERATED is reported only after that: the coordinator keeps its own share PENDING until then,
 // so no address is derived from a key whose other share a crash could still lose.
@@ -15,6 +16,7 @@ import type { SealedStore } from '../sealed-store.js';
 import { storeStateChange } from '../state-sync.js';
 import type { WorkHandler, WorkContext } from '../coordinator/long-poll-loop.js';
 import type { MpcMessageJson, WorkItem } from '../coordinator/cosigner-api-client.js';
+import type { MpcHelloJson } from '../../shared/cosigner-api/mpc-channel.js';
 import { CallbackClient } from '../callback/callback-client.js';
 import type { CallbackKind } from '../../shared/callback/claims.js';
 
@@ -63,7 +65,7 @@ export class EnclaveWorkHandler implements WorkHandler {
       }
     }
     try {
-      for (const s of sessions) await this.run(s.sessionId, s.outbound, ctx, log);
+      for (const s of sessions) await this.run(s.sessionId, s.hello, ctx, log);
     } catch (e) {
       if (ctx.signal.aborted) throw e; // lease lost or stopping: report nothing
       log.warn({ code: isCosignerError(e) ? e.code : 'INTERNAL' }, `MPC session failed: ${isCosignerError(e) ? e.message : (e as Error).message}`);
@@ -93,18 +95,21 @@ export class EnclaveWorkHandler implements WorkHandler {
     }
   }
 
-  private async run(sessionId: string, first: string[], ctx: WorkContext, log: Logger): Promise<void> {
-    let inbound = (await ctx.client.mpcOpening(sessionId, { signal: ctx.signal })).messages;
-    let outbound = first.map((t) => JSON.parse(t) as MpcMessageJson);
+  /** One session: the enclave's hello to the coordinator's opening, its answer (hello and first frames) into the first step, then rounds. */
+  private async run(sessionId: string, hello: string, ctx: WorkContext, log: Logger): Promise<void> {
+    const opened = await ctx.client.mpcOpening(sessionId, JSON.parse(hello) as MpcHelloJson, { signal: ctx.signal });
+    let peerHello: string | null = JSON.stringify(opened.hello);
+    let inbound = opened.messages;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      if (inbound.length > 0) {
-        const step = await this.d.enclave.call('MpcStep', { sessionId, inbound: inbound.map((m) => JSON.stringify(m)) }, { timeoutMs: 120_000 });
-        outbound.push(...step.outbound.map((t) => JSON.parse(t) as MpcMessageJson));
+      let outbound: MpcMessageJson[] = [];
+      if (peerHello !== null || inbound.length > 0) {
+        const step = await this.d.enclave.call('MpcStep', { sessionId, peerHello, inbound: inbound.map((m) => JSON.stringify(m)) }, { timeoutMs: 120_000 });
+        peerHello = null;
+        outbound = step.outbound.map((t) => JSON.parse(t) as MpcMessageJson);
         if (step.toStore) await storeStateChange(this.d.enclave, this.d.store, step.toStore, log);
       }
       if (outbound.length === 0) return;
       inbound = (await ctx.client.mpcMessages(sessionId, outbound, { signal: ctx.signal })).messages;
-      outbound = [];
     }
     throw new CosignerError('MPC_STATE', `session ${sessionId.slice(0, 12)}… did not finish in ${MAX_ROUNDS} rounds`);
   }

@@ -69,17 +69,21 @@ export const ResultRequest = closed({ result: Type.Unknown(), state: StateReport
 export const ResultResponse = Type.Object({ status: Type.Union([Type.Literal('recorded'), Type.Literal('duplicate')]) });
 
 export const MpcSessionParams = closed({ sessionId: HEX32 });
-export const SignedMpcMessageJsonSchema = closed({
-  protocol: Type.String({ maxLength: 64 }),
-  sessionId: HEX32,
-  from: Type.Integer({ minimum: 0, maximum: 255 }),
-  to: Type.Integer({ minimum: 0, maximum: 255 }),
-  round: Type.Integer({ minimum: 0, maximum: 64 }),
-  payload: Type.String({ maxLength: 1_400_000, pattern: BASE64 }),
-  signature: Type.String({ maxLength: 128, pattern: BASE64 }),
+/** An MPC channel hello (shared/cosigner-api/mpc-channel.ts): an X25519 key and its Ed25519 signature. */
+export const MpcHelloJsonSchema = closed({
+  ephemeralPublicKey: Type.String({ minLength: 44, maxLength: 44, pattern: BASE64 }),
+  signature: Type.String({ minLength: 88, maxLength: 88, pattern: BASE64 }),
 });
-export const MpcMessagesRequest = closed({ messages: Type.Array(SignedMpcMessageJsonSchema, { minItems: 1, maxItems: 16 }) });
-export const MpcMessagesResponse = Type.Object({ messages: Type.Array(SignedMpcMessageJsonSchema) });
+/** One encrypted MPC frame; only the two parties can read it. */
+export const MpcFrameJsonSchema = closed({
+  sessionId: HEX32,
+  seq: Type.Integer({ minimum: 0, maximum: 1024 }),
+  ciphertext: Type.String({ minLength: 1, maxLength: 1_410_000, pattern: BASE64 }),
+});
+export const MpcOpeningRequest = closed({ hello: MpcHelloJsonSchema });
+export const MpcOpeningResponse = Type.Object({ hello: MpcHelloJsonSchema, messages: Type.Array(MpcFrameJsonSchema) });
+export const MpcMessagesRequest = closed({ messages: Type.Array(MpcFrameJsonSchema, { minItems: 1, maxItems: 16 }) });
+export const MpcMessagesResponse = Type.Object({ messages: Type.Array(MpcFrameJsonSchema) });
 
 export type PairRequest = Static<typeof PairRequest>;
 export type PairResponse = Static<typeof PairResponse>;

@@ -16,7 +16,7 @@ describe('co-signer API: malformed input on every route', function () {
   let cs: TestCosigner;
   before(async () => {
     enclave = EmulatedEnclave.create();
-    c = await startCoordinator({ attestationRoot: enclave.rootPem, allowAnyPcrs: true, mpcParty: { opening: async () => [], receive: async () => [] } });
+    c = await startCoordinator({ attestationRoot: enclave.rootPem, allowAnyPcrs: true, mpcParty: { opening: async () => { throw new Error('not reached'); }, receive: async () => [] } });
     const admin = await c.user('ADMIN');
     cs = await new TestCosigner(c, enclave).pair(await pairingTokenFor(c, admin, admin.row.id));
   });
@@ -35,8 +35,8 @@ describe('co-signer API: malformed input on every route', function () {
     const doc = (await (await fetch(`${c.baseUrl}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
     const routes = Object.entries(doc.paths).filter(([p]) => p.startsWith('/cosigner/')).flatMap(([path, ops]) => Object.keys(ops).map((m) => ({ path, method: m.toUpperCase() })));
     expect(routes.map((r) => `${r.method} ${r.path}`).sort()).to.deep.equal([
-      'GET /cosigner/v1/mpc/{sessionId}/opening', 'GET /cosigner/v1/service-key', 'GET /cosigner/v1/work',
-      'POST /cosigner/v1/mpc/{sessionId}/messages', 'POST /cosigner/v1/pair', 'POST /cosigner/v1/token',
+      'GET /cosigner/v1/service-key', 'GET /cosigner/v1/work',
+      'POST /cosigner/v1/mpc/{sessionId}/messages', 'POST /cosigner/v1/mpc/{sessionId}/opening', 'POST /cosigner/v1/pair', 'POST /cosigner/v1/token',
       'POST /cosigner/v1/work/{id}/heartbeat', 'POST /cosigner/v1/work/{id}/result',
     ]);
     const before = await counts();

@@ -5,33 +5,37 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { toHex } from '../../shared/bytes.js';
 import { CosignerError } from '../../shared/errors.js';
-import { Ed25519Identity, sealMpcMessage, type SignedMpcMessage } from '../../shared/mpc/authenticated-message.js';
-import { mpcMessageFromJson, mpcMessageToJson } from '../../shared/cosigner-api/mpc-message-json.js';
-import type { MpcPartyEndpoint, MpcSessionRef } from '../../coordinator/mpc/party-endpoint.js';
+import { frameFromJson, frameToJson, helloFromJson, helloToJson, type MpcFrame, type MpcHello } from '../../shared/cosigner-api/mpc-channel.js';
+import type { MpcOpening, MpcPartyEndpoint, MpcSessionRef } from '../../coordinator/mpc/party-endpoint.js';
 import { signedFetch, startCoordinator, type TestCoordinator } from './support/build-app.js';
 import { EmulatedEnclave, TestCosigner, pairingTokenFor } from './support/cosigner.js';
 
-/** Answers each round with one message of round+1, and counts what it was given. */
-class FakeParty implements MpcPartyEndpoint {
-  readonly received: Array<{ ref: MpcSessionRef; messages: SignedMpcMessage[] }> = [];
-  openings = 0;
-  readonly me = Ed25519Identity.generate(1);
+/** The relay carries frames it cannot read: opaque bytes here, so only the relay's own behaviour is under test. */
+const opaque = (sessionId: Uint8Array, seq: number, body: Uint8Array | string): MpcFrame => ({
+  sessionId: new Uint8Array(sessionId), seq, ciphertext: new Uint8Array(typeof body === 'string' ? Buffer.from(body.padEnd(16, '.')) : body),
+});
 
-  async opening(ref: MpcSessionRef): Promise<SignedMpcMessage[]> {
+/** Answers each round with one frame of the next sequence number, and counts what it was given. */
+class FakeParty implements MpcPartyEndpoint {
+  readonly received: Array<{ ref: MpcSessionRef; messages: MpcFrame[] }> = [];
+  readonly hellos: MpcHello[] = [];
+  openings = 0;
+
+  async opening(ref: MpcSessionRef, hello: MpcHello): Promise<MpcOpening> {
     this.openings++;
-    return [sealMpcMessage({ protocol: 'test', sessionId: ref.sessionId, from: 1, to: 2, round: 1, payload: { opening: true } }, this.me)];
+    this.hellos.push(hello);
+    return { hello: { ephemeralPublicKey: new Uint8Array(randomBytes(32)), signature: new Uint8Array(randomBytes(64)) }, messages: [opaque(ref.sessionId, 0, 'opening')] };
   }
 
   /** Set to make the next receive() fail. */
   failWith: Error | null = null;
 
-  async receive(ref: MpcSessionRef, messages: SignedMpcMessage[]): Promise<SignedMpcMessage[]> {
+  async receive(ref: MpcSessionRef, messages: MpcFrame[]): Promise<MpcFrame[]> {
     this.received.push({ ref, messages });
     const f = this.failWith;
     this.failWith = null;
     if (f) throw f;
-    const round = messages[0]!.round + 1;
-    return [sealMpcMessage({ protocol: 'test', sessionId: ref.sessionId, from: 1, to: 2, round, payload: { answer: this.received.length, nonce: toHex(randomBytes(8)) } }, this.me)];
+    return [opaque(ref.sessionId, messages[0]!.seq, `answer ${this.received.length} ${toHex(randomBytes(8))}`)];
   }
 }
 
@@ -44,7 +48,6 @@ describe('co-signer API: MPC relay', function () {
   let b: TestCosigner;
   let sessionId: string;
   let itemId: string;
-  const p2 = Ed25519Identity.generate(2);
 
   before(() => {
     enclave = EmulatedEnclave.create();
@@ -77,25 +80,28 @@ describe('co-signer API: MPC relay', function () {
     await c?.close();
   });
 
-  const msg = (round: number, payload: unknown = { round }, sid = sessionId) =>
-    mpcMessageToJson(sealMpcMessage({ protocol: 'test', sessionId: Buffer.from(sid, 'hex'), from: 2, to: 1, round, payload }, p2));
+  const msg = (seq: number, body: Uint8Array | string = `frame ${seq}`, sid = sessionId) => frameToJson(opaque(Buffer.from(sid, 'hex'), seq, body));
+  const hello = () => helloToJson({ ephemeralPublicKey: new Uint8Array(randomBytes(32)), signature: new Uint8Array(randomBytes(64)) });
   const send = (cs: TestCosigner, messages: unknown[], sid = sessionId) => cs.call('POST', `/cosigner/v1/mpc/${sid}/messages`, { messages });
 
-  it('relays a round to the party and back, as SignedMpcMessage JSON that decodes to the party\'s exact messages', async () => {
-    const opening = await a.call('GET', `/cosigner/v1/mpc/${sessionId}/opening`);
+  it('relays the channel hello and a round to the party and back, byte for byte', async () => {
+    const mine = hello();
+    const opening = await a.call('POST', `/cosigner/v1/mpc/${sessionId}/opening`, { hello: mine });
     expect(opening.status, JSON.stringify(opening.json)).to.equal(200);
+    expect(helloToJson(party.hellos[0]!), 'the hello delivered as sent').to.deep.equal(mine);
+    expect(helloFromJson(opening.json.hello).ephemeralPublicKey).to.have.length(32);
     expect(opening.json.messages).to.have.length(1);
-    expect(mpcMessageFromJson(opening.json.messages[0]).round).to.equal(1);
-    const sent = msg(2, { hello: 'party' });
+    expect(frameFromJson(opening.json.messages[0]).seq).to.equal(0);
+    const sent = msg(0, 'party');
     const r = await send(a, [sent]);
     expect(r.status, JSON.stringify(r.json)).to.equal(200);
     expect(party.received).to.have.length(1);
     expect(party.received[0]!.ref).to.deep.include({ workspaceId: c.workspace.id, cosignerId: a.cosignerId });
     expect(toHex(party.received[0]!.ref.sessionId)).to.equal(sessionId);
-    expect(mpcMessageToJson(party.received[0]!.messages[0]!), 'delivered byte for byte').to.deep.equal(sent);
-    const back = mpcMessageFromJson(r.json.messages[0]);
-    expect(back.round).to.equal(3);
-    expect(back.signature).to.have.length(64);
+    expect(frameToJson(party.received[0]!.messages[0]!), 'delivered byte for byte').to.deep.equal(sent);
+    const back = frameFromJson(r.json.messages[0]);
+    expect(back.seq).to.equal(0);
+    expect(Buffer.from(back.ciphertext).toString()).to.match(/^answer 1 /);
   });
 
   it('a retried identical POST gets the stored answer without a second receive(); another POST for that round is 409', async () => {
@@ -107,7 +113,7 @@ describe('co-signer API: MPC relay', function () {
     expect(again.json).to.deep.equal(first.json);
     expect(again.headers.get('mpc-replayed')).to.equal('true');
     expect(party.received).to.have.length(1);
-    const different = await send(a, [msg(2, { other: true })]);
+    const different = await send(a, [msg(2, 'other bytes')]);
     expect(different.status).to.equal(409);
     expect(different.json.code).to.equal(1613);
     expect(party.received).to.have.length(1);
@@ -137,9 +143,9 @@ describe('co-signer API: MPC relay', function () {
 
   it('only the co-signer holding the session\'s work item may use it; after hand-over, only the new holder', async () => {
     for (const [what, r] of [
-      ['opening', await b.call('GET', `/cosigner/v1/mpc/${sessionId}/opening`)],
+      ['opening', await b.call('POST', `/cosigner/v1/mpc/${sessionId}/opening`, { hello: hello() })],
       ['messages', await send(b, [msg(2)])],
-      ['unknown session', await send(a, [msg(2, {}, toHex(randomBytes(32)))], toHex(randomBytes(32)))],
+      ['unknown session', await send(a, [msg(2, 'x', toHex(randomBytes(32)))], toHex(randomBytes(32)))],
     ] as const) {
       expect(r.status, what).to.equal(403);
       expect(r.json.code, what).to.equal(1612);
@@ -164,10 +170,10 @@ describe('co-signer API: MPC relay', function () {
   });
 
   it('carries a round as large as key generation\'s (300 KiB of payload) over the default body limit', async () => {
-    const big = msg(2, { blob: new Uint8Array(randomBytes(300 * 1024)) });
+    const big = msg(2, new Uint8Array(randomBytes(300 * 1024)));
     const r = await send(a, [big]);
     expect(r.status, JSON.stringify(r.json)).to.equal(200);
-    expect(mpcMessageToJson(party.received[0]!.messages[0]!)).to.deep.equal(big);
+    expect(frameToJson(party.received[0]!.messages[0]!)).to.deep.equal(big);
   });
 
   it('refuses malformed relay requests (400) without calling the party', async () => {
@@ -175,8 +181,10 @@ describe('co-signer API: MPC relay', function () {
     const cases: unknown[] = [
       { messages: [] },
       { messages: [{ ...good, sessionId: toHex(randomBytes(32)) }] },
-      { messages: [{ ...good, signature: Buffer.alloc(10).toString('base64') }] },
-      { messages: [{ ...good, payload: 'not base64!' }] },
+      { messages: [{ ...good, ciphertext: Buffer.alloc(10).toString('base64') }] },
+      { messages: [{ ...good, ciphertext: 'not base64!' }] },
+      { messages: [{ ...good, seq: -1 }] },
+      { messages: [{ ...good, seq: 1.5 }] },
       { messages: [{ ...good, extra: 1 }] },
       { messages: [good], extra: 1 },
       { messages: 'x' },
@@ -187,6 +195,11 @@ describe('co-signer API: MPC relay', function () {
       expect(r.json.code).to.be.a('number');
     }
     expect((await a.call('POST', `/cosigner/v1/mpc/nothex/messages`, { messages: [good] })).status).to.equal(400);
+    for (const body of [{}, { hello: { ...hello(), signature: 'short' } }, { hello: { ...hello(), extra: 1 } }, { hello: hello(), extra: 1 }]) {
+      const r = await a.call('POST', `/cosigner/v1/mpc/${sessionId}/opening`, body);
+      expect(r.status, JSON.stringify(body).slice(0, 80)).to.equal(400);
+    }
+    expect(party.openings).to.equal(0);
     expect(party.received).to.have.length(0);
     expect(Number((await c.db.selectFrom('mpc_relay_answers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n)).to.equal(0);
   });

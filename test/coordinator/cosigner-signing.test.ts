@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
-import { mpcMessageFromJson, mpcMessageToJson } from '../../shared/cosigner-api/mpc-message-json.js';
 import { verifyWorkItem } from '../../shared/cosigner-api/work-item-signature.js';
 import { decodePairingToken } from '../../shared/cosigner-api/pairing-token.js';
 import { KeyLockJournal } from '../../coordinator/mpc/key-lock-journal.js';
@@ -19,20 +18,9 @@ import type { MpcPartyEndpoint } from '../../coordinator/mpc/party-endpoint.js';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from './support/build-app.js';
 import { EmulatedEnclave, TestCosigner, pairingTokenFor } from './support/cosigner.js';
 import { EngineCosigner } from './support/engine-cosigner.js';
+import { httpRelay } from './support/http-relay.js';
 import { TEST_RING_PEDERSEN_BITS } from '../support/ecdsa-keys.js';
 
-/** The MPC relay as the co-signer's parent calls it. */
-function relay(http: TestCosigner): MpcPartyEndpoint {
-  const sid = (ref: { sessionId: Uint8Array }) => Buffer.from(ref.sessionId).toString('hex');
-  const answer = (r: { status: number; json: any }) => {
-    if (r.status !== 200) throw new Error(`relay ${r.status}: ${JSON.stringify(r.json)}`);
-    return (r.json.messages as unknown[]).map((m, i) => mpcMessageFromJson(m, `messages[${i}]`));
-  };
-  return {
-    opening: async (ref) => answer(await http.call('GET', `/cosigner/v1/mpc/${sid(ref)}/opening`)),
-    receive: async (ref, messages) => answer(await http.call('POST', `/cosigner/v1/mpc/${sid(ref)}/messages`, { messages: messages.map(mpcMessageToJson) })),
-  };
-}
 
 describe('coordinator signing with a paired co-signer over the co-signer API', function () {
   this.timeout(180_000);
@@ -92,7 +80,7 @@ describe('coordinator signing with a paired co-signer over the co-signer API', f
     for (let i = 0; i < 3; i++) {
       const item = await next('KEYGEN');
       algorithms.push((item.payload as KeygenItemPayload).algorithm);
-      await engine.generate(relay(http), c.workspace.id, item.payload as KeygenItemPayload);
+      await engine.generate(httpRelay(http), c.workspace.id, item.id, item.payload as KeygenItemPayload);
       expect((await http.result(item.id, { outcome: 'GENERATED' })).status).to.equal(200);
     }
     expect(algorithms.sort()).to.deep.equal(['MPC_BIP340_SECP256K1', 'MPC_ECDSA_SECP256K1', 'MPC_EDDSA_ED25519']);
@@ -106,7 +94,7 @@ describe('coordinator signing with a paired co-signer over the co-signer API', f
     const item = await next('SIGN');
     const p = item.payload as SignItemPayload;
     expect(p.transactionId).to.equal(txId);
-    await engine.run(relay(http), engine.ref(c.workspace.id, p.messages[0]!.sessionId), engine.signParty(p, 0));
+    await engine.run(httpRelay(http), engine.ref(c.workspace.id, p.messages[0]!.sessionId, item.id), engine.signParty(p, 0));
     expect((await http.result(item.id, { outcome: 'SIGNED' })).status).to.equal(200);
     const tx = await signer.v5.getTransactionById(txId);
     expect(tx.status).to.equal('COMPLETED');
@@ -132,7 +120,7 @@ describe('coordinator signing with a paired co-signer over the co-signer API', f
     const second = await next('SIGN');
     expect(second.id).to.not.equal(first.id);
     const p = second.payload as SignItemPayload;
-    await engine.run(relay(http), engine.ref(c.workspace.id, p.messages[0]!.sessionId), engine.signParty(p, 0));
+    await engine.run(httpRelay(http), engine.ref(c.workspace.id, p.messages[0]!.sessionId, second.id), engine.signParty(p, 0));
     await http.result(second.id, { outcome: 'SIGNED' });
     expect((await signer.v5.getTransactionById(txId)).status).to.equal('COMPLETED');
   });

@@ -6,8 +6,7 @@ import { canonicalJson } from '../../shared/cosigner-api/canonical-json.js';
 import { decodePairingToken, encodePairingToken, pairingNonce } from '../../shared/cosigner-api/pairing-token.js';
 import { pairingKeyBinding } from '../../shared/cosigner-api/keys.js';
 import { signStateReport, verifyStateReport } from '../../shared/cosigner-api/state-report.js';
-import { mpcMessageFromJson, mpcMessageToJson } from '../../shared/cosigner-api/mpc-message-json.js';
-import { Ed25519Identity, sealMpcMessage } from '../../shared/mpc/authenticated-message.js';
+import { frameFromJson, frameToJson, helloFromJson, helloToJson } from '../../shared/cosigner-api/mpc-channel.js';
 import { expectCosignerError } from '../support/expect-error.js';
 
 describe('co-signer API: shared encodings', () => {
@@ -62,15 +61,20 @@ describe('co-signer API: shared encodings', () => {
     expect(verifyStateReport({ ...r, signature: 'AAAA' }, ctx, publicKey)).to.equal(false);
   });
 
-  it('SignedMpcMessage JSON: hex session id, base64 payload and signature, round-trips exactly and parses strictly', () => {
-    const m = sealMpcMessage({ protocol: 'ecdsa-sign', sessionId: new Uint8Array(randomBytes(32)), from: 2, to: 1, round: 3, payload: { x: [1, 2] } }, Ed25519Identity.generate(2));
-    const j = mpcMessageToJson(m);
+  it('MPC frame and hello JSON: hex session id, base64 bytes, round-trip exactly and parse strictly', () => {
+    const f = { sessionId: new Uint8Array(randomBytes(32)), seq: 3, ciphertext: new Uint8Array(randomBytes(40)) };
+    const j = frameToJson(f);
     expect(j.sessionId).to.match(/^[0-9a-f]{64}$/);
-    expect(Buffer.from(j.payload, 'base64')).to.deep.equal(Buffer.from(m.payload));
-    expect(mpcMessageFromJson(JSON.parse(JSON.stringify(j)))).to.deep.equal(m);
-    for (const bad of [{ ...j, sessionId: j.sessionId.slice(2) }, { ...j, sessionId: j.sessionId.toUpperCase() }, { ...j, payload: `${j.payload}!` }, { ...j, signature: 'AAAA' },
-      { ...j, from: 256 }, { ...j, round: -1 }, { ...j, extra: 1 }, { ...j, payload: 'QQ' }]) {
-      expectCosignerError(() => mpcMessageFromJson(bad), 'SCHEMA_VIOLATION');
+    expect(frameFromJson(JSON.parse(JSON.stringify(j)))).to.deep.equal(f);
+    for (const bad of [{ ...j, sessionId: j.sessionId.slice(2) }, { ...j, sessionId: j.sessionId.toUpperCase() }, { ...j, ciphertext: `${j.ciphertext}!` }, { ...j, ciphertext: 'AAAA' },
+      { ...j, seq: -1 }, { ...j, seq: 1025 }, { ...j, extra: 1 }, { ...j, ciphertext: 'QQ' }]) {
+      expectCosignerError(() => frameFromJson(bad), 'SCHEMA_VIOLATION');
+    }
+    const h = { ephemeralPublicKey: new Uint8Array(randomBytes(32)), signature: new Uint8Array(randomBytes(64)) };
+    const hj = helloToJson(h);
+    expect(helloFromJson(JSON.parse(JSON.stringify(hj)))).to.deep.equal(h);
+    for (const bad of [{ ...hj, ephemeralPublicKey: 'AAAA' }, { ...hj, signature: hj.ephemeralPublicKey }, { ...hj, extra: 1 }, {}]) {
+      expectCosignerError(() => helloFromJson(bad), 'SCHEMA_VIOLATION');
     }
   });
 });

@@ -42,9 +42,9 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
 
   const mpcOptions = () => ({
     lockStore: journal, identity, paillier: () => paillier, minRingPedersenBits: TEST_RING_PEDERSEN_BITS,
-    cosignerPeer: async (_ws: string, id: string) => {
+    cosignerIdentity: async (_ws: string, id: string) => {
       if (id !== cosigner.id) throw new Error('unknown co-signer');
-      return cosigner.peers();
+      return cosigner.identity.publicKey;
     },
   });
 
@@ -100,7 +100,7 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     for (let done = 0; done < 3; ) {
       const item = await leaseNext('KEYGEN');
       const { algorithm } = item.payload as KeygenItemPayload;
-      await cosigner.generate(party(), c.workspace.id, item.payload as KeygenItemPayload);
+      await cosigner.generate(party(), c.workspace.id, item.id, item.payload as KeygenItemPayload);
       // The coordinator's share waits for the co-signer to say it stored its own.
       expect(await c.app.masterKeys.publicKeys(c.workspace.id), 'pending until GENERATED').to.not.have.property(algorithm);
       if (!failedOnce) {
@@ -181,7 +181,7 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     const item = await leaseNext('SIGN');
     const payload = item.payload as SignItemPayload;
     expect(payload.transactionId).to.equal(txId);
-    await cosigner.run(party(), cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId), cosigner.signParty(payload, 0));
+    await cosigner.run(party(), cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId, item.id), cosigner.signParty(payload, 0));
     const tx = await signer.ts.transactions.getTransaction({ txId });
     expect(tx.data.status).to.equal('COMPLETED');
     const m = tx.data.signedMessages![0]!;
@@ -198,8 +198,9 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
   it('RAW Ed25519 (FROST): COMPLETED with an RFC 8032 signature under the derived key', async () => {
     const content = Buffer.from('a Solana message').toString('hex');
     const txId = await rawTx('MPC_EDDSA_ED25519', content, [44, 1, 0, 0, 3]);
-    const payload = (await leaseNext('SIGN')).payload as SignItemPayload;
-    await cosigner.run(party(), cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId), cosigner.signParty(payload, 0));
+    const item = await leaseNext('SIGN');
+    const payload = item.payload as SignItemPayload;
+    await cosigner.run(party(), cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId, item.id), cosigner.signParty(payload, 0));
     const tx = await signer.v5.getTransactionById(txId);
     expect(tx.status).to.equal('COMPLETED');
     const m = tx.signedMessages![0]!;
@@ -210,21 +211,24 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
 
   it('never signs a message twice: a finished session is closed, and a second session for the same message is refused', async () => {
     const signed = await c.db.selectFrom('mpc_sessions').selectAll().where('kind', '=', 'SIGN').where('state', '=', 'DONE').executeTakeFirstOrThrow();
-    await expectCosignerRejection(() => party().opening(cosigner.ref(c.workspace.id, signed.id)), 'MPC_STATE');
+    const signedRef = cosigner.ref(c.workspace.id, signed.id, signed.work_item_id);
+    await expectCosignerRejection(() => party().opening(signedRef, cosigner.hello(signedRef)), 'MPC_STATE');
     // A duplicated request for the same transaction and message (as a replayed work item would carry).
     const copy = randomBytes(32).toString('hex');
     await c.db.insertInto('mpc_sessions').values({ ...signed, id: copy, state: 'OPEN', result: null, cosigner_id: null }).execute();
-    await expectCosignerRejection(() => party().opening(cosigner.ref(c.workspace.id, copy)), 'MPC_STATE');
+    const copyRef = cosigner.ref(c.workspace.id, copy, signed.work_item_id);
+    await expectCosignerRejection(() => party().opening(copyRef, cosigner.hello(copyRef)), 'MPC_STATE');
     expect((await c.db.selectFrom('mpc_sessions').select('state').where('id', '=', copy).executeTakeFirstOrThrow()).state).to.equal('FAILED');
   });
 
   it('a session is continued only by the co-signer that opened it', async () => {
     const txId = await rawTx('MPC_ECDSA_SECP256K1', createHash('sha256').update('bob').digest('hex'));
-    const payload = (await leaseNext('SIGN')).payload as SignItemPayload;
-    const ref = cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId);
-    await party().opening(ref);
-    await expectCosignerRejection(() => party().opening({ ...ref, cosignerId: 'another' }), 'MPC_STATE');
-    await expectCosignerRejection(() => party().opening({ ...ref, workspaceId: 'another-workspace' }), 'NOT_FOUND');
+    const item = await leaseNext('SIGN');
+    const payload = item.payload as SignItemPayload;
+    const ref = cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId, item.id);
+    await party().opening(ref, cosigner.hello(ref));
+    await expectCosignerRejection(() => party().opening({ ...ref, cosignerId: 'another' }, cosigner.hello(ref)), 'MPC_STATE');
+    await expectCosignerRejection(() => party().opening({ ...ref, workspaceId: 'another-workspace' }, cosigner.hello(ref)), 'NOT_FOUND');
     // Finish it properly (the co-signer's party starts from the opening it is given again).
     await cosigner.run(party(), ref, cosigner.signParty(payload, 0));
     expect((await signer.v5.getTransactionById(txId)).status).to.equal('COMPLETED');
@@ -232,8 +236,9 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
 
   it('a cheating co-signer locks the ECDSA key durably: the transaction fails, and after a restart the key still refuses to sign', async () => {
     const txId = await rawTx('MPC_ECDSA_SECP256K1', createHash('sha256').update('carol').digest('hex'));
-    const payload = (await leaseNext('SIGN')).payload as SignItemPayload;
-    const ref = cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId);
+    const item = await leaseNext('SIGN');
+    const payload = item.payload as SignItemPayload;
+    const ref = cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId, item.id);
     const share2 = cosigner.shares.get('MPC_ECDSA_SECP256K1') as EcdsaKeyShareP2;
     // P2 adds 1 to its contribution in c3 (signed by it, as a malicious co-signer can): P1 decrypts, the signature fails.
     const breakC3 = (m: MpcMessage): MpcMessage => {
@@ -254,8 +259,9 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     try {
       await app2.ready();
       const next = await rawTx('MPC_ECDSA_SECP256K1', createHash('sha256').update('dave').digest('hex'));
-      const p2 = (await leaseNext('SIGN')).payload as SignItemPayload;
-      await expectCosignerRejection(() => party(app2).opening(cosigner.ref(c.workspace.id, p2.messages[0]!.sessionId)), 'MPC_KEY_LOCKED');
+      const item2 = await leaseNext('SIGN');
+      const p2 = item2.payload as SignItemPayload;
+      await expectCosignerRejection(() => party(app2).opening(cosigner.ref(c.workspace.id, p2.messages[0]!.sessionId, item2.id), cosigner.hello(cosigner.ref(c.workspace.id, p2.messages[0]!.sessionId, item2.id))), 'MPC_KEY_LOCKED');
       expect((await signer.v5.getTransactionById(next)).status).to.equal('FAILED');
     } finally {
       reopened.close();
@@ -265,18 +271,20 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
   it('a session open when the coordinator restarts is not resumed (new nonces mid-protocol): its message is issued again in a new session and signed once', async () => {
     const content = Buffer.from('restart').toString('hex');
     const txId = await rawTx('MPC_EDDSA_ED25519', content);
-    const payload = (await leaseNext('SIGN')).payload as SignItemPayload;
-    const ref = cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId);
-    await party().opening(ref);
+    const item = await leaseNext('SIGN');
+    const payload = item.payload as SignItemPayload;
+    const ref = cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId, item.id);
+    await party().opening(ref, cosigner.hello(ref));
     const app2 = await buildApp({ db: c.db, masterKey: c.app.masterKey, assets: c.app.assets, logger: false, mpc: mpcOptions() });
     await app2.ready(); // finds the orphaned session
     await expectCosignerRejection(() => party(app2).receive(ref, []), 'MPC_STATE');
     expect((await signer.v5.getTransactionById(txId)).status).to.equal('PENDING_SIGNATURE');
-    const again = (await leaseNext('SIGN')).payload as SignItemPayload;
+    const againItem = await leaseNext('SIGN');
+    const again = againItem.payload as SignItemPayload;
     expect(again.transactionId).to.equal(txId);
     expect(again.messages[0]!.sessionId).to.not.equal(payload.messages[0]!.sessionId);
     expect(again.messages[0]!.content).to.equal(content);
-    await cosigner.run(party(app2), cosigner.ref(c.workspace.id, again.messages[0]!.sessionId), cosigner.signParty(again, 0));
+    await cosigner.run(party(app2), cosigner.ref(c.workspace.id, again.messages[0]!.sessionId, againItem.id), cosigner.signParty(again, 0));
     const tx = await signer.v5.getTransactionById(txId);
     expect(tx.status).to.equal('COMPLETED');
     expect(tx.signedMessages).to.have.length(1);
@@ -288,15 +296,18 @@ describe('coordinator MPC party: master keys, wallets and RAW signing with a co-
     const txId = await rawTx('MPC_EDDSA_ED25519', Buffer.from('hand-over').toString('hex'));
     const first = await c.app.workQueue.tryLease([c.workspace.id], cosigner.id, 50);
     const payload = first!.payload as SignItemPayload;
-    await party().opening(cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId));
+    const firstRef = cosigner.ref(c.workspace.id, payload.messages[0]!.sessionId, first!.id);
+    await party().opening(firstRef, cosigner.hello(firstRef));
     await new Promise((r) => setTimeout(r, 80)); // the first co-signer's lease expires
     const other = new EngineCosigner(identity.publicKey);
     const taken = await c.app.workQueue.tryLease([c.workspace.id], other.id);
     expect(taken!.id).to.equal(first!.id);
-    await expectCosignerRejection(() => party().opening(other.ref(c.workspace.id, payload.messages[0]!.sessionId)), 'MPC_STATE', /issued again/);
-    const reissued = (await leaseNext('SIGN')).payload as SignItemPayload;
+    const otherRef = other.ref(c.workspace.id, payload.messages[0]!.sessionId, first!.id);
+    await expectCosignerRejection(() => party().opening(otherRef, other.hello(otherRef)), 'MPC_STATE', /issued again/);
+    const reissuedItem = await leaseNext('SIGN');
+    const reissued = reissuedItem.payload as SignItemPayload;
     expect(reissued.transactionId).to.equal(txId);
-    await cosigner.run(party(), cosigner.ref(c.workspace.id, reissued.messages[0]!.sessionId), cosigner.signParty(reissued, 0));
+    await cosigner.run(party(), cosigner.ref(c.workspace.id, reissued.messages[0]!.sessionId, reissuedItem.id), cosigner.signParty(reissued, 0));
     expect((await signer.v5.getTransactionById(txId)).status).to.equal('COMPLETED');
   });
 });

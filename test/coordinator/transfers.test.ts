@@ -60,14 +60,14 @@ describe('coordinator transfers on a local EVM devnet', function () {
     const paillier = generatePaillierKeyPair(2048).secretKey;
     c = await startCoordinator({
       assets: new AssetCatalogue({ evmChainId: devnet.chainId, testToken: { contractAddress: devnet.token.address, decimals: devnet.token.decimals } }),
-      mpc: { lockStore: journal, identity, paillier: () => paillier, minRingPedersenBits: TEST_RING_PEDERSEN_BITS, cosignerPeer: async () => cosigner.peers() },
+      mpc: { lockStore: journal, identity, paillier: () => paillier, minRingPedersenBits: TEST_RING_PEDERSEN_BITS, cosignerIdentity: async () => cosigner.identity.publicKey },
       chain: { adapter, requiredConfirmations: 2, intervalMs: 100 },
     });
     const admin = await c.user('ADMIN');
     signer = await c.user('SIGNER');
     await c.db.transaction().execute((trx) => requestMasterKeys(trx, c.app.workQueue, c.app.masterKeys, c.workspace.id, ['MPC_ECDSA_SECP256K1']));
     const keygen = (await c.app.workQueue.tryLease([c.workspace.id], cosigner.id))!;
-    await cosigner.generate(c.app.mpcParty as CoordinatorMpcParty, c.workspace.id, keygen.payload as KeygenItemPayload);
+    await cosigner.generate(c.app.mpcParty as CoordinatorMpcParty, c.workspace.id, keygen.id, keygen.payload as KeygenItemPayload);
     await cosigner.report(c.app, keygen.id, { outcome: 'GENERATED' });
     await admin.v5.createVaultAccount('treasury');
     source = (await signer.v5.createVaultAsset('0', 'ETH_TEST5')).address as `0x${string}`;

@@ -25,9 +25,9 @@ import type { MpcPartyEndpoint } from '../../coordinator/mpc/party-endpoint.js';
 import { loadMasterKey, openDatabase } from '../../coordinator/open-coordinator.js';
 import { createApiUser, createWorkspace } from '../../coordinator/workspaces/workspaces.js';
 import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
-import { mpcMessageFromJson, mpcMessageToJson } from '../../shared/cosigner-api/mpc-message-json.js';
 import { startDevnet, type Devnet } from '../../scripts/devnet/devnet.js';
 import { EmulatedEnclave, TestCosigner } from '../coordinator/support/cosigner.js';
+import { httpRelay } from '../coordinator/support/http-relay.js';
 import { EngineCosigner } from '../coordinator/support/engine-cosigner.js';
 import type { TestCoordinator } from '../coordinator/support/build-app.js';
 import { TEST_RING_PEDERSEN_BITS } from '../support/ecdsa-keys.js';
@@ -48,17 +48,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-function relay(http: TestCosigner): MpcPartyEndpoint {
-  const sid = (ref: { sessionId: Uint8Array }) => Buffer.from(ref.sessionId).toString('hex');
-  const answer = (r: { status: number; json: any }) => {
-    if (r.status !== 200) throw new Error(`relay ${r.status}: ${JSON.stringify(r.json)?.slice(0, 200)}`);
-    return (r.json.messages as unknown[]).map((m, i) => mpcMessageFromJson(m, `messages[${i}]`));
-  };
-  return {
-    opening: async (ref) => answer(await http.call('GET', `/cosigner/v1/mpc/${sid(ref)}/opening`)),
-    receive: async (ref, messages) => answer(await http.call('POST', `/cosigner/v1/mpc/${sid(ref)}/messages`, { messages: messages.map(mpcMessageToJson) })),
-  };
-}
 
 describe('coordinator: kill -9 in a loop during signing and broadcasting', function () {
   this.timeout(900_000);
@@ -151,7 +140,7 @@ describe('coordinator: kill -9 in a loop during signing and broadcasting', funct
     for (let i = 0; i < 3; i++) {
       const keygen = await http.poll(2_000);
       expect(keygen.json.item?.kind).to.equal('KEYGEN');
-      await engine.generate(relay(http), workspace.id, keygen.json.item.payload as KeygenItemPayload);
+      await engine.generate(httpRelay(http), workspace.id, keygen.json.item.id, keygen.json.item.payload as KeygenItemPayload);
       await http.result(keygen.json.item.id, { outcome: 'GENERATED' });
     }
     expect(Object.keys(await setup.masterKeys.publicKeys(workspace.id))).to.have.length(3);
@@ -183,7 +172,7 @@ describe('coordinator: kill -9 in a loop during signing and broadcasting', funct
         let result: unknown;
         try {
           const p = item.payload as SignItemPayload;
-          for (let i = 0; i < p.messages.length; i++) await engine.run(relay(http), engine.ref(workspace.id, p.messages[i]!.sessionId), engine.signParty(p, i));
+          for (let i = 0; i < p.messages.length; i++) await engine.run(httpRelay(http), engine.ref(workspace.id, p.messages[i]!.sessionId, item.id), engine.signParty(p, i));
           result = { outcome: 'SIGNED' };
         } catch (e) {
           result = { outcome: 'FAILED', reason: (e as Error).message.slice(0, 200) };

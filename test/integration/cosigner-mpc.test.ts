@@ -146,16 +146,18 @@ describe('co-signer MPC: key generation and signing through the real enclave pro
     const started = await client.call('MpcStart', { cosignerId, itemJson: JSON.stringify(item), signature: polled.signature! });
     expect(started.sessions).to.have.length(1);
     await expectCosignerRejection(client.call('MpcStart', { cosignerId, itemJson: JSON.stringify(item), signature: polled.signature! }), 'REQUEST_REPLAYED');
-    // The coordinator party's first message, altered on its way: refused by its signature, and the
-    // session is dead after it (terminal abort): the genuine message no longer reaches a party.
+    // The coordinator party's first frame, altered on its way: it does not decrypt, and the session
+    // is dead after it (terminal abort): the genuine frame no longer reaches a party.
     const sid = started.sessions[0]!.sessionId;
-    const opening = (await api.mpcOpening(sid)).messages;
+    const opened = await api.mpcOpening(sid, JSON.parse(started.sessions[0]!.hello));
+    const opening = opened.messages;
     expect(opening).to.have.length.greaterThan(0);
-    const payload = Buffer.from(opening[0]!.payload, 'base64');
-    payload[payload.length - 1]! ^= 1;
-    const altered1 = { ...opening[0]!, payload: payload.toString('base64') };
-    await expectCosignerRejection(client.call('MpcStep', { sessionId: sid, inbound: [JSON.stringify(altered1)] }), 'MPC_INVALID_MESSAGE', /not signed by party 1/);
-    await expectCosignerRejection(client.call('MpcStep', { sessionId: sid, inbound: [JSON.stringify(opening[0])] }), 'MPC_STATE', /no open MPC session/);
+    const ciphertext = Buffer.from(opening[0]!.ciphertext, 'base64');
+    ciphertext[ciphertext.length - 1]! ^= 1;
+    const altered1 = { ...opening[0]!, ciphertext: ciphertext.toString('base64') };
+    const peerHello = JSON.stringify(opened.hello);
+    await expectCosignerRejection(client.call('MpcStep', { sessionId: sid, peerHello, inbound: [JSON.stringify(altered1)] }), 'MPC_INVALID_MESSAGE', /does not decrypt/);
+    await expectCosignerRejection(client.call('MpcStep', { sessionId: sid, peerHello, inbound: [JSON.stringify(opening[0])] }), 'MPC_STATE', /no open MPC session/);
     api.close();
     startLoop();
     // The lease of the item taken by hand runs out and the coordinator issues it again; the enclave

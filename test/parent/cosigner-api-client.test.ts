@@ -100,7 +100,7 @@ describe('parent: co-signer API client against the coordinator', function () {
     const noSuch = '00000000-0000-0000-0000-000000000000';
     expect(await refusal(k.heartbeat(noSuch))).to.include({ code: 'LEASE_LOST', status: 409, apiCode: 1610 });
     expect(await refusal(k.result(noSuch, { result: { signature: 'x' }, state: await hh.stateReport(`result:${noSuch}`) }))).to.include({ code: 'NOT_FOUND', status: 404 });
-    expect(await refusal(k.mpcOpening(toHex(randomBytes(32))))).to.include({ code: 'COORDINATOR_REFUSED', status: 503, apiCode: 1611 });
+    expect(await refusal(k.mpcOpening(toHex(randomBytes(32)), { ephemeralPublicKey: randomBytes(32).toString('base64'), signature: randomBytes(64).toString('base64') }))).to.include({ code: 'COORDINATOR_REFUSED', status: 503, apiCode: 1611 });
 
     hh.cosigner.stateVersion = 7;
     await k.poll(0, hh.cosigner.state('poll'));

@@ -1,11 +1,17 @@
 // The enclave's MPC sessions against a hostile parent that makes pairings of its own (a hostile
 // review's findings): a key share serves only the coordinator it was made with; whose callback
 // decides does not depend on the pairing the parent names; a state with two shares of one key is
-// never sealed.
+// never sealed; and every MPC message goes through the session's end-to-end channel, so a parent
+// that forges a hello, or alters, replays, reorders or moves a frame, gets a typed refusal, no
+// signature, and an enclave that keeps serving.
 import { expect } from 'chai';
+import { verify as edVerify, createPublicKey } from 'node:crypto';
 import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { createLogger } from '../../shared/log.js';
-import { FrostDkgParty } from '../../shared/mpc/frost/index.js';
+import { FrostDkgParty, FrostSignParty, deriveFrostKeyShare, type FrostKeyShare, type FrostSignature } from '../../shared/mpc/frost/index.js';
+import { Ed25519Identity, ed25519Peers, openMpcMessage, sealMpcMessage } from '../../shared/mpc/authenticated-message.js';
+import { acceptCosignerHello, frameFromJson, frameToJson, helloFromJson, helloToJson, type MpcChannel, type MpcFrameJson } from '../../shared/cosigner-api/mpc-channel.js';
+import { identityKeyOf } from '../../enclave/state.js';
 import { serviceKeyFingerprint } from '../../shared/cosigner-api/keys.js';
 import { signWorkItem } from '../../shared/cosigner-api/work-item-signature.js';
 import { MpcSessions } from '../../enclave/mpc/mpc-sessions.js';
@@ -46,12 +52,14 @@ describe('enclave MPC sessions against a hostile parent', function () {
   const fake = coordinatorKey(); // the parent's own "coordinator"
   const W = 'workspace-victim';
   let state: EnclaveState;
+  let coordinatorShare: FrostKeyShare;
 
   before(() => {
     const sessionId = new Uint8Array(randomBytes(32));
     const [p1, p2] = [1, 2].map((self) => new FrostDkgParty({ scheme: 'ed25519', sessionId, self, parties: [1, 2], threshold: 2 }));
     runTwoParties(p1!, p2!);
     const share = p2!.result();
+    coordinatorShare = p1!.result();
     state = {
       ...createInitialState(),
       pairings: [
@@ -87,5 +95,119 @@ describe('enclave MPC sessions against a hostile parent', function () {
   it('a state with two shares of one key is refused before it is sealed', () => {
     const twice = { ...state, keyShares: [state.keyShares[0]!, { ...state.keyShares[0]!, sessionId: 'ab'.repeat(32) }] };
     expectCosignerError(() => encodeState(twice), 'SCHEMA_VIOLATION', /two key shares/);
+  });
+
+  // ---- the session channel, with the test as the coordinator's FROST party (the real service key)
+
+  interface Run { m: MpcSessions; item: { id: string; payload: { messages: Array<{ sessionId: string; content: string; derivationPath: number[] }> } }; sid: string; hello: string }
+
+  async function open(m = sessions(state)): Promise<Run> {
+    const signed = signItem(real, W, 'user-b'); // user-b's own pairing has no callback: approved unasked
+    const started = await m.start({ cosignerId: 'cs-with-callback', ...signed });
+    expect(started.sessions).to.have.length(1);
+    return { m, item: JSON.parse(signed.itemJson), sid: started.sessions[0]!.sessionId, hello: JSON.stringify(started.sessions[0]!.hello) };
+  }
+
+  /** The coordinator's side: accepts the enclave's hello, opens its FROST party; its first frames. */
+  function coordinator(r: Run): { channel: MpcChannel; party: FrostSignParty; hello: string; opening: MpcFrameJson[] } {
+    const msg = r.item.payload.messages[0]!;
+    const sessionId = new Uint8Array(Buffer.from(msg.sessionId, 'hex'));
+    const identity = new Ed25519Identity(1, real.key);
+    const enclaveIdentity = new Ed25519Identity(2, identityKeyOf(state)).publicKey;
+    const peer = ed25519Peers(new Map([[2, enclaveIdentity]]));
+    const a = acceptCosignerHello({ sessionId, workItemId: r.item.id, cosignerIdentity: enclaveIdentity, coordinatorIdentity: identity.publicKey }, helloFromJson(JSON.parse(r.hello)), peer, identity);
+    const party = new FrostSignParty({ keyShare: deriveFrostKeyShare(coordinatorShare, msg.derivationPath).keyShare, sessionId, signers: [1, 2], message: Buffer.from(msg.content, 'hex') });
+    const opening = party.start().map((x) => frameToJson(a.channel.seal(sealMpcMessage(x, identity))));
+    return { channel: a.channel, party, hello: JSON.stringify(helloToJson(a.hello)), opening };
+  }
+
+  function answer(c: ReturnType<typeof coordinator>, sid: Uint8Array, frames: MpcFrameJson[]): MpcFrameJson[] {
+    const identity = new Ed25519Identity(1, real.key);
+    const peer = ed25519Peers(new Map([[2, new Ed25519Identity(2, identityKeyOf(state)).publicKey]]));
+    return frames.flatMap((f) => c.party.receive(openMpcMessage(c.channel.open(frameFromJson(f)), { self: 1, sessionId: sid, peers: peer })))
+      .map((x) => frameToJson(c.channel.seal(sealMpcMessage(x, identity))));
+  }
+
+  const step = (r: Run, peerHello: string | null, inbound: unknown[]) => r.m.step({ sessionId: r.sid, peerHello: peerHello === null ? null : JSON.parse(peerHello), inbound });
+
+  function finish(r: Run): FrostSignature {
+    const c = coordinator(r);
+    const sid = new Uint8Array(Buffer.from(r.sid, 'hex'));
+    let inbound: MpcFrameJson[] = c.opening;
+    let peerHello: string | null = c.hello;
+    for (let round = 0; round < 8 && !c.party.done; round++) {
+      const out = step(r, peerHello, inbound);
+      peerHello = null;
+      inbound = answer(c, sid, out.outbound);
+    }
+    expect(c.party.done).to.equal(true);
+    return c.party.result() as FrostSignature;
+  }
+
+  it('through the channel an approved item is signed: the signature verifies, and the frames never show a plaintext message', async () => {
+    const r = await open();
+    const c = coordinator(r);
+    const first = step(r, c.hello, c.opening);
+    expect(first.outbound.length).to.be.greaterThan(0);
+    for (const f of first.outbound) expect(Buffer.from(f.ciphertext, 'base64').includes(Buffer.from('frost'))).to.equal(false);
+    const sid = new Uint8Array(Buffer.from(r.sid, 'hex'));
+    answer(c, sid, first.outbound);
+    expect(c.party.done).to.equal(true);
+    const sig = c.party.result() as FrostSignature;
+    const pub = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), sig.publicKey]), format: 'der', type: 'spki' });
+    expect(edVerify(null, Buffer.from(r.item.payload.messages[0]!.content, 'hex'), pub, sig.signature)).to.equal(true);
+  });
+
+  it('a hello the parent signed itself, a second hello, or a frame before any hello: refused, the session aborted, nothing signed', async () => {
+    const r1 = await open();
+    const forgedRun = { ...r1 };
+    const impostor = coordinator({ ...r1 }); // built with the real key; re-sign its hello with the parent's own key
+    const parentSigned = acceptCosignerHello(
+      { sessionId: new Uint8Array(Buffer.from(r1.sid, 'hex')), workItemId: r1.item.id, cosignerIdentity: new Ed25519Identity(2, identityKeyOf(state)).publicKey, coordinatorIdentity: new Ed25519Identity(1, fake.key).publicKey },
+      helloFromJson(JSON.parse(r1.hello)), { verify: () => true }, new Ed25519Identity(1, fake.key));
+    expectCosignerError(() => step(forgedRun, JSON.stringify(helloToJson(parentSigned.hello)), []), 'MPC_INVALID_MESSAGE', /pinned service key/);
+    expectCosignerError(() => step(r1, impostor.hello, impostor.opening), 'MPC_STATE', /no open MPC session/);
+
+    const r2 = await open(r1.m);
+    const c2 = coordinator(r2);
+    step(r2, c2.hello, []);
+    expectCosignerError(() => step(r2, c2.hello, []), 'MPC_INVALID_MESSAGE', /second hello/);
+
+    const r3 = await open(r1.m);
+    const c3 = coordinator(r3);
+    expectCosignerError(() => step(r3, null, c3.opening), 'MPC_INVALID_MESSAGE', /hello must come before/);
+    // The enclave keeps serving honest requests afterwards.
+    expect((await finish(await open(r1.m))).signature).to.have.length(64);
+  });
+
+  it('a frame replayed, altered, or moved from another session: refused, the session aborted; honest sessions go on', async () => {
+    const m = sessions(state);
+    const a = await open(m);
+    const b = await open(m);
+    const ca = coordinator(a);
+    const cb = coordinator(b);
+    const aFirst = step(a, ca.hello, []).outbound; // a's commitment, released by the hello
+    step(b, cb.hello, []);
+    // a's frame into b: another session (its session id is in the frame, and b's key would not open it).
+    expectCosignerError(() => step(b, null, [{ ...ca.opening[0]!, sessionId: b.sid }]), 'MPC_INVALID_MESSAGE', /does not decrypt/);
+    const c = await open(m);
+    const cc = coordinator(c);
+    step(c, cc.hello, cc.opening);
+    expectCosignerError(() => step(c, null, cc.opening), 'MPC_INVALID_MESSAGE', /replayed/);
+    const d = await open(m);
+    const cd = coordinator(d);
+    const bad = Buffer.from(cd.opening[0]!.ciphertext, 'base64');
+    bad[3]! ^= 0x80;
+    expectCosignerError(() => step(d, cd.hello, [{ ...cd.opening[0]!, ciphertext: bad.toString('base64') }]), 'MPC_INVALID_MESSAGE', /does not decrypt/);
+    // Each refused session is gone: the genuine frames find nothing.
+    for (const [r, x] of [[b, cb], [c, cc], [d, cd]] as const) expectCosignerError(() => step(r, null, x.opening), 'MPC_STATE', /no open MPC session/);
+    // a, untouched, completes; and a new item signs.
+    const sid = new Uint8Array(Buffer.from(a.sid, 'hex'));
+    const aSecond = step(a, null, ca.opening).outbound;
+    // Dropped frames are noticed by the coordinator too: a's share without its commitment before it.
+    expect(() => answer(ca, sid, aSecond)).to.throw(/frame 1 arrived before frame 0/);
+    answer(ca, sid, [...aFirst, ...aSecond]);
+    expect(ca.party.done).to.equal(true);
+    expect((await finish(await open(m))).signature).to.have.length(64);
   });
 });

@@ -9,6 +9,7 @@ import { EcdsaKeygenP2, EcdsaSignP2, deriveEcdsaChild, type EcdsaKeyShareP2 } fr
 import { FrostDkgParty, FrostSignParty, deriveFrostKeyShare, type FrostKeyShare } from '../../../shared/mpc/frost/index.js';
 import { generateRingPedersen, type RingPedersenSecret } from '../../../shared/mpc/zk/ring-pedersen.js';
 import type { MpcPartyEndpoint, MpcSessionRef } from '../../../coordinator/mpc/party-endpoint.js';
+import { beginCosignerHandshake, completeCosignerHandshake, type MpcHello, type PendingHandshake } from '../../../shared/cosigner-api/mpc-channel.js';
 import type { WorkQueue } from '../../../coordinator/work-queue/work-queue.js';
 import type { FastifyInstance } from 'fastify';
 import { keccak256, type Hex } from 'viem';
@@ -23,6 +24,9 @@ export const COSIGNER_ID = 2;
 
 let ringPedersen: RingPedersenSecret | undefined;
 
+/** A session as the co-signer knows it: the coordinator's ref plus the work item that named it (the channel binds both). */
+export type EngineRef = MpcSessionRef & { workItemId: string };
+
 export class EngineCosigner {
   readonly id: string;
   readonly identity: Ed25519Identity;
@@ -30,7 +34,7 @@ export class EngineCosigner {
   private readonly coordinatorPeers: PeerVerifier;
 
   /** `as`: a paired co-signer's id and identity key (the HTTP tests); default a fresh identity. */
-  constructor(coordinatorPublicKey: Uint8Array, as?: { id: string; identity: KeyObject }) {
+  constructor(private readonly coordinatorPublicKey: Uint8Array, as?: { id: string; identity: KeyObject }) {
     this.coordinatorPeers = ed25519Peers(new Map([[COORDINATOR_ID, coordinatorPublicKey]]));
     this.id = as?.id ?? `test-cosigner-${randomUUID()}`;
     this.identity = as ? new Ed25519Identity(COSIGNER_ID, as.identity) : Ed25519Identity.generate(COSIGNER_ID);
@@ -41,18 +45,39 @@ export class EngineCosigner {
     return ed25519Peers(new Map([[COSIGNER_ID, this.identity.publicKey]]));
   }
 
-  ref(workspaceId: string, sessionId: string): MpcSessionRef {
-    return { workspaceId, cosignerId: this.id, sessionId: new Uint8Array(Buffer.from(sessionId, 'hex')) };
+  ref(workspaceId: string, sessionId: string, workItemId: string): EngineRef {
+    return { workspaceId, cosignerId: this.id, sessionId: new Uint8Array(Buffer.from(sessionId, 'hex')), workItemId };
   }
 
-  /** Runs one session to its end: the coordinator's opening, then rounds until neither side has anything to send. */
-  async run(endpoint: MpcPartyEndpoint, ref: MpcSessionRef, party: Party<unknown>, tamper: (m: MpcMessage) => MpcMessage = (m) => m): Promise<void> {
-    let inbound = await endpoint.opening(ref);
+  private readonly handshakes = new Map<string, PendingHandshake>();
+
+  /** The co-signer's half of the session channel's handshake, as the enclave makes it (one per session: asking again gives the same). */
+  handshake(ref: EngineRef): PendingHandshake {
+    const key = `${Buffer.from(ref.sessionId).toString('hex')}/${ref.workItemId}`;
+    let hs = this.handshakes.get(key);
+    if (!hs) {
+      hs = beginCosignerHandshake({ sessionId: ref.sessionId, workItemId: ref.workItemId, cosignerIdentity: this.identity.publicKey, coordinatorIdentity: this.coordinatorPublicKey }, this.identity);
+      this.handshakes.set(key, hs);
+    }
+    return hs;
+  }
+
+  /** Just a valid hello, for tests that expect the opening to be refused for other reasons. */
+  hello(ref: EngineRef): MpcHello {
+    return this.handshake(ref).hello;
+  }
+
+  /** Runs one session to its end: the channel handshake with the opening, then rounds until neither side has anything to send. */
+  async run(endpoint: MpcPartyEndpoint, ref: EngineRef, party: Party<unknown>, tamper: (m: MpcMessage) => MpcMessage = (m) => m): Promise<void> {
+    const hs = this.handshake(ref);
+    const opened = await endpoint.opening(ref, hs.hello);
+    const channel = completeCosignerHandshake(hs, opened.hello, this.coordinatorPeers);
+    let inbound = opened.messages;
     let outbound = party.start();
     for (let round = 0; round < 16; round++) {
-      for (const m of inbound) outbound.push(...party.receive(openMpcMessage(m, { self: COSIGNER_ID, sessionId: ref.sessionId, peers: this.coordinatorPeers })));
+      for (const f of inbound) outbound.push(...party.receive(openMpcMessage(channel.open(f), { self: COSIGNER_ID, sessionId: ref.sessionId, peers: this.coordinatorPeers })));
       if (outbound.length === 0) return;
-      inbound = await endpoint.receive(ref, outbound.map((m) => sealMpcMessage(tamper(m), this.identity)));
+      inbound = await endpoint.receive(ref, outbound.map((m) => channel.seal(sealMpcMessage(tamper(m), this.identity))));
       outbound = [];
     }
     throw new Error('session did not finish in 16 rounds');
@@ -67,9 +92,9 @@ export class EngineCosigner {
     return new FrostDkgParty({ scheme: FROST_SCHEME[item.algorithm], sessionId, self: COSIGNER_ID, parties: [COORDINATOR_ID, COSIGNER_ID], threshold: 2 });
   }
 
-  async generate(endpoint: MpcPartyEndpoint, workspaceId: string, item: KeygenItemPayload): Promise<void> {
+  async generate(endpoint: MpcPartyEndpoint, workspaceId: string, workItemId: string, item: KeygenItemPayload): Promise<void> {
     const party = this.keygenParty(item);
-    await this.run(endpoint, this.ref(workspaceId, item.sessionId), party);
+    await this.run(endpoint, this.ref(workspaceId, item.sessionId, workItemId), party);
     this.shares.set(item.algorithm, party.result() as EcdsaKeyShareP2 | FrostKeyShare);
   }
 
@@ -114,7 +139,7 @@ export class EngineCosigner {
         const p = item.payload as SignItemPayload;
         try {
           if (p.transfer) checkTransfer(p);
-          for (let i = 0; i < p.messages.length; i++) await this.run(endpoint, this.ref(workspaceId, p.messages[i]!.sessionId), this.signParty(p, i));
+          for (let i = 0; i < p.messages.length; i++) await this.run(endpoint, this.ref(workspaceId, p.messages[i]!.sessionId, item.id), this.signParty(p, i));
           state.signed++;
           await queue.complete(item.id, this.id, { outcome: 'SIGNED' }, async () => undefined);
         } catch (e) {
