@@ -3,11 +3,13 @@
 // alters, replays, reorders, reflects, moves to another session or forges is refused, and what it
 // carries is not the plaintext.
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { isCosignerError } from '../../shared/errors.js';
 import { randomBytes } from 'node:crypto';
 import { Ed25519Identity, ed25519Peers, openMpcMessage, sealMpcMessage, type SignedMpcMessage } from '../../shared/mpc/authenticated-message.js';
 import { encodeCbor } from '../../shared/cbor.js';
 import {
-  acceptCosignerHello, beginCosignerHandshake, completeCosignerHandshake, type ChannelContext, type MpcChannel, type MpcFrame,
+  acceptCosignerHello, beginCosignerHandshake, completeCosignerHandshake, frameFromJson, frameToJson, helloFromJson, type ChannelContext, type MpcChannel, type MpcFrame,
 } from '../../shared/cosigner-api/mpc-channel.js';
 import { COORDINATOR_PARTY_ID, COSIGNER_PARTY_ID } from '../../shared/cosigner-api/sign-item.js';
 import { expectCosignerError } from '../support/expect-error.js';
@@ -137,5 +139,44 @@ describe('MPC channel (end-to-end encryption between the coordinator\'s party an
     c.close();
     expectCosignerError(() => c.open(f), 'MPC_STATE', /closed/);
     expectCosignerError(() => c.seal(message(ctx, coordinator, 1)), 'MPC_STATE', /closed/);
+  });
+
+  it('property: any mutation of a frame (bytes, sequence number, session) or junk JSON is a typed refusal, never another message', () => {
+    const { ctx, s, c } = pair();
+    const f = s.seal(message(ctx, cosigner, 1));
+    const j = frameToJson(f);
+    const typed = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        if (!isCosignerError(e)) throw e;
+        return;
+      }
+      throw new Error('accepted');
+    };
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: f.ciphertext.length + 8 }), fc.nat({ max: 2000 }), (bytes, seq) => {
+      fc.pre(!(seq === 0 && Buffer.from(bytes).equals(Buffer.from(f.ciphertext))));
+      typed(() => c.open({ sessionId: f.sessionId, seq, ciphertext: bytes }));
+    }), { numRuns: 300, seed: 0x9_2026 });
+    fc.assert(fc.property(fc.nat({ max: f.ciphertext.length - 1 }), fc.integer({ min: 1, max: 255 }), (i, x) => {
+      const bad = new Uint8Array(f.ciphertext);
+      bad[i]! ^= x;
+      typed(() => c.open({ ...f, ciphertext: bad }));
+    }), { numRuns: 300, seed: 0x9_2027 });
+    fc.assert(fc.property(fc.jsonValue(), (v) => {
+      typed(() => frameFromJson(v));
+      typed(() => helloFromJson(v));
+      typed(() => c.open(v));
+    }), { numRuns: 300, seed: 0x9_2028 });
+    fc.assert(fc.property(fc.dictionary(fc.constantFrom('sessionId', 'seq', 'ciphertext', 'extra'), fc.oneof(fc.string(), fc.integer(), fc.constant(j.ciphertext), fc.constant(j.sessionId))), (v) => {
+      try {
+        const parsed = frameFromJson({ ...j, ...v });
+        if (!(parsed.seq === 0 && Buffer.from(parsed.ciphertext).equals(Buffer.from(f.ciphertext)) && Buffer.from(parsed.sessionId).equals(Buffer.from(f.sessionId)))) typed(() => c.open(parsed));
+      } catch (e) {
+        if (!isCosignerError(e)) throw e;
+      }
+    }), { numRuns: 300, seed: 0x9_2029 });
+    // Nothing above advanced the channel: the genuine frame still opens.
+    expect(c.open(f).round).to.equal(1);
   });
 });
