@@ -207,7 +207,9 @@ describe('co-signer API: work', function () {
   });
 
   it('the MPC relay answers 503 with a code when no MPC party is configured', async () => {
-    const r = await a.call('GET', `/cosigner/v1/mpc/${toHex(randomBytes(32))}/opening`);
+    // a hello of the right shape: the answer is about the missing party, not the body
+    const hello = { ephemeralPublicKey: randomBytes(32).toString('base64'), signature: randomBytes(64).toString('base64') };
+    const r = await a.call('POST', `/cosigner/v1/mpc/${toHex(randomBytes(32))}/opening`, { hello });
     expect(r.status).to.equal(503);
     expect(r.json.code).to.equal(1611);
   });
