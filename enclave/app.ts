@@ -18,6 +18,7 @@ import { checkSealingKeyFacts, checkSealingKeyPolicy } from './sealing/key-polic
 import { cckPublicKeySpki, createInitialState, decodeState, encodeState, identityKeyOf, publicKeysOf, type EnclaveState } from './state.js';
 import { SealedStateHolder } from './state-changes.js';
 import { activePairing, beginPairing, completePairing, pairingForToken } from './pairing.js';
+import { callbackChange, verifyCallbackChange } from './callback/callback-change.js';
 import { decodePairingToken, pairingNonce } from '../shared/cosigner-api/pairing-token.js';
 import { pairingKeyBinding } from '../shared/cosigner-api/keys.js';
 import { signStateReport } from '../shared/cosigner-api/state-report.js';
@@ -119,10 +120,21 @@ export class EnclaveApp {
       },
       CompletePairing: (req) => {
         const h = this.ready();
-        const change = completePairing(h.state, req);
-        const toStore = change ? h.propose(`pairing-complete:${req.tokenId}:${inputsDigest([req.cosignerId, req.workspaceId, req.userId])}`, change) : h.file;
-        if (change) this.deps.log.info({ tokenId: req.tokenId, cosignerId: req.cosignerId, workspaceId: req.workspaceId, userId: req.userId }, 'pairing accepted by the coordinator; sealed state to be stored');
+        const change = completePairing(h.state, req.tokenId, parseJsonText(req.record, 'the pairing record'), publicKeysOf(h.state).identityPublicKey);
+        const toStore = change ? h.propose(`pairing-complete:${req.tokenId}:${inputsDigest([req.record])}`, change) : h.file;
+        if (change) this.deps.log.info({ tokenId: req.tokenId }, 'pairing accepted by the coordinator (signed pairing record verified); sealed state to be stored');
         return { toStore, stateVersion: h.pending?.stateVersion ?? h.state.stateVersion };
+      },
+      UpdateCallback: async (req) => {
+        const claims = await verifyCallbackChange(this.ready().state, req.cosignerId, req.update);
+        // No await from here on: the sequence is checked against the state the change applies to.
+        const h = this.ready();
+        const change = callbackChange(h.state, req.cosignerId, claims);
+        const toStore = change ? h.propose(`callback-update:${req.cosignerId}:${claims.sequence}:${inputsDigest([req.update])}`, change) : h.file;
+        const log = { cosignerId: req.cosignerId, callbackVersion: claims.sequence, callbackUrl: claims.callback.url, handlerKeySha256: createHash('sha256').update(Buffer.from(claims.callback.publicKey, 'base64')).digest('hex') };
+        if (change) this.deps.log.info(log, 'callback change signed by the API user\'s key verified; sealed state to be stored');
+        else this.deps.log.info(log, 'callback change already made; nothing to store');
+        return { toStore, stateVersion: h.pending?.stateVersion ?? h.state.stateVersion, changed: change !== null, callbackVersion: claims.sequence };
       },
       Pairings: () => {
         const h = this.ready();
@@ -133,6 +145,8 @@ export class EnclaveApp {
             tokenId: p.tokenId, coordinatorUrl: p.coordinatorUrl, serviceKeySha256: p.serviceKeySha256, status: p.status,
             cosignerId: p.cosignerId, workspaceId: p.workspaceId, userId: p.userId, callbackUrl: p.callback?.url ?? null,
             callbackKeySha256: p.callback ? createHash('sha256').update(p.callback.handlerPublicKeySpki).digest('hex') : null,
+            callbackVersion: p.callbackVersion ?? 0,
+            userKeySha256: p.userPublicKeySpki ? createHash('sha256').update(p.userPublicKeySpki).digest('hex') : null,
           })),
         };
       },

@@ -5,15 +5,16 @@
 //             match), makes the CCK if it has none, and seals a *pending* pairing;
 //   attest    only for a sealed pending pairing: a document whose user_data binds identity, CCK and
 //             callback public keys, and whose nonce is SHA-256(token secret);
-//   complete  the coordinator accepted it: the ids it gave are sealed and the pairing is active.
+//   complete  the coordinator accepted it: the ids in its signed pairing record, and the API user's
+//             public key there, are sealed and the pairing is active.
 // What setup trusts: the token reaching the enclave unaltered once. A parent that swapped it pairs
 // the enclave with a coordinator of its choosing, which the operator sees in `cosigner status`
 // (the pinned fingerprint) and the coordinator's admin sees as a missing co-signer.
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { CosignerError } from '../shared/errors.js';
 import type { PairingToken } from '../shared/cosigner-api/pairing-token.js';
-import { checkCallbackKey, serviceKeyFingerprint } from '../shared/cosigner-api/keys.js';
-import { createPublicKey } from 'node:crypto';
+import { checkCallbackKey, pinnedServiceKey, serviceKeyFingerprint } from '../shared/cosigner-api/keys.js';
+import { openPairingRecord } from '../shared/cosigner-api/pairing-record.js';
 import type { CallbackSettings, EnclaveState, Pairing } from './state.js';
 
 function find(state: EnclaveState, tokenId: string): Pairing | undefined {
@@ -63,7 +64,7 @@ export function beginPairing(state: EnclaveState, token: PairingToken, serviceKe
  * no credentials, query or fragment, and an RSA key of at least 2048 bits. The parent brings
  * them at setup, as the operator typed them; afterwards it can move nothing but the network.
  */
-function checkCallbackSettings(c: CallbackSettings): void {
+export function checkCallbackSettings(c: CallbackSettings): void {
   let url: URL;
   try {
     url = new URL(c.url);
@@ -94,32 +95,49 @@ export function pairingForToken(state: EnclaveState, token: PairingToken): Pairi
   return p;
 }
 
-export interface PairingIds {
-  tokenId: string;
-  cosignerId: string;
-  workspaceId: string;
-  userId: string;
-}
-
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** The state change of `complete`, or null when it is already recorded with the same ids. */
-export function completePairing(state: EnclaveState, ids: PairingIds): ((s: EnclaveState) => EnclaveState) | null {
-  for (const k of ['cosignerId', 'workspaceId', 'userId'] as const) {
-    if (!ID.test(ids[k])) throw new CosignerError('PAIRING_INVALID', `${k} is not an id`);
-  }
-  const p = find(state, ids.tokenId);
+/**
+ * The state change of `complete`, or null when it is already recorded from the same record.
+ * `record` is the coordinator's signed pairing record as the parent brought it (untrusted JSON):
+ * it must verify under the service key pinned for this token and name this enclave's identity
+ * key; only then are its ids and the API user's public key sealed.
+ */
+export function completePairing(state: EnclaveState, tokenId: string, record: unknown, identityPublicKey: Uint8Array): ((s: EnclaveState) => EnclaveState) | null {
+  const p = find(state, tokenId);
   if (!p) throw new CosignerError('NOT_PAIRED', 'no pending pairing for this token id');
+  const serviceKey = pinnedServiceKey(p.serviceKeySpki, p.serviceKeySha256);
+  if (!serviceKey) throw new CosignerError('SERVICE_KEY_NOT_PINNED', 'the sealed service key of this pairing is not the pinned one');
+  const c = openPairingRecord(record, serviceKey);
+  if (c.tokenId !== tokenId) throw new CosignerError('PAIRING_INVALID', 'the pairing record is for another pairing token');
+  if (c.identityPublicKey !== Buffer.from(identityPublicKey).toString('base64')) throw new CosignerError('PAIRING_INVALID', 'the pairing record names another co-signer identity key');
+  const userPublicKeySpki = apiUserKey(c.userPublicKey);
   if (p.status === 'active') {
-    if (p.cosignerId === ids.cosignerId && p.workspaceId === ids.workspaceId && p.userId === ids.userId) return null;
+    const same = p.cosignerId === c.cosignerId && p.workspaceId === c.workspaceId && p.userId === c.userId
+      && p.userPublicKeySpki !== undefined && Buffer.from(p.userPublicKeySpki).equals(Buffer.from(userPublicKeySpki));
+    if (same) return null;
     throw new CosignerError('PAIRING_INVALID', 'this pairing is already complete with other ids');
   }
-  const clash = state.pairings.find((o) => o.status === 'active' && o.coordinatorUrl === p.coordinatorUrl && o.cosignerId === ids.cosignerId);
+  const clash = state.pairings.find((o) => o.status === 'active' && o.coordinatorUrl === p.coordinatorUrl && o.cosignerId === c.cosignerId);
   if (clash) throw new CosignerError('PAIRING_INVALID', 'another pairing with this coordinator already has that co-signer id');
   return (s) => ({
     ...s,
-    pairings: s.pairings.map((o) => (o.tokenId === ids.tokenId ? { ...o, status: 'active', cosignerId: ids.cosignerId, workspaceId: ids.workspaceId, userId: ids.userId } : o)),
+    pairings: s.pairings.map((o) => (o.tokenId === tokenId
+      ? { ...o, status: 'active', cosignerId: c.cosignerId, workspaceId: c.workspaceId, userId: c.userId, userPublicKeySpki, callbackVersion: 0 }
+      : o)),
   });
+}
+
+/** The API user's key from the record: RSA of at least 2048 bits (it signs RS256), as DER SPKI. */
+function apiUserKey(base64: string): Uint8Array {
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(base64, 'base64'), format: 'der', type: 'spki' });
+  } catch {
+    throw new CosignerError('PAIRING_INVALID', 'the pairing record\'s API user key is not a DER SPKI public key');
+  }
+  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    throw new CosignerError('PAIRING_INVALID', 'the pairing record\'s API user key must be RSA of at least 2048 bits');
+  }
+  return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
 }
 
 /** The active pairing that a co-signer id names here. */

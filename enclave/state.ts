@@ -45,6 +45,13 @@ export const PairingSchema = s.struct({
    * answers with. Absent: requests are approved, and the log says so.
    */
   callback: s.optional(CallbackSettingsSchema),
+  /**
+   * The API user's RSA public key (DER SPKI), from the coordinator-signed pairing record: the key
+   * that must sign a change of `callback`. Absent only in pairings sealed before records were signed.
+   */
+  userPublicKeySpki: s.optional(s.bytes({ min: 200, max: 1100 })),
+  /** How many callback changes were made since pairing (absent: none); the next must be this + 1. */
+  callbackVersion: s.optional(s.uint({ max: 1_000_000 })),
 });
 
 export const KEY_ALGORITHMS = ['MPC_ECDSA_SECP256K1', 'MPC_EDDSA_ED25519', 'MPC_BIP340_SECP256K1'] as const;

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { verifyAttestationCommand, type CommandIo } from './commands/verify-attestation.js';
 import { kmsPolicyCommand } from './commands/kms-policy.js';
 import { printPublicKeyCommand, setupCommand, statusCommand } from './commands/setup.js';
+import { callbackUpdateCommand, signCallbackUpdateCommand } from './commands/callback-update.js';
 
 type Command = { summary: string; run: (argv: string[], io: CommandIo) => Promise<number> };
 
@@ -13,6 +14,8 @@ export const COMMANDS: Record<string, Command> = {
   'kms-policy': { summary: 'print the sealing key policy for an enclave measurement', run: kmsPolicyCommand },
   setup: { summary: 'pair this co-signer with a coordinator workspace (pairing token from the coordinator)', run: setupCommand },
   'add-user': { summary: 'pair a further API user (its own pairing token)', run: setupCommand },
+  'callback-update': { summary: 'change a paired API user\'s callback handler (signed by that API user\'s key)', run: callbackUpdateCommand },
+  'sign-callback-update': { summary: 'sign a callback change request with the API user\'s key (where the key is)', run: signCallbackUpdateCommand },
   'print-public-key': { summary: 'the RSA public key (PEM) callback handlers verify requests with', run: printPublicKeyCommand },
   status: { summary: 'what the enclave holds: pairings, pinned service keys, state version', run: statusCommand },
 };

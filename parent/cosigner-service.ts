@@ -3,6 +3,8 @@
 //   handler, if given) into <state-dir>/setup/ (0600); the daemon pairs with it (parent/pairing/) and writes <tokenId>.result.json beside it.
 //   A file hand-off rather than a socket: the operator CLI needs no port, and a request survives a
 //   daemon restart (the token file stays until the pairing is done, and pairing resumes);
+// - callback changes: `cosigner callback-update` drops <id>.callback-update there (the change,
+//   signed by the API user's key); the enclave verifies it, the daemon stores the new state;
 // - one long-poll loop per paired API user (parent/coordinator/long-poll-loop.ts) whose work goes
 //   to the enclave (parent/mpc/enclave-work-handler.ts);
 // - <state-dir>/status.json for `cosigner status`: the enclave's pairings with the service-key
@@ -21,6 +23,7 @@ import { pairWithCoordinator, type CallbackSetup } from './pairing/pair-with-coo
 import { CosignerApiClient } from './coordinator/cosigner-api-client.js';
 import { LongPollLoop } from './coordinator/long-poll-loop.js';
 import { EnclaveWorkHandler } from './mpc/enclave-work-handler.js';
+import { storeStateChange } from './state-sync.js';
 
 const SETUP_SCAN_MS = 1_000;
 const SETUP_RETRY_MAX_MS = 60_000;
@@ -45,6 +48,26 @@ function parseSetupRequest(text: string): SetupRequest {
   if (typeof c.url !== 'string' || typeof c.handlerPublicKeySpki !== 'string') throw new CosignerError('CONFIG_INVALID', 'the setup request\'s callback is malformed');
   return { pairingToken: v.pairingToken, callback: { url: c.url, handlerPublicKeySpki: new Uint8Array(Buffer.from(c.handlerPublicKeySpki, 'base64')), allowPlainHttp: c.allowPlainHttp === true } };
 }
+
+/** What `cosigner callback-update` leaves for the daemon: the change as the API user signed it. */
+export interface CallbackUpdateRequest {
+  cosignerId: string;
+  /** Compact JWS (shared/cosigner-api/callback-update.ts). */
+  update: string;
+}
+
+export function encodeCallbackUpdateRequest(r: CallbackUpdateRequest): string {
+  return JSON.stringify({ cosignerId: r.cosignerId, update: r.update }) + '\n';
+}
+
+function parseCallbackUpdateRequest(text: string): CallbackUpdateRequest {
+  const v = JSON.parse(text) as { cosignerId?: unknown; update?: unknown };
+  if (typeof v.cosignerId !== 'string' || typeof v.update !== 'string') throw new CosignerError('CONFIG_INVALID', 'the callback-update request is malformed');
+  return { cosignerId: v.cosignerId, update: v.update };
+}
+
+/** The request files the daemon takes: `<id>.token` (pairing) and `<id>.callback-update`. */
+const REQUEST_FILE = /^([A-Za-z0-9-]{1,64})\.(token|callback-update)$/;
 
 export function setupDir(stateDir: string): string {
   return join(stateDir, 'setup');
@@ -140,26 +163,37 @@ export class CosignerService {
       } catch {
         return;
       }
-      for (const name of names.filter((n) => /^[A-Za-z0-9-]{1,64}\.token$/.test(n)).sort()) {
-        const id = name.slice(0, -'.token'.length);
-        if ((this.retryAt.get(id) ?? 0) > Date.now()) continue;
-        await this.setup(id).catch((e: unknown) => this.o.log.error({ request: id }, `setup request not handled: ${describeError(e)}`));
+      for (const name of names.filter((n) => REQUEST_FILE.test(n)).sort()) {
+        const [, id, kind] = REQUEST_FILE.exec(name)!;
+        if ((this.retryAt.get(id!) ?? 0) > Date.now()) continue;
+        await this.request(id!, kind as 'token' | 'callback-update').catch((e: unknown) => this.o.log.error({ request: id }, `setup request not handled: ${describeError(e)}`));
       }
     } finally {
       this.scanning = false;
     }
   }
 
-  private async setup(id: string): Promise<void> {
+  private async request(id: string, kind: 'token' | 'callback-update'): Promise<void> {
     const dir = setupDir(this.o.stateDir);
-    const tokenFile = join(dir, `${id}.token`);
+    const requestFile = join(dir, `${id}.${kind}`);
     let answer: Record<string, unknown>;
     let record: PairingRecord | null = null;
+    let changed = false;
     try {
-      const req = parseSetupRequest(await fsp.readFile(tokenFile, 'utf8'));
-      const token = req.pairingToken;
-      record = await pairWithCoordinator(token, { client: this.o.client, store: this.o.store, records: this.records, log: this.o.log }, req.callback);
-      answer = { ok: true, cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId, coordinatorUrl: record.coordinatorUrl, serviceKeySha256: decodePairingToken(token).serviceKeySha256 };
+      const text = await fsp.readFile(requestFile, 'utf8');
+      if (kind === 'token') {
+        const req = parseSetupRequest(text);
+        const token = req.pairingToken;
+        record = await pairWithCoordinator(token, { client: this.o.client, store: this.o.store, records: this.records, log: this.o.log }, req.callback);
+        answer = { ok: true, cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId, coordinatorUrl: record.coordinatorUrl, serviceKeySha256: decodePairingToken(token).serviceKeySha256 };
+      } else {
+        const req = parseCallbackUpdateRequest(text);
+        const log = this.o.log.child({ cosignerId: req.cosignerId });
+        const r = await this.o.client.call('UpdateCallback', req);
+        await storeStateChange(this.o.client, this.o.store, r.toStore, log);
+        changed = true;
+        answer = { ok: true, cosignerId: req.cosignerId, changed: r.changed, callbackVersion: r.callbackVersion };
+      }
     } catch (e) {
       // A failure that may pass (coordinator or enclave unreachable, a change waiting to be
       // stored) leaves the request to be tried again, later each time; anything else is final.
@@ -169,20 +203,18 @@ export class CosignerService {
         this.failures.set(id, failures);
         const delay = Math.min(SETUP_RETRY_MAX_MS, SETUP_SCAN_MS * 2 ** Math.min(failures, 10));
         this.retryAt.set(id, Date.now() + delay);
-        this.o.log.warn({ request: id, retryInMs: delay }, `pairing will be tried again: ${message}`);
+        this.o.log.warn({ request: id, retryInMs: delay }, `${kind === 'token' ? 'pairing' : 'callback change'} will be tried again: ${message}`);
         return;
       }
-      this.o.log.error({ request: id }, `pairing failed: ${message}`);
+      this.o.log.error({ request: id }, `${kind === 'token' ? 'pairing' : 'callback change'} failed: ${message}`);
       answer = { ok: false, error: message.slice(0, 500) };
     }
     this.failures.delete(id);
     this.retryAt.delete(id);
     // The answer first: a pairing that succeeded is reported as such whatever follows.
     await writeAtomically(join(dir, `${id}.result.json`), JSON.stringify(answer, null, 2) + '\n');
-    await fsp.unlink(tokenFile).catch(() => undefined);
-    if (record) {
-      await this.writeStatus().catch((e: unknown) => this.o.log.error(`status not written: ${describeError(e)}`));
-      this.runLoop(record);
-    }
+    await fsp.unlink(requestFile).catch(() => undefined);
+    if (record || changed) await this.writeStatus().catch((e: unknown) => this.o.log.error(`status not written: ${describeError(e)}`));
+    if (record) this.runLoop(record);
   }
 }

@@ -76,6 +76,7 @@ export type ErrorCode =
   | 'CALLBACK_RESPONSE_INVALID' // not an RS256 JWT under the configured key, or claims that do not fit this request
   | 'CALLBACK_REJECTED' // the callback handler answered REJECT (final; details carry its reason)
   | 'CALLBACK_RETRIES_EXHAUSTED' // the handler kept answering RETRY past the limit
+  | 'CALLBACK_UPDATE_INVALID' // a callback change not signed by the API user's own key, for another pairing, or out of sequence (details.reason)
   // the co-signer API as its client (the parent) sees it: details.status / details.apiCode say more
   | 'COORDINATOR_UNREACHABLE' // no HTTP answer: connection refused or cut, or the call's timeout (details.reason)
   | 'COORDINATOR_REFUSED' // an HTTP error answer without a more specific code here (the coordinator's 16xx code in details.apiCode)

@@ -96,15 +96,25 @@ export const EnclaveMessages = {
       callbackPublicKeySpki: s.bytes({ min: 200, max: 600 }),
     }),
   },
-  /** The coordinator accepted the pairing: record who we are there, sealed (store + ConfirmState). */
+  /**
+   * The coordinator accepted the pairing: its signed pairing record (JSON text, as it came) names
+   * who we are there and the API user's public key; sealed once it verifies (store + ConfirmState).
+   */
   CompletePairing: {
     request: s.struct({
       tokenId: s.text({ min: 1, max: 64 }),
-      cosignerId: s.text({ min: 1, max: 128 }),
-      workspaceId: s.text({ min: 1, max: 128 }),
-      userId: s.text({ min: 1, max: 128 }),
+      record: s.text({ min: 1, max: 4096 }),
     }),
     response: s.struct({ toStore: SealedFileSchema, stateVersion: s.uint() }),
+  },
+  /**
+   * A new callback handler for a paired API user, signed by that user's own key (a compact JWS,
+   * shared/cosigner-api/callback-update.ts); sealed once it verifies (store + ConfirmState).
+   * `changed` false: exactly this change was made before.
+   */
+  UpdateCallback: {
+    request: s.struct({ cosignerId: s.text({ min: 1, max: 128 }), update: s.text({ min: 1, max: 16 * 1024 }) }),
+    response: s.struct({ toStore: SealedFileSchema, stateVersion: s.uint(), changed: s.bool(), callbackVersion: s.uint() }),
   },
   /** What is paired here (public facts only), for `cosigner status` and the long-poll loops. */
   Pairings: {
@@ -126,6 +136,10 @@ export const EnclaveMessages = {
           callbackUrl: s.nullable(s.text({ max: 2048 })),
           /** SHA-256 (hex) of the handler's public key (DER SPKI) the enclave verifies answers with, for the operator to compare. */
           callbackKeySha256: s.nullable(s.text({ pattern: /^[0-9a-f]{64}$/ })),
+          /** Callback changes made since pairing; the next signed change must carry this + 1. */
+          callbackVersion: s.uint(),
+          /** SHA-256 (hex) of the API user's public key (DER SPKI) that must sign callback changes; null: not known (an old pairing). */
+          userKeySha256: s.nullable(s.text({ pattern: /^[0-9a-f]{64}$/ })),
         }),
         { max: 256 },
       ),

@@ -4,13 +4,16 @@
 // once) and user_data = the binding of the three public keys presented with it. Only then, in one
 // database transaction, the token is spent and the co-signer stored with a hash of its refresh
 // token. Any failure stores nothing, so a token refused for a bad document stays usable.
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+// The answer carries the pairing record signed with the service key: the ids the co-signer is
+// known by and the API user's public key, which the enclave seals (a parent cannot alter them).
+import { createPublicKey, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { toHex } from '../../shared/bytes.js';
 import { CosignerError } from '../../shared/errors.js';
 import { verifyAttestationDocument } from '../../shared/attestation/verify.js';
 import { decodePairingToken, pairingNonce } from '../../shared/cosigner-api/pairing-token.js';
 import { checkCallbackKey, ed25519PublicKeyFromRaw, pairingKeyBinding, spkiFromText } from '../../shared/cosigner-api/keys.js';
 import type { PairRequest } from '../../shared/cosigner-api/wire.js';
+import { signPairingRecord, type SignedPairingRecord } from '../../shared/cosigner-api/pairing-record.js';
 import type { Db } from '../storage/database.js';
 import type { CosignersTable } from '../storage/schema.js';
 import { attestationPolicyOf, expectedPcrs } from './attestation-policy.js';
@@ -24,14 +27,15 @@ export interface PairingOptions {
   /** A workspace with no PCR expectations configured accepts any non-debug PCRs (development only). */
   allowAnyPcrs: boolean;
   attestationMaxAgeMs: number;
-  /** The fingerprint this coordinator's tokens carry: a token naming another key was not ours. */
-  serviceKeySha256: string;
+  /** The service key: its fingerprint is what our tokens carry (a token naming another was not ours); it signs the pairing record. */
+  serviceKey: { sha256: string; privateKey: KeyObject };
   now?: () => number;
 }
 
 export interface Paired {
   cosigner: CosignersTable;
   refreshToken: string;
+  record: SignedPairingRecord;
 }
 
 const tokenRefused = (reason: string, message: string) => new CosignerError('TOKEN_INVALID', message, { reason });
@@ -45,7 +49,7 @@ function b64(text: string, what: string): Uint8Array {
 export async function pairCosigner(db: Db, req: PairRequest, o: PairingOptions): Promise<Paired> {
   const now = (o.now ?? Date.now)();
   const token = decodePairingToken(req.pairingToken);
-  if (token.serviceKeySha256 !== o.serviceKeySha256) throw tokenRefused('pairing-unknown', 'the pairing token was not issued by this coordinator (service key fingerprint differs)');
+  if (token.serviceKeySha256 !== o.serviceKey.sha256) throw tokenRefused('pairing-unknown', 'the pairing token was not issued by this coordinator (service key fingerprint differs)');
   const row = await db.selectFrom('cosigner_pairing_tokens').selectAll().where('id', '=', token.tokenId).executeTakeFirst();
   const presented = Buffer.from(sha256Hex(Buffer.from(token.secret, 'base64url')), 'hex');
   if (!row || !timingSafeEqual(presented, Buffer.from(row.secret_sha256, 'hex'))) throw tokenRefused('pairing-unknown', 'unknown pairing token');
@@ -73,6 +77,7 @@ export async function pairCosigner(db: Db, req: PairRequest, o: PairingOptions):
     throw new CosignerError('ATTESTATION_INVALID', 'user_data does not bind the presented identity, CCK and callback keys');
   }
 
+  const user = await db.selectFrom('api_users').select('public_key_pem').where('id', '=', row.api_user_id).executeTakeFirstOrThrow();
   const refreshToken = newBearerToken('csr');
   const cosigner: CosignersTable = {
     id: randomUUID(), workspace_id: row.workspace_id, api_user_id: row.api_user_id, pairing_token_id: row.id,
@@ -91,5 +96,11 @@ export async function pairCosigner(db: Db, req: PairRequest, o: PairingOptions):
     if (Number(r.numUpdatedRows) !== 1) throw tokenRefused('pairing-used', 'the pairing token was already used');
     await trx.insertInto('cosigners').values(cosigner).execute();
   });
-  return { cosigner, refreshToken };
+  const record = signPairingRecord({
+    tokenId: row.id, cosignerId: cosigner.id, workspaceId: cosigner.workspace_id, userId: cosigner.api_user_id,
+    identityPublicKey: cosigner.identity_public_key,
+    userPublicKey: createPublicKey(user.public_key_pem).export({ format: 'der', type: 'spki' }).toString('base64'),
+    pairedAt: now,
+  }, o.serviceKey.privateKey);
+  return { cosigner, refreshToken, record };
 }

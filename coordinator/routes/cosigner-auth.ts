@@ -8,7 +8,7 @@ import { issueAccessToken } from '../cosigners/access-tokens.js';
 import { requestMasterKeys } from '../mpc/signing-requests.js';
 
 export interface CosignerAuthRouteOptions {
-  pairing: Omit<PairingOptions, 'serviceKeySha256'>;
+  pairing: Omit<PairingOptions, 'serviceKey'>;
   accessTokenTtlMs: number;
 }
 
@@ -29,7 +29,7 @@ export const cosignerAuthRoutes: FastifyPluginAsync<CosignerAuthRouteOptions> = 
     },
   }, async (request) => {
     const key = await app.cosignerServiceKey();
-    const { cosigner, refreshToken } = await pairCosigner(app.db, request.body, { ...opts.pairing, serviceKeySha256: key.sha256 });
+    const { cosigner, refreshToken, record } = await pairCosigner(app.db, request.body, { ...opts.pairing, serviceKey: key });
     request.log.info({ cosignerId: cosigner.id, workspaceId: cosigner.workspace_id, apiUser: cosigner.api_user_id, moduleId: cosigner.module_id }, 'co-signer paired');
     if (app.mpcParty) {
       // A workspace gets its master keys from its first paired co-signer: one KEYGEN item per missing algorithm.
@@ -39,7 +39,7 @@ export const cosignerAuthRoutes: FastifyPluginAsync<CosignerAuthRouteOptions> = 
         request.log.info({ workspaceId: cosigner.workspace_id, items: items.length }, 'master key generation requested');
       }
     }
-    return { cosignerId: cosigner.id, workspaceId: cosigner.workspace_id, userId: cosigner.api_user_id, refreshToken };
+    return { cosignerId: cosigner.id, workspaceId: cosigner.workspace_id, userId: cosigner.api_user_id, refreshToken, pairingRecord: record };
   });
 
   app.post<{ Body: { refreshToken: string } }>('/cosigner/v1/token', {

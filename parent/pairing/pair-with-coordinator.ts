@@ -4,7 +4,7 @@
 //   1. fetch the coordinator's service key; BeginPairing (the enclave checks it against the
 //      token's fingerprint and seals a pending pairing); store that state and confirm it;
 //   2. PairingAttestation → POST /cosigner/v1/pair; save the answer (refresh token) at once;
-//   3. CompletePairing; store that state and confirm it.
+//   3. CompletePairing with the coordinator's signed pairing record; store that state and confirm it.
 // Re-running with the same token after a crash resumes: step 1 is a repeat, and a saved answer
 // skips step 2 (the coordinator would refuse the spent token).
 import type { RpcClient } from '../../shared/channel/rpc.js';
@@ -92,12 +92,18 @@ export async function pairWithCoordinator(pairingToken: string, deps: PairingDep
       if (typeof answer[k] !== 'string') throw new CosignerError('PAIRING_INVALID', `the coordinator's pairing answer has no ${k}`);
       return answer[k] as string;
     };
-    record = { tokenId: token.tokenId, coordinatorUrl: token.url, cosignerId: str('cosignerId'), workspaceId: str('workspaceId'), userId: str('userId'), refreshToken: str('refreshToken'), pairedAt: Date.now() };
+    if (typeof answer.pairingRecord !== 'object' || answer.pairingRecord === null) throw new CosignerError('PAIRING_INVALID', 'the coordinator\'s pairing answer has no signed pairing record');
+    record = {
+      tokenId: token.tokenId, coordinatorUrl: token.url, cosignerId: str('cosignerId'), workspaceId: str('workspaceId'), userId: str('userId'), refreshToken: str('refreshToken'), pairedAt: Date.now(),
+      signedRecord: JSON.stringify(answer.pairingRecord),
+    };
     await deps.records.save(record);
     log.info({ cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId }, 'paired with the coordinator');
   }
 
-  const done = await deps.client.call('CompletePairing', { tokenId: record.tokenId, cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId });
+  if (record.signedRecord === undefined) throw new CosignerError('PAIRING_INVALID', `the saved pairing answer for token ${record.tokenId} predates signed pairing records; issue a new pairing token`);
+  // The enclave takes the ids from the signed record, not from what the parent saved beside it.
+  const done = await deps.client.call('CompletePairing', { tokenId: record.tokenId, record: record.signedRecord });
   await storeStateChange(deps.client, deps.store, done.toStore, log);
   return record;
 }

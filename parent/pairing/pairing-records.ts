@@ -16,6 +16,11 @@ export const PairingRecordSchema = s.struct({
   userId: s.text({ min: 1, max: 128 }),
   refreshToken: s.text({ min: 1, max: 512 }),
   pairedAt: s.uint(),
+  /**
+   * The coordinator's signed pairing record (shared/cosigner-api/pairing-record.ts) as JSON text,
+   * carried to the enclave unchanged. Absent in files written before records were signed.
+   */
+  signedRecord: s.optional(s.text({ min: 1, max: 4096 })),
 });
 export type PairingRecord = s.Infer<typeof PairingRecordSchema>;
 

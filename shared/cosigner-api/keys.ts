@@ -75,3 +75,18 @@ export function pairingKeyBinding(k: PairingKeys): Uint8Array {
 export function serviceKeyFingerprint(spkiDer: Uint8Array): string {
   return createHash('sha256').update(spkiDer).digest('hex');
 }
+
+/**
+ * The coordinator's service key from its DER SPKI, only if that SPKI has the pinned fingerprint
+ * and is an Ed25519 key; null otherwise (what the parent brought is not the pinned key).
+ */
+export function pinnedServiceKey(spkiDer: Uint8Array, pinnedSha256: string): KeyObject | null {
+  if (serviceKeyFingerprint(spkiDer) !== pinnedSha256) return null;
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+  } catch {
+    return null;
+  }
+  return key.asymmetricKeyType === 'ed25519' ? key : null;
+}

@@ -43,7 +43,17 @@ export const PairRequest = closed({
   cckPublicKey: publicKeyText,
   callbackPublicKey: publicKeyText,
 });
-export const PairResponse = Type.Object({ cosignerId: Type.String(), workspaceId: Type.String(), userId: Type.String(), refreshToken: Type.String() });
+/** pairingRecord: the ids and the API user's public key, signed by the service key (pairing-record.ts); the enclave seals it. */
+export const PairResponse = Type.Object({
+  cosignerId: Type.String(), workspaceId: Type.String(), userId: Type.String(), refreshToken: Type.String(),
+  pairingRecord: Type.Object({
+    claims: Type.Object({
+      tokenId: Type.String(), cosignerId: Type.String(), workspaceId: Type.String(), userId: Type.String(),
+      identityPublicKey: Type.String(), userPublicKey: Type.String(), pairedAt: Type.Integer(),
+    }),
+    signature: Type.String(),
+  }),
+});
 
 export const TokenRequest = closed({ refreshToken: Type.String({ minLength: 1, maxLength: 256 }) });
 export const TokenResponse = Type.Object({ accessToken: Type.String(), expiresAt: Type.Number(), cosignerId: Type.String() });

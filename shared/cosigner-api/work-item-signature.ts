@@ -2,10 +2,10 @@
 // canonical JSON of {id, workspaceId, kind, payload, attempt, leaseExpiresAt} under a domain tag.
 // The enclave verifies with the key whose SPKI SHA-256 it pinned from the pairing token, so a
 // parent cannot invent, alter or re-target work.
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { sign, verify, type KeyObject } from 'node:crypto';
 import { CosignerError } from '../errors.js';
 import { signingBytes } from './canonical-json.js';
-import { serviceKeyFingerprint } from './keys.js';
+import { pinnedServiceKey } from './keys.js';
 
 export const WORK_ITEM_DOMAIN = 'nitro-cosigner/work-item/v1';
 
@@ -33,14 +33,8 @@ export function signWorkItem(item: SignableWorkItem, serviceKey: KeyObject): str
  * the pinned fingerprint. Never throws for a bad signature: returns false.
  */
 export function verifyWorkItem(item: SignableWorkItem, signature: string, serviceKeySpki: Uint8Array, pinnedSha256: string): boolean {
-  if (serviceKeyFingerprint(serviceKeySpki) !== pinnedSha256) return false;
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: Buffer.from(serviceKeySpki), format: 'der', type: 'spki' });
-  } catch {
-    return false;
-  }
-  if (key.asymmetricKeyType !== 'ed25519') return false;
+  const key = pinnedServiceKey(serviceKeySpki, pinnedSha256);
+  if (!key) return false;
   const sig = Buffer.from(signature, 'base64');
   if (sig.length !== 64) return false;
   try {

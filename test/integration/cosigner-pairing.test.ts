@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { signPairingRecord, type SignedPairingRecord } from '../../shared/cosigner-api/pairing-record.js';
 import { LocalStack } from '../../scripts/stack.js';
 import { RpcClient } from '../../shared/channel/rpc.js';
 import { EnclaveMessages } from '../../shared/messages.js';
@@ -94,6 +95,8 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
     expect(pairings).to.have.length(1);
     const key = (await (await fetch(`${c.baseUrl}/cosigner/v1/service-key`)).json()) as { sha256: string };
     expect(pairings[0]).to.include({ status: 'active', cosignerId: first.cosignerId, workspaceId: c.workspace.id, userId: firstUser.row.id, serviceKeySha256: key.sha256, coordinatorUrl: c.baseUrl });
+    // The API user's key, from the coordinator's signed record: the one that must sign callback changes.
+    expect(pairings[0]!.userKeySha256).to.equal(createHash('sha256').update(createPublicKey(firstUser.row.public_key_pem).export({ format: 'der', type: 'spki' })).digest('hex'));
     expect(existsSync(store.previousPath), 'the replaced file is kept').to.equal(true);
     expect((await poll(first)).status).to.equal(200);
 
@@ -163,6 +166,35 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
     expect(res.json.code).to.equal(1608);
   });
 
+  it("a hostile parent that alters the coordinator's signed pairing record (an API user key of its own) or signs one itself: refused, nothing sealed; the genuine record completes", async () => {
+    const user = await c.user('SIGNER', 'signer-record');
+    const token = await pairingTokenFor(c, admin, user.row.id);
+    const tokenId = decodePairingToken(token).tokenId;
+    const own = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    let genuine: SignedPairingRecord | undefined;
+    // The parent carries the coordinator's answer: here it swaps the API user key in the record.
+    const hostile: typeof fetch = async (url, init) => {
+      const res = await fetch(url, init);
+      if (!String(url).endsWith('/cosigner/v1/pair')) return res;
+      const answer = (await res.json()) as { pairingRecord: SignedPairingRecord };
+      genuine = answer.pairingRecord;
+      const altered = { ...answer, pairingRecord: { ...genuine, claims: { ...genuine.claims, userPublicKey: own } } };
+      return new Response(JSON.stringify(altered), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    await expectCosignerRejection(pairWithCoordinator(token, { ...deps(), records: new PairingRecords(join(work, 'hostile-records')), fetch: hostile }), 'PAIRING_INVALID', /not signed by the pinned coordinator service key/);
+    const v = await stateVersion();
+    const forged = signPairingRecord({ ...genuine!.claims, userPublicKey: own, cosignerId: 'cs-evil' }, generateKeyPairSync('ed25519').privateKey);
+    await expectCosignerRejection(client.call('CompletePairing', { tokenId, record: JSON.stringify(forged) }), 'PAIRING_INVALID', /not signed by the pinned coordinator service key/);
+    await expectCosignerRejection(client.call('CompletePairing', { tokenId, record: 'not json' }), 'SCHEMA_VIOLATION');
+    const pending = (await client.call('Pairings', {})).pairings.find((p) => p.tokenId === tokenId);
+    expect(pending?.status).to.equal('pending');
+    expect(await stateVersion(), 'nothing sealed').to.equal(v);
+    const done = await client.call('CompletePairing', { tokenId, record: JSON.stringify(genuine) });
+    await storeStateChange(client, store, done.toStore, log);
+    const active = (await client.call('Pairings', {})).pairings.find((p) => p.tokenId === tokenId);
+    expect(active).to.include({ status: 'active', userId: user.row.id, userKeySha256: createHash('sha256').update(createPublicKey(user.row.public_key_pem).export({ format: 'der', type: 'spki' })).digest('hex') });
+  });
+
   it("a hostile parent: another service key, a file that is not the enclave's, a report for a co-signer not paired here, a change before its first file is stored", async () => {
     const v = await stateVersion();
     const user = await c.user('SIGNER', 'signer-hostile');
@@ -170,7 +202,7 @@ describe('co-signer pairing: the real enclave process with the coordinator', fun
     const own = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
     await expectCosignerRejection(client.call('BeginPairing', { pairingToken: token, serviceKeySpki: new Uint8Array(own), callback: null }), 'PAIRING_INVALID', /not the one the pairing token names/);
     await expectCosignerRejection(client.call('PairingAttestation', { pairingToken: token }), 'NOT_PAIRED', /no sealed pairing/);
-    await expectCosignerRejection(client.call('CompletePairing', { tokenId: decodePairingToken(token).tokenId, cosignerId: 'x', workspaceId: 'y', userId: 'z' }), 'NOT_PAIRED', /no pending pairing/);
+    await expectCosignerRejection(client.call('CompletePairing', { tokenId: decodePairingToken(token).tokenId, record: '{}' }), 'NOT_PAIRED', /no pending pairing/);
     const stored = await store.read();
     await expectCosignerRejection(client.call('ConfirmState', { stored: { ...stored!, sealed: new Uint8Array(stored!.sealed.length).fill(7) } }), 'STATE_MISMATCH', /neither the current state nor the change/);
     await expectCosignerRejection(client.call('StateReport', { cosignerId: 'not-paired-here', purpose: 'poll' }), 'NOT_PAIRED', /no active pairing/);
