@@ -61,6 +61,8 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
   let admin: TestUser;
   let signer: TestUser;
   let journal: KeyLockJournal;
+  /** The API user whose callback handler approves (paired by the callback test). */
+  let approved: TestUser;
 
   async function signRaw(note: string, as: TestUser = signer): Promise<void> {
     const hash = createHash('sha256').update(note).digest('hex');
@@ -125,11 +127,11 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
       expect(r.code, r.out.join('\n')).to.equal(0);
       return u;
     };
-    const approved = await user('with-approving-handler', approving.url);
+    approved = await user('with-approving-handler', approving.url);
     const rejected = await user('with-strict-handler', strict.url);
     const status = await cli(['status', '--state-dir', stack.parentStateDir]);
     const handlerKeySha = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
-    expect(status.out.join('\n')).to.include(`callback ${approving.url}/hooks/with-approving-handler (handler key SHA-256 ${handlerKeySha})`);
+    expect(status.out.join('\n')).to.include(`callback ${approving.url}/hooks/with-approving-handler (handler key SHA-256 ${handlerKeySha}, version 0)`);
 
     await signRaw('approved by the handler', approved);
     const hash = createHash('sha256').update('rejected by the handler').digest('hex');
@@ -143,6 +145,69 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
     expect(strict.lines().some((l) => /"action":"REJECT"/.test(l))).to.equal(true);
     await approving.stop();
     await strict.stop();
+  });
+
+  it("`cosigner callback-update` moves a user to a new handler only when the user's own key signed the change: a parent's own key, an old change replayed, are refused", async () => {
+    const sd = ['--state-dir', stack.parentStateDir];
+    const statusOf = async () => {
+      const st = JSON.parse(readFileSync(join(stack.parentStateDir, 'status.json'), 'utf8')) as { pairings: Array<{ userId: string; cosignerId: string; callbackUrl: string; callbackKeySha256: string; callbackVersion: number }> };
+      return st.pairings.find((p) => p.userId === approved.row.id)!;
+    };
+    const before = await statusOf();
+    const cosignerId = before.cosignerId;
+    // The new handler: its own folder, its own key.
+    const dir = join(work, 'handler-b');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'cosigner.pub'), (await cli(['print-public-key', ...sd])).out.join('\n') + '\n');
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dir, 'handler.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(dir, 'handler.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const moved = await startReferenceHandler(dir, 'moved', {});
+    const target = ['--cosigner-id', cosignerId, '--callback-url', `${moved.url}/hooks/moved`, '--callback-public-key', join(dir, 'handler.pub'), '--allow-plain-http-callback'];
+
+    // Offline: the request printed here, signed where the user's key is, handed back.
+    const req = await cli(['callback-update', ...target, '--print-request', ...sd]);
+    expect(req.code, req.out.join('\n')).to.equal(0);
+    const requestFile = join(work, 'callback-change.json');
+    writeFileSync(requestFile, req.out.filter((l) => !l.startsWith('sign this')).join('\n'));
+    writeFileSync(join(work, 'user.key'), approved.privateKeyPem, { mode: 0o600 });
+    const parentKey = join(work, 'parent.key');
+    writeFileSync(parentKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+
+    // A parent installing its own key: the same request signed with a key of its own.
+    const forged = await cli(['sign-callback-update', '--user-key', parentKey, requestFile]);
+    writeFileSync(join(work, 'forged.jws'), forged.out.at(-1)!);
+    const refused = await cli(['callback-update', '--signed', join(work, 'forged.jws'), ...sd]);
+    expect(refused.code).to.equal(1);
+    expect(refused.out.join('\n')).to.match(/refused: CALLBACK_UPDATE_INVALID: the callback change is not signed by this API user's key/);
+    expect(await statusOf(), 'nothing changed').to.deep.include({ callbackUrl: before.callbackUrl, callbackKeySha256: before.callbackKeySha256, callbackVersion: 0 });
+
+    const signed = await cli(['sign-callback-update', '--user-key', join(work, 'user.key'), requestFile]);
+    expect(signed.code, signed.out.join('\n')).to.equal(0);
+    const changeFile = join(work, 'change-1.jws');
+    writeFileSync(changeFile, signed.out.at(-1)!);
+    const applied = await cli(['callback-update', '--signed', changeFile, ...sd]);
+    expect(applied.code, applied.out.join('\n')).to.equal(0);
+    expect(applied.out.join('\n')).to.include(`co-signer ${cosignerId} is at callback version 1`);
+    const handlerKeySha = createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+    expect(await statusOf()).to.deep.include({ callbackUrl: `${moved.url}/hooks/moved`, callbackKeySha256: handlerKeySha, callbackVersion: 1 });
+    // The same change again is a repeat, not a second change.
+    expect((await cli(['callback-update', '--signed', changeFile, ...sd])).out.join('\n')).to.include('nothing changed');
+
+    // The new handler answers for the user now, verified in the enclave with the new key.
+    await signRaw('approved by the moved handler', approved);
+    expect(moved.lines().some((l) => /"action":"APPROVE"/.test(l))).to.equal(true);
+
+    // Change 2, signed here with the user's key, puts the first handler's URL back ...
+    const back = await cli(['callback-update', '--cosigner-id', cosignerId, '--callback-url', before.callbackUrl, '--callback-public-key', join(work, 'handlers', 'handler.pub'), '--allow-plain-http-callback', '--user-key', join(work, 'user.key'), ...sd]);
+    expect(back.code, back.out.join('\n')).to.equal(0);
+    expect((await statusOf()).callbackVersion).to.equal(2);
+    // ... after which change 1, kept by a parent, can never be replayed to move it again.
+    const replayed = await cli(['callback-update', '--signed', changeFile, ...sd]);
+    expect(replayed.code).to.equal(1);
+    expect(replayed.out.join('\n')).to.match(/CALLBACK_UPDATE_INVALID: the callback change is number 1; this pairing has had 2/);
+    expect(await statusOf()).to.deep.include({ callbackUrl: before.callbackUrl, callbackKeySha256: before.callbackKeySha256, callbackVersion: 2 });
+    await moved.stop();
   });
 
   it('after the daemon restarts it polls again for its pairings and signs', async () => {
