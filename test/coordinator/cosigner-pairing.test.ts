@@ -1,7 +1,9 @@
 // Pairing a co-signer with a real attestation document from the NSM emulator, every way pairing
 // must refuse (and store nothing, leaving the token usable), refresh and access tokens, revocation.
 import { expect } from 'chai';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createPublicKey, randomBytes, randomUUID } from 'node:crypto';
+import { openPairingRecord } from '../../shared/cosigner-api/pairing-record.js';
+import { expectCosignerError } from '../support/expect-error.js';
 import { decodePairingToken, encodePairingToken, pairingNonce } from '../../shared/cosigner-api/pairing-token.js';
 import { issuePairingToken } from '../../coordinator/cosigners/pairing-tokens.js';
 import { sha256Hex } from '../../coordinator/cosigners/token-secrets.js';
@@ -74,6 +76,12 @@ describe('co-signer API: pairing and tokens', function () {
     expect(JSON.stringify(stored)).to.not.include(r.json.refreshToken);
     expect(JSON.parse(stored.pcrs)['0']).to.equal(enclave.pcr(0));
     expect((await tokenRow(token)).used_at).to.be.a('number');
+    // The signed pairing record: the ids, the co-signer's identity and the API user's key, under the service key.
+    const serviceKey = createPublicKey({ key: Buffer.from(sk.publicKeySpki, 'base64'), format: 'der', type: 'spki' });
+    const claims = openPairingRecord(r.json.pairingRecord, serviceKey);
+    expect(claims).to.deep.include({ tokenId: decoded.tokenId, cosignerId: r.json.cosignerId, workspaceId: c.workspace.id, userId: signer.row.id, identityPublicKey: stored.identity_public_key });
+    expect(claims.userPublicKey).to.equal(createPublicKey(signer.row.public_key_pem).export({ format: 'der', type: 'spki' }).toString('base64'));
+    expectCosignerError(() => openPairingRecord({ ...r.json.pairingRecord, claims: { ...claims, userId: admin.row.id } }, serviceKey), 'PAIRING_INVALID', /not signed/);
 
     const again = await pair(new TestCosigner(c, enclave), new TestCosigner(c, enclave).pairRequest(token));
     expect(again.status).to.equal(401);
