@@ -41,7 +41,7 @@ async function finished(sdk: FireblocksSDK, id: string, what: string) {
 }
 
 /** A request to one of the coordinator's own routes, authenticated as the SDKs do (API key + RS256 request JWT). */
-async function signedRequest(ctx: DemoContext, method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
+export async function signedRequest(ctx: Pick<DemoContext, 'baseUrl' | 'apiKey' | 'privateKeyFile'>, method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
   const text = JSON.stringify(body);
   const now = Math.floor(Date.now() / 1000);
   const jwt = await new SignJWT({ uri: path, nonce: randomUUID(), iat: now, exp: now + 55, sub: ctx.apiKey, bodyHash: createHash('sha256').update(text).digest('hex') })

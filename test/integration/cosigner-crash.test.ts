@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { FireblocksSDK } from 'fireblocks-sdk';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { openDatabase } from '../../coordinator/open-coordinator.js';
+import { signedRequest } from '../../scripts/demo/demo.js';
 import { freePort, until } from '../support/net.js';
 import { startCosignerStack, type CosignerStack } from './support/cosigner-stack.js';
 
@@ -71,14 +72,8 @@ describe('co-signer: kill -9 of the enclave, the parent and the coordinator in a
     const pairing = await cs.stack.pairCosigner(co);
     expect(pairing.paired, pairing.lines.join('\n')).to.equal(true);
     await sdk.createVaultAccount('crash');
-    const { SignJWT } = await import('jose');
-    const { createPrivateKey } = await import('node:crypto');
-    const text = JSON.stringify({ rules: [{ name: 'raw', operations: ['RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
-    const now = Math.floor(Date.now() / 1000);
-    const jwt = await new SignJWT({ uri: '/v1/tap/policy', nonce: randomBytes(16).toString('hex'), iat: now, exp: now + 55, sub: co.apiKey, bodyHash: createHash('sha256').update(text).digest('hex') })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(createPrivateKey(readFileSync(co.privateKeyFile, 'utf8')));
-    const policy = await fetch(`${co.baseUrl}/v1/tap/policy`, { method: 'POST', body: text, headers: { 'content-type': 'application/json', 'x-api-key': co.apiKey, authorization: `Bearer ${jwt}` } });
-    expect(policy.status, await policy.text()).to.equal(200);
+    const policy = await signedRequest(co, 'POST', '/v1/tap/policy', { rules: [{ name: 'raw', operations: ['RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
+    expect(policy.status, policy.text).to.equal(200);
     // The master keys come from the DKG that pairing asked for: wait until an Ed25519 signing completes.
     await until('the Ed25519 master key', async () => {
       const content = randomBytes(32).toString('hex');
