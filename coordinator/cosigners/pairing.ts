@@ -89,6 +89,13 @@ export async function pairCosigner(db: Db, req: PairRequest, o: PairingOptions):
     refresh_token_sha256: sha256Hex(refreshToken),
     state_version: null, state_digest: null, created_at: now, updated_at: now,
   };
+  // Signed before anything is stored: a record that cannot be made must not cost the token.
+  const record = signPairingRecord({
+    tokenId: row.id, cosignerId: cosigner.id, workspaceId: cosigner.workspace_id, userId: cosigner.api_user_id,
+    identityPublicKey: cosigner.identity_public_key,
+    userPublicKey: createPublicKey(user.public_key_pem).export({ format: 'der', type: 'spki' }).toString('base64'),
+    pairedAt: now,
+  }, o.serviceKey.privateKey);
   await db.transaction().execute(async (trx) => {
     // Spent only if still unspent: of two concurrent pairings with one token, one wins.
     const r = await trx.updateTable('cosigner_pairing_tokens').set({ used_at: now })
@@ -96,11 +103,5 @@ export async function pairCosigner(db: Db, req: PairRequest, o: PairingOptions):
     if (Number(r.numUpdatedRows) !== 1) throw tokenRefused('pairing-used', 'the pairing token was already used');
     await trx.insertInto('cosigners').values(cosigner).execute();
   });
-  const record = signPairingRecord({
-    tokenId: row.id, cosignerId: cosigner.id, workspaceId: cosigner.workspace_id, userId: cosigner.api_user_id,
-    identityPublicKey: cosigner.identity_public_key,
-    userPublicKey: createPublicKey(user.public_key_pem).export({ format: 'der', type: 'spki' }).toString('base64'),
-    pairedAt: now,
-  }, o.serviceKey.privateKey);
   return { cosigner, refreshToken, record };
 }

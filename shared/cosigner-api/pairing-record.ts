@@ -21,7 +21,7 @@ export const PairingRecordClaimsSchema = s.struct({
   /** The co-signer's identity key as it presented it (raw Ed25519, base64). */
   identityPublicKey: s.text({ min: 44, max: 44, pattern: BASE64 }),
   /** The API user's RSA public key, DER SPKI, base64: the key it signs REST API requests with. */
-  userPublicKey: s.text({ min: 100, max: 1400, pattern: BASE64 }),
+  userPublicKey: s.text({ min: 100, max: 1500, pattern: BASE64 }),
   pairedAt: s.uint(),
 });
 export type PairingRecordClaims = s.Infer<typeof PairingRecordClaimsSchema>;
