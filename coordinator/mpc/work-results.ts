@@ -2,7 +2,8 @@
 // in WorkQueue.complete's transaction). The coordinator's own sessions are the record of what was
 // signed; the report adds what only the co-signer knows: that its callback handler or enclave
 // policy REJECTED the request (the transaction is rejected, nothing more is signed for it), or
-// that it FAILED to take part (sessions not finished are issued again, within the attempt limit).
+// that it FAILED to take part (sessions not finished are issued again, within the attempt limit,
+// unless the report is final: its callback gave no approval, and the transaction fails).
 import { CosignerError, isCosignerError } from '../../shared/errors.js';
 import * as s from '../../shared/schema.js';
 import { MpcWorkResultSchema, type MpcWorkResult } from '../../shared/cosigner-api/mpc-work-result.js';
@@ -70,6 +71,8 @@ export function signResults(queue: WorkQueue): WorkResultHandler<MpcWorkResult> 
       const reason = `co-signer ${r.outcome === 'REJECTED' ? 'rejected' : 'failed'}: ${r.reason ?? 'no reason given'}`;
       await closeOpen(trx, item, reason);
       if (r.outcome === 'REJECTED') return recordRejection(trx, txId, reason);
+      // final: the co-signer's callback gave no approval; another item would only ask it again.
+      if (r.final) return recordSigningFailure(trx, txId, reason);
       if ((await reissueSigning(trx, queue, txId)).kind === 'exhausted') await recordSigningFailure(trx, txId, reason);
     },
   };

@@ -32,6 +32,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /** Refusals that are the enclave's decision about this request (final), not a failure to take part. */
 const REFUSALS = new Set(['MPC_KEY_HELD', 'CALLBACK_REJECTED', 'EVM_TX_NOT_APPROVED', 'SIGNING_HASH_MISMATCH', 'RAW_CONTENT_NOT_APPROVED', 'EVM_TX_INVALID', 'EVM_TX_TYPE_UNSUPPORTED', 'RAW_CONTENT_INVALID']);
+/** The callback gave no approval: the request fails (final), it is not issued again. */
+const NO_APPROVAL = new Set(['CALLBACK_URL_INVALID', 'CALLBACK_UNREACHABLE', 'CALLBACK_TIMEOUT', 'CALLBACK_HTTP_STATUS', 'CALLBACK_RESPONSE_TOO_LARGE', 'CALLBACK_RESPONSE_INVALID', 'CALLBACK_RETRIES_EXHAUSTED']);
 const MAX_ROUNDS = 32;
 const MPC_KINDS = new Set(['KEYGEN', 'SIGN']);
 
@@ -123,7 +125,8 @@ export class EnclaveWorkHandler implements WorkHandler {
       return { outcome: 'GENERATED' };
     }
     log.warn({ code }, `the enclave refused the work item: ${isCosignerError(e) ? e.message : 'error'}`);
-    return { outcome: REFUSALS.has(code) ? 'REJECTED' : 'FAILED', reason: reason(e) };
+    if (REFUSALS.has(code)) return { outcome: 'REJECTED', reason: reason(e) };
+    return { outcome: 'FAILED', reason: reason(e), ...(NO_APPROVAL.has(code) ? { final: true } : {}) };
   }
 }
 

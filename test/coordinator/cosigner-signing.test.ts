@@ -116,13 +116,23 @@ describe('coordinator signing with a paired co-signer over the co-signer API', f
   it('FAILED by the co-signer before it signed: the work is issued again and then signed once', async () => {
     const txId = await rawTx(createHash('sha256').update('again').digest('hex'));
     const first = await next('SIGN');
-    expect((await http.result(first.id, { outcome: 'FAILED', reason: 'callback handler did not answer in 30 s' })).status).to.equal(200);
+    expect((await http.result(first.id, { outcome: 'FAILED', reason: 'MPC_STATE: the enclave restarted mid-session' })).status).to.equal(200);
     const second = await next('SIGN');
     expect(second.id).to.not.equal(first.id);
     const p = second.payload as SignItemPayload;
     await engine.run(httpRelay(http), engine.ref(c.workspace.id, p.messages[0]!.sessionId, second.id), engine.signParty(p, 0));
     await http.result(second.id, { outcome: 'SIGNED' });
     expect((await signer.v5.getTransactionById(txId)).status).to.equal('COMPLETED');
+  });
+
+  it('FAILED and final (the callback gave no approval): the transaction fails at once, with the reason; nothing is issued again', async () => {
+    const txId = await rawTx(createHash('sha256').update('no approval').digest('hex'));
+    const first = await next('SIGN');
+    expect((await http.result(first.id, { outcome: 'FAILED', reason: 'CALLBACK_TIMEOUT: the callback handler gave no complete answer within 30000 ms', final: true })).status).to.equal(200);
+    const tx = await signer.v5.getTransactionById(txId);
+    expect(tx).to.include({ status: 'FAILED', subStatus: 'SIGNING_ERROR' });
+    expect(tx.errorDescription).to.match(/CALLBACK_TIMEOUT/);
+    expect((await http.poll(300)).json.item ?? null, 'no new work for it').to.equal(null);
   });
 
   it('refuses a malformed MPC work result (400) and records nothing', async () => {
