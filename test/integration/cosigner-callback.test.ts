@@ -10,10 +10,13 @@
 import { expect } from 'chai';
 import { createPublicKey, generateKeyPairSync, randomBytes, verify as edVerify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compactVerify } from 'jose';
 import { runCli } from '../../parent/cli.js';
+import { CosignerApiClient } from '../../parent/coordinator/cosigner-api-client.js';
+import { createLogger } from '../../shared/log.js';
+import { expectCosignerRejection } from '../support/expect-error.js';
 import { signResponseJwt } from '../../shared/callback/response-jwt.js';
 import { generatePaillierKeyPair } from '../../shared/mpc/paillier/paillier.js';
 import { KeyLockJournal } from '../../coordinator/mpc/key-lock-journal.js';
@@ -177,5 +180,52 @@ describe('co-signer callback handler answers across the real processes', functio
       return ['COMPLETED', 'FAILED', 'REJECTED'].includes(t.status) ? t : null;
     }, 60_000);
     expect(tx.status, tx.errorDescription).to.equal('COMPLETED');
+  });
+
+  it("a hostile parent (this test, speaking the real frames) swaps the handler's approvals between two requests and replays an old one: refused, nothing signed for them; honest work goes on", async () => {
+    const { stack } = cs;
+    await stack.stopProcess('parent', 'SIGKILL'); // the test is the parent now; the enclave keeps running
+    const enclave = cs.enclaveClient();
+    const record = JSON.parse(readFileSync(join(stack.parentStateDir, 'pairings', readdirSync(join(stack.parentStateDir, 'pairings')).find((n) => n.endsWith('.json'))!), 'utf8')) as { cosignerId: string; refreshToken: string };
+    const api = new CosignerApiClient({ baseUrl: c.baseUrl, refreshToken: record.refreshToken, logger: createLogger('hostile-parent', { level: 'silent' }) });
+    const asBytes = async (approval: { url: string; jwt: string }) => {
+      const res = await fetch(`${approval.url}/v2/tx_sign_request`, { method: 'POST', body: approval.jwt, headers: { 'content-type': 'application/jwt' } });
+      return { ok: true, status: res.status, contentType: res.headers.get('content-type'), body: new Uint8Array(await res.arrayBuffer()), code: null, message: null };
+    };
+    /** A request taken by hand: the signed item from the coordinator, started in the enclave, its genuine approval fetched from the handler. */
+    const take = async () => {
+      const r = await request(users[0]!, 'approve');
+      const polled = await api.poll(5_000, await enclave.call('StateReport', { cosignerId: record.cosignerId, purpose: 'poll' }));
+      expect((polled.item!.payload as { transactionId: string }).transactionId).to.equal(r.id);
+      const started = await enclave.call('MpcStart', { cosignerId: record.cosignerId, itemJson: JSON.stringify(polled.item), signature: polled.signature! });
+      expect(started.sessions, 'nothing starts before the handler answers').to.deep.equal([]);
+      return { ...r, approval: started.approval!, answer: await asBytes(started.approval!) };
+    };
+    const a = await take();
+    const b = await take();
+    expect(a.approval.requestId).to.not.equal(b.approval.requestId);
+    // A's approval handed in as B's: it names A's requestId; B's approval is over (its own answer
+    // after that finds nothing pending), nothing is signed for it.
+    await expectCosignerRejection(enclave.call('MpcApprovalAnswer', { requestId: b.approval.requestId, answer: a.answer }), 'CALLBACK_RESPONSE_INVALID', /different requestId/);
+    await expectCosignerRejection(enclave.call('MpcApprovalAnswer', { requestId: b.approval.requestId, answer: b.answer }), 'MPC_STATE', /no callback approval is pending/);
+    // A's own approval works once; the same approval again finds nothing pending.
+    const signedA = await enclave.call('MpcApprovalAnswer', { requestId: a.approval.requestId, answer: a.answer });
+    expect(signedA.sessions).to.have.length(1);
+    await expectCosignerRejection(enclave.call('MpcApprovalAnswer', { requestId: a.approval.requestId, answer: a.answer }), 'MPC_STATE', /no callback approval is pending/);
+    // An old approval for a new request: refused, it names the old requestId.
+    const c2 = await take();
+    await expectCosignerRejection(enclave.call('MpcApprovalAnswer', { requestId: c2.approval.requestId, answer: a.answer }), 'CALLBACK_RESPONSE_INVALID', /different requestId/);
+    api.close();
+
+    // The real parent again: honest requests are signed.
+    stack.startParent();
+    await stack.waitFor('parent', /"msg":"ready"/, 120_000, 0);
+    const honest = await request(users[1]!, 'approve');
+    const tx = await until('an honest request after the hostile parent', async () => {
+      const t = await users[1]!.v5.getTransactionById(honest.id);
+      return ['COMPLETED', 'FAILED', 'REJECTED'].includes(t.status) ? t : null;
+    }, 120_000);
+    expect(tx.status, tx.errorDescription).to.equal('COMPLETED');
+    for (const r of [b, c2]) expect((await users[0]!.v5.getTransactionById(r.id)).signedMessages ?? [], `${r.id}: never signed`).to.have.length(0);
   });
 });
