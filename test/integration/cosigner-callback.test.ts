@@ -148,17 +148,22 @@ describe('co-signer callback handler answers across the real processes', functio
     return { id: r.id, content, mode };
   }
 
+  /** The transaction once it is COMPLETED, FAILED or REJECTED; the parent's last lines if it never is. */
+  async function finalStatus(as: TestUser, id: string, what: string, timeoutMs = 90_000) {
+    return until(`${what}: a final status`, async () => {
+      const t = await as.v5.getTransactionById(id);
+      return ['COMPLETED', 'FAILED', 'REJECTED'].includes(t.status) ? t : null;
+    }, timeoutMs).catch((e: Error) => {
+      throw new Error(`${e.message}; the parent's last lines:\n${cs.stack.output('parent').slice(-10).join('\n')}`);
+    });
+  }
+
   it('only APPROVE signs; REJECT is REJECTED; garbage, a wrong requestId, another key, alg none, 500, 10 MB, a slow drip and silence fail with the reason; it keeps serving', async () => {
     // The two 30 s cases first, one per user, so each long poll takes one while the other works through the rest.
     const all = [await request(users[0]!, 'slow-drip'), await request(users[1]!, 'no-answer')];
     for (const [i, mode] of (['approve', 'reject', 'garbage', 'wrong-request-id', 'other-key', 'alg-none', 'http-500', '10-mb'] as const).entries()) all.push(await request(users[i % 2]!, mode));
     for (const r of all) {
-      const tx = await until(`${r.mode}: a final status`, async () => {
-        const t = await users[0]!.v5.getTransactionById(r.id);
-        return ['COMPLETED', 'FAILED', 'REJECTED'].includes(t.status) ? t : null;
-      }, 90_000).catch((e: Error) => {
-        throw new Error(`${e.message}; the parent's last lines:\n${cs.stack.output('parent').slice(-10).join('\n')}`);
-      });
+      const tx = await finalStatus(users[0]!, r.id, r.mode);
       const want = EXPECTED[r.mode];
       expect(tx.status, `${r.mode}: ${tx.subStatus} ${tx.errorDescription ?? ''}`).to.equal(want.status);
       expect(seen.get(r.content), `${r.mode}: the handler was asked once`).to.equal(1);
@@ -175,10 +180,7 @@ describe('co-signer callback handler answers across the real processes', functio
     for (const p of ['enclave', 'parent'] as const) expect(cs.stack.isRunning(p), `${p} still running`).to.equal(true);
     // And after all of it, an approved request is signed.
     const last = await request(users[1]!, 'approve');
-    const tx = await until('the last request', async () => {
-      const t = await users[1]!.v5.getTransactionById(last.id);
-      return ['COMPLETED', 'FAILED', 'REJECTED'].includes(t.status) ? t : null;
-    }, 60_000);
+    const tx = await finalStatus(users[1]!, last.id, 'the last request');
     expect(tx.status, tx.errorDescription).to.equal('COMPLETED');
   });
 
@@ -221,10 +223,7 @@ describe('co-signer callback handler answers across the real processes', functio
     stack.startParent();
     await stack.waitFor('parent', /"msg":"ready"/, 120_000, 0);
     const honest = await request(users[1]!, 'approve');
-    const tx = await until('an honest request after the hostile parent', async () => {
-      const t = await users[1]!.v5.getTransactionById(honest.id);
-      return ['COMPLETED', 'FAILED', 'REJECTED'].includes(t.status) ? t : null;
-    }, 120_000);
+    const tx = await finalStatus(users[1]!, honest.id, 'an honest request after the hostile parent', 120_000);
     expect(tx.status, tx.errorDescription).to.equal('COMPLETED');
     for (const r of [b, c2]) expect((await users[0]!.v5.getTransactionById(r.id)).signedMessages ?? [], `${r.id}: never signed`).to.have.length(0);
   });
