@@ -38,6 +38,8 @@ export interface EnclaveAppDeps {
   connectKmsProxy: () => Promise<Duplex>;
   kmsTlsCa?: string;
   allowPlainHttpKms: boolean;
+  /** The callback's RETRY interval (default 3 minutes), from the measured command line. */
+  callbackRetryIntervalMs?: number;
   log: Logger;
 }
 
@@ -72,6 +74,7 @@ export class EnclaveApp {
       holder: () => this.ready(),
       log: deps.log,
       ringPedersenBits: RING_PEDERSEN_MIN_BITS,
+      callbackRetryIntervalMs: deps.callbackRetryIntervalMs,
     });
   }
 

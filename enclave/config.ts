@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { CosignerError } from '../shared/errors.js';
 import { ENCLAVE_RPC_PORT, KMS_PROXY_PORT } from '../shared/messages.js';
 import { TRANSPORT_OPTIONS, integerOption, transportOption } from '../shared/cli-args.js';
+import { DEFAULT_RETRY_INTERVAL_MS } from './callback/approval.js';
 
 export interface EnclaveConfig {
   transport: 'vsock' | 'loopback';
@@ -25,6 +26,12 @@ export interface EnclaveConfig {
   kmsTlsCa: string | undefined;
   /** Local emulator only: talk to KMS without TLS. Lets the parent forge KMS answers. */
   allowPlainHttpKms: boolean;
+  /**
+   * After a callback handler's RETRY, how long until the identical request goes again: 3 minutes,
+   * as the Fireblocks co-signer waits. Shorter only for tests; it weakens no check (the handler is
+   * only asked sooner), and like every flag here it is part of the measurement.
+   */
+  callbackRetryIntervalMs: number;
 }
 
 const REGION_RE = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
@@ -63,6 +70,7 @@ export function parseEnclaveConfig(argv: string[], env: NodeJS.ProcessEnv = proc
       'kms-endpoint': { type: 'string' },
       'kms-tls-ca': { type: 'string' },
       'allow-plain-http-kms': { type: 'boolean', default: false },
+      'callback-retry-interval-ms': { type: 'string' },
     },
   });
   const { transport, loopbackDir } = transportOption(values);
@@ -80,5 +88,6 @@ export function parseEnclaveConfig(argv: string[], env: NodeJS.ProcessEnv = proc
     kms,
     kmsTlsCa: values['kms-tls-ca'] ? readFileSync(values['kms-tls-ca'], 'utf8') : undefined,
     allowPlainHttpKms: values['allow-plain-http-kms'] === true,
+    callbackRetryIntervalMs: integerOption('callback-retry-interval-ms', values['callback-retry-interval-ms'], DEFAULT_RETRY_INTERVAL_MS, 100, 3_600_000),
   };
 }

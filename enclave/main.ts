@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     connectKmsProxy: () => transport.connect(PARENT_CID, cfg.kmsProxyPort),
     kmsTlsCa: cfg.kmsTlsCa,
     allowPlainHttpKms: cfg.allowPlainHttpKms,
+    callbackRetryIntervalMs: cfg.callbackRetryIntervalMs,
     log,
   });
   // Boot must never wait behind a flood of the parent's other requests; Status and Ping are cheap.

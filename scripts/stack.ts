@@ -276,7 +276,7 @@ export class LocalStack {
     return this.keyId;
   }
 
-  startEnclave(): void {
+  startEnclave(extraArgs: string[] = []): void {
     this.launch('enclave', 'enclave/main.ts', [
       '--transport', 'loopback',
       '--loopback-dir', this.socketDir,
@@ -286,6 +286,7 @@ export class LocalStack {
       '--kms-key-arn', this.keyId,
       '--kms-endpoint', this.kmsEndpoint,
       '--kms-tls-ca', this.kmsCaPem,
+      ...extraArgs,
     ]);
   }
 

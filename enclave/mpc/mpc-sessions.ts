@@ -39,11 +39,16 @@ const FROST_SCHEME: Record<'MPC_EDDSA_ED25519' | 'MPC_BIP340_SECP256K1', FrostSc
 const SESSION_TTL_MS = 10 * 60_000;
 const MAX_LIVE_SESSIONS = 64;
 
+/** The longest one callback POST may take from the enclave's view: the parent's 30 s deadline and the way there and back. */
+const CALLBACK_ANSWER_WINDOW_MS = 60_000;
+
 export interface MpcSessionsOptions {
   holder: () => SealedStateHolder;
   log: Logger;
   /** Ring-Pedersen modulus size for ECDSA key generation (CRYPTO.md: at least 2048 in production). */
   ringPedersenBits: number;
+  /** How long after a RETRY the identical callback request goes again (DESIGN.md: 3 minutes). */
+  callbackRetryIntervalMs?: number;
   now?: () => number;
 }
 
@@ -100,7 +105,6 @@ interface PendingApproval {
   createdAt: number;
 }
 
-const APPROVAL_OPTIONS = { retryIntervalMs: DEFAULT_RETRY_INTERVAL_MS, maxRetries: DEFAULT_MAX_RETRIES };
 
 /** The share of (coordinator, workspace, algorithm): a share only ever serves the coordinator it was made with. */
 function shareEntry(state: EnclaveState, coordinator: string, workspaceId: string, algorithm: string): KeyShareEntry | undefined {
@@ -126,7 +130,11 @@ export class MpcSessions {
   private readonly shares = new Map<string, EcdsaKeyShareP2 | FrostKeyShare>();
   private readonly approvals = new Map<string, PendingApproval>();
 
-  constructor(private readonly o: MpcSessionsOptions) {}
+  private readonly approvalOptions: { retryIntervalMs: number; maxRetries: number };
+
+  constructor(private readonly o: MpcSessionsOptions) {
+    this.approvalOptions = { retryIntervalMs: o.callbackRetryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS, maxRetries: DEFAULT_MAX_RETRIES };
+  }
 
   private now(): number {
     return (this.o.now ?? Date.now)();
@@ -213,7 +221,7 @@ export class MpcSessions {
     this.approvals.delete(req.requestId);
     a.attempts++;
     const answer = await interpretAnswer(req.answer, { publicKey: a.handlerKey, requestId: req.requestId, allowIgnore: false, nowMs: this.now() });
-    const step = decide(answer, a.attempts, APPROVAL_OPTIONS);
+    const step = decide(answer, a.attempts, this.approvalOptions);
     if (step.next === 'retry') {
       this.approvals.set(req.requestId, a);
       this.o.log.info({ itemId: req.requestId, attempts: a.attempts }, 'the callback handler answered RETRY; the same request goes again');
@@ -386,8 +394,10 @@ export class MpcSessions {
   private expire(): void {
     const now = this.now();
     for (const [id, live] of this.live) if (now - live.startedAt > SESSION_TTL_MS) this.abort(id, live, new CosignerError('MPC_STATE', 'the session timed out'));
-    // An approval can take its retries (20 × 3 min by default) and a little more.
-    const approvalTtl = APPROVAL_OPTIONS.retryIntervalMs * (APPROVAL_OPTIONS.maxRetries + 2);
+    // An approval can take every attempt (the first and 20 resends), each waiting out the handler's
+    // 30 s deadline and, but for the first, the retry interval, and a little more.
+    const { retryIntervalMs, maxRetries } = this.approvalOptions;
+    const approvalTtl = (maxRetries + 2) * (retryIntervalMs + CALLBACK_ANSWER_WINDOW_MS);
     for (const [id, a] of this.approvals) {
       if (now - a.createdAt > approvalTtl) {
         this.approvals.delete(id);

@@ -5,8 +5,9 @@
 // 500, a 10 MB body, a slow drip, no answer at all. Only APPROVE signs; REJECT is REJECTED; every
 // other answer fails the request with the enclave's reason, at once (the handler is asked once:
 // the co-signer reports these failures as final); and the co-signer keeps serving.
-// (RETRY waits 3 minutes between resends, fixed: it is tested with a short interval in
-// test/callback/approval.test.ts rather than across processes.)
+// RETRY: the enclave here is started with a 200 ms retry interval (`--callback-retry-interval-ms`,
+// part of its measured command line; 3 minutes by default); RETRY, RETRY, APPROVE gets the identical
+// request three times, then the signature.
 import { expect } from 'chai';
 import { createPublicKey, generateKeyPairSync, randomBytes, verify as edVerify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -25,11 +26,12 @@ import { pairingTokenFor } from '../coordinator/support/cosigner.js';
 import { until } from '../support/net.js';
 import { startCosignerStack, type CosignerStack } from './support/cosigner-stack.js';
 
-type Mode = 'approve' | 'reject' | 'garbage' | 'wrong-request-id' | 'other-key' | 'alg-none' | 'http-500' | '10-mb' | 'slow-drip' | 'no-answer';
+type Mode = 'approve' | 'retry-then-approve' | 'reject' | 'garbage' | 'wrong-request-id' | 'other-key' | 'alg-none' | 'http-500' | '10-mb' | 'slow-drip' | 'no-answer';
 
 /** What each answer must come to: the final status, and the code the enclave's reason names. */
 const EXPECTED: Record<Mode, { status: string; code?: RegExp }> = {
   approve: { status: 'COMPLETED' },
+  'retry-then-approve': { status: 'COMPLETED' },
   reject: { status: 'REJECTED', code: /CALLBACK_REJECTED/ },
   garbage: { status: 'FAILED', code: /CALLBACK_RESPONSE_INVALID/ },
   'wrong-request-id': { status: 'FAILED', code: /CALLBACK_RESPONSE_INVALID/ },
@@ -56,6 +58,8 @@ describe('co-signer callback handler answers across the real processes', functio
   /** The mode of each request, by the hex payload the enclave will sign. */
   const modes = new Map<string, Mode>();
   const seen = new Map<string, number>();
+  /** Every request JWT the handler got, by payload: a RETRY must bring the identical one again. */
+  const jwts = new Map<string, string[]>();
   const open = new Set<ServerResponse>();
   let users: TestUser[];
 
@@ -66,12 +70,14 @@ describe('co-signer callback handler answers across the real processes', functio
       const content = claims.rawTx[0]!.payload;
       const mode = modes.get(content) ?? 'approve';
       seen.set(content, (seen.get(content) ?? 0) + 1);
+      jwts.set(content, [...(jwts.get(content) ?? []), jwt]);
       const reply = (body: string | Buffer, status = 200) => {
         res.writeHead(status, { 'content-type': 'text/plain' });
         res.end(body);
       };
       switch (mode) {
         case 'approve': return reply(signResponseJwt({ action: 'APPROVE', requestId: claims.requestId }, handler.privateKey));
+        case 'retry-then-approve': return reply(signResponseJwt({ action: seen.get(content)! < 3 ? 'RETRY' : 'APPROVE', requestId: claims.requestId }, handler.privateKey));
         case 'reject': return reply(signResponseJwt({ action: 'REJECT', requestId: claims.requestId, rejectionReason: 'over the limit' }, handler.privateKey));
         case 'garbage': return reply('this is not a JWT');
         case 'wrong-request-id': return reply(signResponseJwt({ action: 'APPROVE', requestId: `${claims.requestId}-other` }, handler.privateKey));
@@ -98,7 +104,7 @@ describe('co-signer callback handler answers across the real processes', functio
   }
 
   before(async () => {
-    cs = await startCosignerStack('cosigner-callback-');
+    cs = await startCosignerStack('cosigner-callback-', { enclaveArgs: ['--callback-retry-interval-ms', '200'] });
     journal = KeyLockJournal.open(join(cs.work, 'locks.sqlite'));
     const paillier = generatePaillierKeyPair(2048).secretKey;
     c = await startCoordinator({ attestationRoot: readFileSync(cs.stack.nsmRootPem, 'utf8'), allowAnyPcrs: true, mpc: { lockStore: journal, paillier: () => paillier } });
@@ -158,15 +164,18 @@ describe('co-signer callback handler answers across the real processes', functio
     });
   }
 
-  it('only APPROVE signs; REJECT is REJECTED; garbage, a wrong requestId, another key, alg none, 500, 10 MB, a slow drip and silence fail with the reason; it keeps serving', async () => {
+  it('only APPROVE signs (after RETRY, RETRY too); REJECT is REJECTED; garbage, a wrong requestId, another key, alg none, 500, 10 MB, a slow drip and silence fail with the reason; it keeps serving', async () => {
     // The two 30 s cases first, one per user, so each long poll takes one while the other works through the rest.
     const all = [await request(users[0]!, 'slow-drip'), await request(users[1]!, 'no-answer')];
-    for (const [i, mode] of (['approve', 'reject', 'garbage', 'wrong-request-id', 'other-key', 'alg-none', 'http-500', '10-mb'] as const).entries()) all.push(await request(users[i % 2]!, mode));
+    for (const [i, mode] of (['approve', 'retry-then-approve', 'reject', 'garbage', 'wrong-request-id', 'other-key', 'alg-none', 'http-500', '10-mb'] as const).entries()) all.push(await request(users[i % 2]!, mode));
     for (const r of all) {
       const tx = await finalStatus(users[0]!, r.id, r.mode);
       const want = EXPECTED[r.mode];
       expect(tx.status, `${r.mode}: ${tx.subStatus} ${tx.errorDescription ?? ''}`).to.equal(want.status);
-      expect(seen.get(r.content), `${r.mode}: the handler was asked once`).to.equal(1);
+      if (r.mode === 'retry-then-approve') {
+        expect(jwts.get(r.content), 'RETRY, RETRY, APPROVE: the identical request three times').to.have.length(3);
+        expect(new Set(jwts.get(r.content)).size).to.equal(1);
+      } else expect(seen.get(r.content), `${r.mode}: the handler was asked once`).to.equal(1);
       if (want.code) {
         expect(tx.errorDescription, r.mode).to.match(want.code);
         expect(tx.signedMessages ?? [], `${r.mode}: nothing signed`).to.have.length(0);

@@ -39,6 +39,9 @@ describe('entry-point configuration', () => {
     expect(c.nsmSocket).to.equal(undefined);
     expect(c.allowPlainHttpKms).to.equal(false);
     expect(c.kmsTlsCa).to.equal(undefined);
+    expect(c.callbackRetryIntervalMs, 'RETRY waits 3 minutes').to.equal(180_000);
+    expect(parseEnclaveConfig([...key, '--callback-retry-interval-ms', '250'], {}).callbackRetryIntervalMs).to.equal(250);
+    expectCosignerError(() => parseEnclaveConfig([...key, '--callback-retry-interval-ms', '5'], {}), 'CONFIG_INVALID', /--callback-retry-interval-ms/);
     // The endpoint is derived from the region; the parent has no say in it.
     expect(c.kms.endpoint).to.equal('https://kms.eu-west-1.amazonaws.com');
     expect(parseEnclaveConfig([], { COSIGNER_KMS_REGION: 'eu-west-1', COSIGNER_KMS_KEY_ARN: key[3] }).kms.keyArn).to.equal(key[3]);

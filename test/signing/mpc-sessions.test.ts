@@ -15,6 +15,7 @@ import { identityKeyOf } from '../../enclave/state.js';
 import { serviceKeyFingerprint } from '../../shared/cosigner-api/keys.js';
 import { signWorkItem } from '../../shared/cosigner-api/work-item-signature.js';
 import { MpcSessions } from '../../enclave/mpc/mpc-sessions.js';
+import { signResponseJwt } from '../../shared/callback/response-jwt.js';
 import { SealedStateHolder } from '../../enclave/state-changes.js';
 import { createInitialState, encodeState, type EnclaveState, type Pairing } from '../../enclave/state.js';
 import { runTwoParties } from '../support/run-parties.js';
@@ -26,7 +27,8 @@ function coordinatorKey(): { key: KeyObject; spki: Uint8Array; sha: string } {
   return { key: privateKey, spki, sha: serviceKeyFingerprint(spki) };
 }
 
-const handlerKey = new Uint8Array(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' }));
+const handler = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const handlerKey = new Uint8Array(handler.publicKey.export({ format: 'der', type: 'spki' }));
 
 function pairing(c: { spki: Uint8Array; sha: string }, ids: { cosignerId: string; workspaceId: string; userId: string }, createdAt: number, callback = false): Pairing {
   return {
@@ -72,10 +74,25 @@ describe('enclave MPC sessions against a hostile parent', function () {
     };
   });
 
-  function sessions(s: EnclaveState): MpcSessions {
+  function sessions(s: EnclaveState, o: { now?: () => number; callbackRetryIntervalMs?: number } = {}): MpcSessions {
     const holder = new SealedStateHolder({ state: s, file: { kmsCiphertext: new Uint8Array(8), sealed: new Uint8Array(64) } }, new Uint8Array(randomBytes(32)), 'arn:aws:kms:us-east-1:111122223333:key/test');
-    return new MpcSessions({ holder: () => holder, log: createLogger('test', { level: 'silent' }), ringPedersenBits: 2048 });
+    return new MpcSessions({ holder: () => holder, log: createLogger('test', { level: 'silent' }), ringPedersenBits: 2048, ...o });
   }
+
+  it('an approval stays pending through every RETRY, each answered at the 30 s deadline, even with a short retry interval', async () => {
+    let t = 1_000_000;
+    const m = sessions(state, { now: () => t, callbackRetryIntervalMs: 200 });
+    const started = await m.start({ cosignerId: 'cs-no-callback', ...signItem(real, W, 'not-paired-here') });
+    const requestId = started.approval!.requestId;
+    const answer = (action: 'RETRY' | 'APPROVE') => ({ ok: true as const, status: 200 as const, contentType: 'text/plain', body: new TextEncoder().encode(signResponseJwt({ action, requestId }, handler.privateKey)) });
+    for (let i = 0; i < 20; i++) {
+      t += 30_000; // the handler answers at the parent's deadline
+      expect((await m.approvalAnswer({ requestId, answer: answer('RETRY') })).retryAfterMs).to.equal(200);
+      t += 200;
+    }
+    t += 30_000;
+    expect((await m.approvalAnswer({ requestId, answer: answer('APPROVE') })).sessions).to.have.length(1);
+  });
 
   it("a share serves only its own coordinator: an item the parent's pairing signs for the victim workspace finds no share", async () => {
     await expectCosignerRejection(sessions(state).start({ cosignerId: 'evil', ...signItem(fake, W, 'nobody') }), 'MPC_STATE', /holds no MPC_EDDSA_ED25519 key share/);

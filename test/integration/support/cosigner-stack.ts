@@ -23,7 +23,7 @@ export interface CosignerStack {
   close(): Promise<void>;
 }
 
-export async function startCosignerStack(prefix: string): Promise<CosignerStack> {
+export async function startCosignerStack(prefix: string, opts: { enclaveArgs?: string[] } = {}): Promise<CosignerStack> {
   const work = mkdtempSync(join(tmpdir(), prefix));
   const stack = new LocalStack({ root, workDir: work, kmsPort: await freePort() });
   const clients: RpcClient<typeof EnclaveMessages>[] = [];
@@ -35,7 +35,7 @@ export async function startCosignerStack(prefix: string): Promise<CosignerStack>
   await stack.startNsm();
   await stack.startKms();
   await stack.ensureKey();
-  stack.startEnclave();
+  stack.startEnclave(opts.enclaveArgs);
   stack.startParent();
   await waitReady(0, 'initialised');
   return {
