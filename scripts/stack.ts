@@ -326,11 +326,6 @@ export class LocalStack {
     clearTimeout(timer);
   }
 
-  /** Everything, in reverse start order. */
-  /**
-   * The coordinator on its own data folder, with a workspace and an ADMIN API user made on the
-   * first run (the CLI's own commands); returns what an SDK user needs to reach it.
-   */
   /**
    * The local EVM devnet (Hardhat, in memory: a new chain each start) with its test token, mining a
    * block every second so that confirmations grow; returns what the coordinator needs.
@@ -342,6 +337,10 @@ export class LocalStack {
     return JSON.parse(line) as { rpcUrl: string; chainId: number; devAccount: `0x${string}`; token: { address: string; decimals: number } };
   }
 
+  /**
+   * The coordinator on its own data folder, with a workspace and an ADMIN API user made on the
+   * first run (the CLI's own commands); returns what an SDK user needs to reach it.
+   */
   async startCoordinator(port: number, chain?: { rpcUrl: string; chainId: number; token: { address: string } }): Promise<{ baseUrl: string; apiKey: string; privateKeyFile: string }> {
     const dataDir = join(this.workDir, 'coordinator');
     const adminFile = join(dataDir, 'admin-user.json');
@@ -428,6 +427,7 @@ export class LocalStack {
     return { paired: true, lines: out };
   }
 
+  /** Everything, in reverse start order. */
   async stop(): Promise<void> {
     for (const c of ['callback', 'coordinator', 'devnet', 'parent', 'enclave', 'kms', 'nsm'] as const) await this.stopProcess(c);
   }
