@@ -13,7 +13,7 @@
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { CosignerError } from '../shared/errors.js';
 import type { PairingToken } from '../shared/cosigner-api/pairing-token.js';
-import { checkCallbackKey, pinnedServiceKey, serviceKeyFingerprint } from '../shared/cosigner-api/keys.js';
+import { checkCallbackKey, isRs256Key, pinnedServiceKey, serviceKeyFingerprint } from '../shared/cosigner-api/keys.js';
 import { openPairingRecord } from '../shared/cosigner-api/pairing-record.js';
 import type { CallbackSettings, EnclaveState, Pairing } from './state.js';
 
@@ -134,9 +134,7 @@ function apiUserKey(base64: string): Uint8Array {
   } catch {
     throw new CosignerError('PAIRING_INVALID', 'the pairing record\'s API user key is not a DER SPKI public key');
   }
-  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
-    throw new CosignerError('PAIRING_INVALID', 'the pairing record\'s API user key must be RSA of at least 2048 bits');
-  }
+  if (!isRs256Key(key)) throw new CosignerError('PAIRING_INVALID', 'the pairing record\'s API user key must be RSA of at least 2048 bits');
   return new Uint8Array(key.export({ format: 'der', type: 'spki' }));
 }
 

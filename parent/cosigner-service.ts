@@ -178,7 +178,7 @@ export class CosignerService {
     const requestFile = join(dir, `${id}.${kind}`);
     let answer: Record<string, unknown>;
     let record: PairingRecord | null = null;
-    let changed = false;
+    let stateStored = false;
     try {
       const text = await fsp.readFile(requestFile, 'utf8');
       if (kind === 'token') {
@@ -191,7 +191,7 @@ export class CosignerService {
         const log = this.o.log.child({ cosignerId: req.cosignerId });
         const r = await this.o.client.call('UpdateCallback', req);
         await storeStateChange(this.o.client, this.o.store, r.toStore, log);
-        changed = true;
+        stateStored = true;
         answer = { ok: true, cosignerId: req.cosignerId, changed: r.changed, callbackVersion: r.callbackVersion };
       }
     } catch (e) {
@@ -214,7 +214,7 @@ export class CosignerService {
     // The answer first: a pairing that succeeded is reported as such whatever follows.
     await writeAtomically(join(dir, `${id}.result.json`), JSON.stringify(answer, null, 2) + '\n');
     await fsp.unlink(requestFile).catch(() => undefined);
-    if (record || changed) await this.writeStatus().catch((e: unknown) => this.o.log.error(`status not written: ${describeError(e)}`));
+    if (record || stateStored) await this.writeStatus().catch((e: unknown) => this.o.log.error(`status not written: ${describeError(e)}`));
     if (record) this.runLoop(record);
   }
 }

@@ -42,11 +42,14 @@ export function spkiFromText(what: string, text: string): { key: KeyObject; der:
   return { key, der: new Uint8Array(key.export({ format: 'der', type: 'spki' })) };
 }
 
+/** A key that signs or verifies RS256 here: RSA of at least 2048 bits. */
+export function isRs256Key(key: KeyObject): boolean {
+  return key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+}
+
 /** The callback key signs callback request JWTs with RS256: RSA of at least 2048 bits. */
 export function checkCallbackKey(key: KeyObject): void {
-  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
-    invalid('callbackPublicKey', 'must be an RSA key of at least 2048 bits');
-  }
+  if (!isRs256Key(key)) invalid('callbackPublicKey', 'must be an RSA key of at least 2048 bits');
 }
 
 export interface PairingKeys {
