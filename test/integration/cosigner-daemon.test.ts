@@ -7,7 +7,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -164,6 +164,18 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
     writeFileSync(join(dir, 'handler.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
     const moved = await startReferenceHandler(dir, 'moved', {});
     const target = ['--cosigner-id', cosignerId, '--callback-url', `${moved.url}/hooks/moved`, '--callback-public-key', join(dir, 'handler.pub'), '--allow-plain-http-callback'];
+
+    // A request file that is not one: a clear answer, the file gone, the daemon serving on.
+    writeFileSync(join(stack.parentStateDir, 'setup', 'junk-1.callback-update'), '{"cosignerId": 7, "update": ');
+    const junk = await until('the answer to a junk request', async () => {
+      try {
+        return JSON.parse(readFileSync(join(stack.parentStateDir, 'setup', 'junk-1.result.json'), 'utf8')) as { ok: boolean; error: string };
+      } catch {
+        return null;
+      }
+    }, 30_000);
+    expect(junk.ok).to.equal(false);
+    expect(existsSync(join(stack.parentStateDir, 'setup', 'junk-1.callback-update'))).to.equal(false);
 
     // Offline: the request printed here, signed where the user's key is, handed back.
     const req = await cli(['callback-update', ...target, '--print-request', ...sd]);
