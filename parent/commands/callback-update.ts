@@ -3,7 +3,9 @@
 // API requests with (DESIGN.md "Callback handler"), so it is made in one of two ways:
 //   --user-key <pem>       here, with the key at hand: build, sign, hand to the daemon;
 //   --print-request        print the change to be signed; the API user signs it where its key is
-//                          (`cosigner sign-callback-update --user-key <pem> <request.json>`), and
+//                          (`cosigner sign-callback-update --user-key <pem> --callback-url <url>
+//                          --callback-public-key <pem> <request.json>`, which signs only the handler
+//                          it is given), and
 //   --signed <file>        hands the signed change to the daemon.
 // The parent builds nothing the enclave trusts: the request's ids and sequence come from
 // `cosigner status`, and a wrong one is only refused by the enclave.
@@ -133,7 +135,7 @@ export async function callbackUpdateCommand(argv: string[], io: CommandIo): Prom
     return 2;
   }
   if (values['print-request']) {
-    io.stderr(`sign this with the API user's key (cosigner sign-callback-update --user-key <pem> <file>), then: cosigner callback-update --signed <file>`);
+    io.stderr(`sign this with the API user's key (cosigner sign-callback-update --user-key <pem> --callback-url <url> --callback-public-key <handler.pub> <file>), then: cosigner callback-update --signed <file>`);
     io.stdout(JSON.stringify(claims, null, 2));
     return 0;
   }
@@ -149,18 +151,28 @@ export async function callbackUpdateCommand(argv: string[], io: CommandIo): Prom
   return submit(stateDir, await signCallbackUpdate(claims, key), claims.cosignerId, values.timeout as string | undefined, io);
 }
 
-/** `cosigner sign-callback-update --user-key <pem> <request.json>`: where the API user's key is; prints the signed change. */
+/**
+ * `cosigner sign-callback-update --user-key <pem> --callback-url <url> --callback-public-key <pem>
+ * <request.json>`: where the API user's key is; prints the signed change. The request came from
+ * the parent, which may have put its own handler in it: it is signed only if its URL and handler
+ * key are the ones given here, by the person signing.
+ */
 export async function signCallbackUpdateCommand(argv: string[], io: CommandIo): Promise<number> {
-  let values: { 'user-key'?: string };
+  let values: { 'user-key'?: string; 'callback-url'?: string; 'callback-public-key'?: string };
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'user-key': { type: 'string' } } }));
+    ({ values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'user-key': { type: 'string' }, 'callback-url': { type: 'string' }, 'callback-public-key': { type: 'string' } } }));
   } catch (e) {
     io.stderr(`cosigner sign-callback-update: ${(e as Error).message}`);
     return 2;
   }
-  if (values['user-key'] === undefined || positionals.length !== 1) {
-    io.stderr('usage: cosigner sign-callback-update --user-key <API user private key PEM> <request.json>');
+  const expected = callbackFrom(values);
+  if (values['user-key'] === undefined || positionals.length !== 1 || expected === null) {
+    io.stderr('usage: cosigner sign-callback-update --user-key <API user private key PEM> --callback-url <url> --callback-public-key <handler.pub PEM> <request.json>');
+    return 2;
+  }
+  if (typeof expected === 'string') {
+    io.stderr(`cosigner sign-callback-update: ${expected}`);
     return 2;
   }
   const key = readPrivateKey(values['user-key']);
@@ -174,6 +186,10 @@ export async function signCallbackUpdateCommand(argv: string[], io: CommandIo): 
   } catch (e) {
     io.stderr(`cosigner sign-callback-update: ${positionals[0]} is not a callback change request: ${(e as Error).message}`);
     return 2;
+  }
+  if (claims.callback.url !== expected.url || claims.callback.publicKey !== Buffer.from(expected.handlerPublicKeySpki).toString('base64')) {
+    io.stderr(`cosigner sign-callback-update: not signed: the request names another handler than the one given here (${describe(claims)})`);
+    return 1;
   }
   io.stderr(`signing ${describe(claims)}`);
   io.stdout(await signCallbackUpdate(claims, key));

@@ -187,14 +187,19 @@ describe('co-signer daemon: setup, key generation and signing as an operator run
     writeFileSync(parentKey, generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
 
     // A parent installing its own key: the same request signed with a key of its own.
-    const forged = await cli(['sign-callback-update', '--user-key', parentKey, requestFile]);
+    const expected = ['--callback-url', `${moved.url}/hooks/moved`, '--callback-public-key', join(dir, 'handler.pub')];
+    const forged = await cli(['sign-callback-update', '--user-key', parentKey, ...expected, requestFile]);
     writeFileSync(join(work, 'forged.jws'), forged.out.at(-1)!);
     const refused = await cli(['callback-update', '--signed', join(work, 'forged.jws'), ...sd]);
     expect(refused.code).to.equal(1);
     expect(refused.out.join('\n')).to.match(/refused: CALLBACK_UPDATE_INVALID: the callback change is not signed by this API user's key/);
     expect(await statusOf(), 'nothing changed').to.deep.include({ callbackUrl: before.callbackUrl, callbackKeySha256: before.callbackKeySha256, callbackVersion: 0 });
 
-    const signed = await cli(['sign-callback-update', '--user-key', join(work, 'user.key'), requestFile]);
+    // The signer names the handler it means: a request the parent filled with another handler is not signed.
+    const other = await cli(['sign-callback-update', '--user-key', join(work, 'user.key'), '--callback-url', `${moved.url}/hooks/moved`, '--callback-public-key', join(work, 'handlers', 'handler.pub'), requestFile]);
+    expect(other.code).to.equal(1);
+    expect(other.out.join('\n')).to.match(/not signed: the request names another handler/);
+    const signed = await cli(['sign-callback-update', '--user-key', join(work, 'user.key'), ...expected, requestFile]);
     expect(signed.code, signed.out.join('\n')).to.equal(0);
     const changeFile = join(work, 'change-1.jws');
     writeFileSync(changeFile, signed.out.at(-1)!);
