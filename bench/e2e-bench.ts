@@ -67,7 +67,8 @@ class CompletionWatch {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
-      const txs = await this.sdk.getTransactions({ orderBy: 'lastUpdated' as never, sort: 'ASC', after: this.since - 1, status: 'COMPLETED,FAILED,REJECTED,BLOCKED' as never, limit: 500 });
+      // A failed list call is tried again at the next tick: the waits must not be left hanging.
+      const txs = await this.sdk.getTransactions({ orderBy: 'lastUpdated' as never, sort: 'ASC', after: this.since - 1, status: 'COMPLETED,FAILED,REJECTED,BLOCKED' as never, limit: 500 }).catch(() => []);
       for (const t of txs) {
         this.since = Math.max(this.since, t.lastUpdated);
         const w = this.waiting.get(t.id);
