@@ -44,6 +44,7 @@ import { cosignerPairingRoutes } from './routes/cosigner-pairing.js';
 import { cosignerAuthRoutes } from './routes/cosigner-auth.js';
 import { cosignerWorkRoutes } from './routes/cosigner-work.js';
 import { cosignerMpcRoutes } from './routes/cosigner-mpc.js';
+import { cosignerRunLogRoutes } from './routes/cosigner-run-log.js';
 
 export interface AppOptions {
   db: Db;
@@ -167,5 +168,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(cosignerWorkRoutes, { leaseMs: opts.cosignerLeaseMs ?? DEFAULT_LEASE_MS });
   await app.register(cosignerMpcRoutes, { party: opts.mpcParty ?? app.mpcParty ?? undefined });
+  await app.register(cosignerRunLogRoutes);
   return app;
 }

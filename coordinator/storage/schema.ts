@@ -287,6 +287,15 @@ export interface CosignerAttestationPoliciesTable {
   updated_at: number;
 }
 
+/** The latest run.log a co-signer sent (migration 009). */
+export interface CosignerRunLogsTable {
+  cosigner_id: string;
+  workspace_id: string;
+  content: string;
+  size_bytes: number;
+  received_at: number;
+}
+
 export interface MpcRelayAnswersTable {
   session_id: string;
   round_key: string;
@@ -307,6 +316,7 @@ export interface Database {
   cosigners: CosignersTable;
   cosigner_access_tokens: CosignerAccessTokensTable;
   cosigner_attestation_policies: CosignerAttestationPoliciesTable;
+  cosigner_run_logs: CosignerRunLogsTable;
   mpc_relay_answers: MpcRelayAnswersTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;

@@ -7,7 +7,7 @@ import { startCoordinator, type TestCoordinator } from './support/build-app.js';
 import { EmulatedEnclave, TestCosigner, pairingTokenFor } from './support/cosigner.js';
 import { expectClientError } from './support/api-error.js';
 
-const TABLES = ['work_items', 'cosigner_pairing_tokens', 'cosigners', 'cosigner_access_tokens', 'mpc_sessions', 'mpc_relay_answers', 'secrets'] as const;
+const TABLES = ['work_items', 'cosigner_pairing_tokens', 'cosigners', 'cosigner_access_tokens', 'mpc_sessions', 'mpc_relay_answers', 'cosigner_run_logs', 'secrets'] as const;
 
 describe('co-signer API: malformed input on every route', function () {
   this.timeout(120_000);
@@ -37,7 +37,7 @@ describe('co-signer API: malformed input on every route', function () {
     expect(routes.map((r) => `${r.method} ${r.path}`).sort()).to.deep.equal([
       'GET /cosigner/v1/service-key', 'GET /cosigner/v1/work',
       'POST /cosigner/v1/mpc/{sessionId}/messages', 'POST /cosigner/v1/mpc/{sessionId}/opening', 'POST /cosigner/v1/pair', 'POST /cosigner/v1/token',
-      'POST /cosigner/v1/work/{id}/heartbeat', 'POST /cosigner/v1/work/{id}/result',
+      'POST /cosigner/v1/work/{id}/heartbeat', 'POST /cosigner/v1/work/{id}/result', 'PUT /cosigner/v1/run-log',
     ]);
     const before = await counts();
     const ids = ['x', '-1', 'a'.repeat(65), '%00', '..%2F..', '%E2%80%AE', 'ab'.repeat(32).toUpperCase()];

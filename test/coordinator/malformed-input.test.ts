@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from './support/build-app.js';
 import { expectClientError } from './support/api-error.js';
 
-const TABLES = ['vault_accounts', 'vault_assets', 'transactions', 'policies', 'approvals', 'external_wallets', 'external_wallet_assets', 'webhooks', 'work_items', 'api_users', 'cosigner_pairing_tokens', 'cosigners', 'cosigner_access_tokens', 'cosigner_attestation_policies', 'mpc_relay_answers', 'mpc_keys', 'mpc_sessions', 'chain_transfers'] as const;
+const TABLES = ['vault_accounts', 'vault_assets', 'transactions', 'policies', 'approvals', 'external_wallets', 'external_wallet_assets', 'webhooks', 'work_items', 'api_users', 'cosigner_pairing_tokens', 'cosigners', 'cosigner_access_tokens', 'cosigner_attestation_policies', 'mpc_relay_answers', 'mpc_keys', 'mpc_sessions', 'chain_transfers', 'cosigner_run_logs'] as const;
 
 describe('coordinator: malformed input on every route', function () {
   this.timeout(120_000);
