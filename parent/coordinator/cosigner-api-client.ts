@@ -17,6 +17,7 @@ import { CosignerApiCode } from '../../shared/cosigner-api/error-codes.js';
 import type { MpcFrameJson, MpcHelloJson } from '../../shared/cosigner-api/mpc-channel.js';
 import type { SignableWorkItem } from '../../shared/cosigner-api/work-item-signature.js';
 import { HeartbeatResponse, MpcMessagesResponse, MpcOpeningResponse, PollResponse, ResultResponse, TokenResponse } from '../../shared/cosigner-api/wire.js';
+import { RUN_LOG_PATH, RunLogReceipt } from '../../shared/cosigner-api/run-log.js';
 
 /** The coordinator's numeric codes this client acts on (coordinator/README.md, "Co-signer API"). */
 export const CosignerApiCodes = CosignerApiCode;
@@ -76,6 +77,15 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the call's default timeout. */
   timeoutMs?: number;
+}
+
+/** One request: a JSON `body`, or `text` sent as text/plain. */
+interface SendOptions {
+  body?: unknown;
+  text?: string;
+  token?: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
 }
 
 interface Answer {
@@ -204,11 +214,18 @@ export class CosignerApiClient {
     return { messages: a.messages, replayed: r.headers['mpc-replayed'] === 'true' };
   }
 
+  /** Replaces the coordinator's copy of this co-signer's run.log (at most 1 MiB of text). */
+  async putRunLog(text: string, opts: CallOptions = {}): Promise<RunLogReceipt> {
+    const what = `PUT ${RUN_LOG_PATH}`;
+    const r = await this.authed('PUT', RUN_LOG_PATH.slice(1), what, { ...opts, text });
+    return this.checked(RunLogReceipt, r, what) as RunLogReceipt;
+  }
+
   /**
    * A call with the access token; an answer 401/1606 or 1607 (revoked token, or expired by the
    * coordinator's clock though not ours) takes a new token and tries once more.
    */
-  private async authed(method: string, path: string, what: string, opts: CallOptions & { body?: unknown }): Promise<Answer> {
+  private async authed(method: string, path: string, what: string, opts: CallOptions & { body?: unknown; text?: string }): Promise<Answer> {
     for (let round = 0; ; round++) {
       const token = await this.accessToken(opts);
       const r = await this.send(method, path, { ...opts, token, timeoutMs: opts.timeoutMs ?? this.requestTimeoutMs });
@@ -244,7 +261,7 @@ export class CosignerApiClient {
   }
 
   /** One HTTP exchange. Never rejects with anything but a CosignerApiError. */
-  private async send(method: string, path: string, opts: { body?: unknown; token?: string; timeoutMs: number; signal?: AbortSignal }): Promise<Answer> {
+  private async send(method: string, path: string, opts: SendOptions): Promise<Answer> {
     try {
       return await this.sendOnce(method, path, opts);
     } catch (e) {
@@ -254,16 +271,16 @@ export class CosignerApiClient {
     }
   }
 
-  private sendOnce(method: string, path: string, opts: { body?: unknown; token?: string; timeoutMs: number; signal?: AbortSignal }): Promise<Answer> {
+  private sendOnce(method: string, path: string, opts: SendOptions): Promise<Answer> {
     const what = `${method} /${path.split('?')[0]}`;
     if (this.closed) return Promise.reject(new CosignerApiError('ABORTED', `${what}: the client is closed`, 0, null));
     if (opts.signal?.aborted) return Promise.reject(new CosignerApiError('ABORTED', `${what}: aborted`, 0, null));
     const url = new URL(path, this.base);
-    const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    const body = opts.text !== undefined ? Buffer.from(opts.text, 'utf8') : opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: OutgoingHttpHeaders = { accept: 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (body) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = opts.text !== undefined ? 'text/plain; charset=utf-8' : 'application/json';
       headers['content-length'] = body.length;
     }
     return new Promise<Answer>((resolve, reject) => {
