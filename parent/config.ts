@@ -23,6 +23,8 @@ export interface ParentConfig {
   kmsTarget: Endpoint;
   kmsAllowlist: Endpoint[];
   stateDir: string;
+  /** customer_cosigner.log and run.log (parent/logs/): the state folder unless `--log-dir` says otherwise. */
+  logDir: string;
   sealedFilePath: string;
   /** Root the parent pins when it checks the enclave's attestation for display (AWS Root-G1 by default). */
   attestationRootPem: string;
@@ -56,6 +58,7 @@ export function parseParentConfig(argv: string[]): ParentConfig {
       'kms-endpoint': { type: 'string' },
       'kms-allow': { type: 'string', multiple: true },
       'state-dir': { type: 'string', default: '/var/lib/cosigner' },
+      'log-dir': { type: 'string' },
       'attestation-root': { type: 'string' },
       'allow-debug-attestation': { type: 'boolean', default: false },
       credentials: { type: 'string', default: 'auto' },
@@ -89,6 +92,7 @@ export function parseParentConfig(argv: string[]): ParentConfig {
     // Only the region's public KMS endpoint, unless others are named explicitly (the local emulator).
     kmsAllowlist: allow.length ? allow : [kmsEndpointForRegion(region)],
     stateDir,
+    logDir: values['log-dir'] ?? stateDir,
     sealedFilePath: join(stateDir, 'sealed-state.cbor'),
     attestationRootPem: values['attestation-root'] ? readFileSync(values['attestation-root'], 'utf8') : AWS_NITRO_ROOT_G1_PEM,
     allowDebugAttestation: values['allow-debug-attestation'] === true,

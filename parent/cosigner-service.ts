@@ -24,6 +24,9 @@ import { CosignerApiClient } from './coordinator/cosigner-api-client.js';
 import { LongPollLoop } from './coordinator/long-poll-loop.js';
 import { EnclaveWorkHandler } from './mpc/enclave-work-handler.js';
 import { storeStateChange } from './state-sync.js';
+import type { CustomerLog } from './logs/customer-log.js';
+import { ConfigurationHistory, type PairingCommand } from './logs/configuration-history.js';
+import type { RunLogDelivery } from './logs/run-log-delivery.js';
 
 const SETUP_SCAN_MS = 1_000;
 const SETUP_RETRY_MAX_MS = 60_000;
@@ -83,6 +86,18 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await fsp.rename(tmp, path);
 }
 
+export interface CosignerServiceOptions {
+  client: RpcClient<typeof EnclaveMessages>;
+  store: SealedStore;
+  stateDir: string;
+  log: Logger;
+  /** customer_cosigner.log (parent/logs/): workspace operations, for the operator. */
+  customerLog?: CustomerLog;
+  /** run.log: the setup and configuration history, sent to the coordinator by `runLogDelivery`. */
+  runLog?: CustomerLog;
+  runLogDelivery?: RunLogDelivery;
+}
+
 export class CosignerService {
   private readonly records: PairingRecords;
   private readonly loops = new Map<string, LongPollLoop>();
@@ -92,9 +107,11 @@ export class CosignerService {
   private readonly failures = new Map<string, number>();
   private readonly retryAt = new Map<string, number>();
   private ready = false;
+  private readonly history: ConfigurationHistory;
 
-  constructor(private readonly o: { client: RpcClient<typeof EnclaveMessages>; store: SealedStore; stateDir: string; log: Logger }) {
+  constructor(private readonly o: CosignerServiceOptions) {
     this.records = new PairingRecords(o.stateDir);
+    this.history = new ConfigurationHistory({ customerLog: o.customerLog, runLog: o.runLog });
   }
 
   /** Begin watching for setup requests (they wait until the enclave is ready). */
@@ -107,6 +124,7 @@ export class CosignerService {
     this.ready = true;
     const active = await this.writeStatus();
     for (const r of await this.records.list((name, e) => this.o.log.error({ record: name }, `pairing record skipped: ${describeError(e)}`))) if (active.has(r.cosignerId)) this.runLoop(r);
+    void this.deliverRunLog(); // what a failed delivery left, or a run.log changed while the daemon was down
     void this.scan();
   }
 
@@ -125,16 +143,18 @@ export class CosignerService {
     const log = this.o.log.child({ cosignerId: r.cosignerId, workspaceId: r.workspaceId });
     const loop = new LongPollLoop({
       client: new CosignerApiClient({ baseUrl: r.coordinatorUrl, refreshToken: r.refreshToken, logger: log }),
-      handler: new EnclaveWorkHandler({ enclave: this.o.client, store: this.o.store, cosignerId: r.cosignerId, log }),
+      handler: new EnclaveWorkHandler({ enclave: this.o.client, store: this.o.store, cosignerId: r.cosignerId, log, customerLog: this.o.customerLog }),
       stateReport: (purpose) => this.o.client.call('StateReport', { cosignerId: r.cosignerId, purpose }),
       logger: log,
     });
     this.loops.set(r.cosignerId, loop);
     log.info({ coordinator: r.coordinatorUrl, userId: r.userId }, 'long poll started');
+    this.o.customerLog?.info('CosignerService', 'runLoop', `long poll started for co-signer ${r.cosignerId} (workspace ${r.workspaceId}, API user ${r.userId}) at ${new URL(r.coordinatorUrl).origin}`);
     void loop.start().then(
       (exit) => {
         this.loops.delete(r.cosignerId);
         if (exit.reason === 'revoked') log.error('the coordinator revoked this pairing; its long poll has stopped');
+        if (exit.reason === 'revoked') this.o.customerLog?.error('CosignerService', 'runLoop', `the coordinator revoked co-signer ${r.cosignerId}; its long poll has stopped`);
       },
       (e: unknown) => {
         this.loops.delete(r.cosignerId);
@@ -179,20 +199,29 @@ export class CosignerService {
     let answer: Record<string, unknown>;
     let record: PairingRecord | null = null;
     let stateStored = false;
+    // For the logs: which command this is, and the co-signer a callback change names.
+    let command: PairingCommand | 'callback-update' = kind === 'token' ? 'setup' : 'callback-update';
+    let changeFor: string | null = null;
     try {
       const text = await fsp.readFile(requestFile, 'utf8');
       if (kind === 'token') {
         const req = parseSetupRequest(text);
         const token = req.pairingToken;
+        const decoded = decodePairingToken(token);
+        command = (await this.records.list()).some((r) => r.tokenId !== decoded.tokenId) ? 'add-user' : 'setup';
+        if (!this.failures.has(id)) this.history.pairingStarted(command, decoded.tokenId, decoded.url);
         record = await pairWithCoordinator(token, { client: this.o.client, store: this.o.store, records: this.records, log: this.o.log }, req.callback);
-        answer = { ok: true, cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId, coordinatorUrl: record.coordinatorUrl, serviceKeySha256: decodePairingToken(token).serviceKeySha256 };
+        answer = { ok: true, cosignerId: record.cosignerId, workspaceId: record.workspaceId, userId: record.userId, coordinatorUrl: record.coordinatorUrl, serviceKeySha256: decoded.serviceKeySha256 };
+        this.history.paired(command, record, decoded.serviceKeySha256, req.callback);
       } else {
         const req = parseCallbackUpdateRequest(text);
+        changeFor = req.cosignerId;
         const log = this.o.log.child({ cosignerId: req.cosignerId });
         const r = await this.o.client.call('UpdateCallback', req);
         await storeStateChange(this.o.client, this.o.store, r.toStore, log);
         stateStored = true;
         answer = { ok: true, cosignerId: req.cosignerId, changed: r.changed, callbackVersion: r.callbackVersion };
+        this.history.callbackUpdated(req.cosignerId, r.changed, r.callbackVersion);
       }
     } catch (e) {
       // A failure that may pass (coordinator or enclave unreachable, a change waiting to be
@@ -204,9 +233,12 @@ export class CosignerService {
         const delay = Math.min(SETUP_RETRY_MAX_MS, SETUP_SCAN_MS * 2 ** Math.min(failures, 10));
         this.retryAt.set(id, Date.now() + delay);
         this.o.log.warn({ request: id, retryInMs: delay }, `${kind === 'token' ? 'pairing' : 'callback change'} will be tried again: ${message}`);
+        this.history.willRetry(command, id, delay, message);
         return;
       }
       this.o.log.error({ request: id }, `${kind === 'token' ? 'pairing' : 'callback change'} failed: ${message}`);
+      if (command === 'callback-update') this.history.callbackUpdateFailed(id, changeFor, message);
+      else this.history.pairingFailed(command, id, message);
       answer = { ok: false, error: message.slice(0, 500) };
     }
     this.failures.delete(id);
@@ -216,5 +248,12 @@ export class CosignerService {
     await fsp.unlink(requestFile).catch(() => undefined);
     if (record || stateStored) await this.writeStatus().catch((e: unknown) => this.o.log.error(`status not written: ${describeError(e)}`));
     if (record) this.runLoop(record);
+    void this.deliverRunLog();
+  }
+
+  /** run.log to the coordinator of every pairing with a running long poll (never rejects, never delays a command). */
+  private deliverRunLog(): Promise<void> {
+    if (!this.o.runLogDelivery) return Promise.resolve();
+    return this.records.list().then((all) => this.o.runLogDelivery!.deliver(all.filter((r) => this.loops.has(r.cosignerId))), (e: unknown) => this.o.log.error(`run.log not sent: ${describeError(e)}`));
   }
 }

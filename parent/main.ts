@@ -12,8 +12,10 @@ import { startKmsProxy } from './kms-proxy.js';
 import { SealedStore } from './sealed-store.js';
 import { bootEnclave, describePcrs } from './enclave-boot.js';
 import { resolveEnclaveCid } from './enclave-cid.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { CosignerService } from './cosigner-service.js';
+import { LineLogFile } from './logs/customer-log.js';
+import { RunLogDelivery } from './logs/run-log-delivery.js';
 import { toHex } from '../shared/bytes.js';
 
 const log = createLogger('parent');
@@ -43,7 +45,14 @@ async function main(): Promise<void> {
     logger: log,
   });
 
-  const service = new CosignerService({ client, store, stateDir: cfg.stateDir, log });
+  // The operator's logs (parent/logs/); stdout keeps the JSON lines. A log folder of its own is made on first use.
+  mkdirSync(cfg.logDir, { recursive: true, mode: 0o700 });
+  const customerLog = LineLogFile.customerLog(cfg.logDir, { onError: (e) => log.error(`customer_cosigner.log cannot be written: ${describeError(e)}`) });
+  const runLog = LineLogFile.runLog(cfg.logDir, { onError: (e) => log.error(`run.log cannot be written: ${describeError(e)}`) });
+  const runLogDelivery = new RunLogDelivery({ stateDir: cfg.stateDir, runLogPath: runLog.path, log, customerLog });
+  customerLog.info('ParentDaemon', 'main', `parent daemon started (pid ${process.pid}, state folder ${cfg.stateDir})`);
+
+  const service = new CosignerService({ client, store, stateDir: cfg.stateDir, log, customerLog, runLog, runLogDelivery });
   service.start();
 
   // One boot at a time. A failure the operator must fix (key policy, sealed file) is reported and
@@ -61,9 +70,11 @@ async function main(): Promise<void> {
       retryDelayMs = BOOT_RETRY_INITIAL_MS;
       for (const line of describePcrs(report.pcrs)) log.info(line);
       log.info({ outcome: report.outcome, moduleId: report.moduleId, identityPublicKey: toHex(report.identityPublicKey) }, 'ready');
+      customerLog.info('ParentDaemon', 'boot', `enclave ready (${report.outcome}, module ${report.moduleId})`);
       await service.enclaveReady().catch((e: unknown) => log.error(`co-signer service did not start: ${describeError(e)}`));
     } catch (e) {
       log.error(`enclave boot failed: ${describeError(e)}`);
+      customerLog.error('ParentDaemon', 'boot', `enclave boot failed: ${describeError(e)}`);
       if (isTransientBootFailure(e) && client.state === 'connected') {
         log.info({ retryInMs: retryDelayMs }, 'boot will be retried');
         retryTimer = setTimeout(() => void onConnected(), retryDelayMs);
@@ -81,13 +92,15 @@ async function main(): Promise<void> {
     clearTimeout(retryTimer);
     service.enclaveLost();
     log.warn(`enclave connection lost: ${describeError(reason)}; reconnecting`);
+    customerLog.warn('ParentDaemon', 'connection', `enclave connection lost: ${describeError(reason)}; reconnecting`);
   });
   client.start();
 
   const stop = (signal: string): void => {
     log.info({ signal }, 'parent stopping');
     clearTimeout(retryTimer);
-    void service.stop().finally(() => Promise.allSettled([client.close(), proxy.close()]).finally(() => process.exit(0)));
+    customerLog.info('ParentDaemon', 'stop', `parent daemon stopping (${signal})`);
+    void service.stop().finally(() => Promise.allSettled([client.close(), proxy.close(), customerLog.close(), runLog.close()]).finally(() => process.exit(0)));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -19,6 +19,8 @@ import type { MpcMessageJson, WorkItem } from '../coordinator/cosigner-api-clien
 import type { MpcHelloJson } from '../../shared/cosigner-api/mpc-channel.js';
 import { CallbackClient } from '../callback/callback-client.js';
 import type { CallbackKind } from '../../shared/callback/claims.js';
+import type { CustomerLog } from '../logs/customer-log.js';
+import { WorkItemLog } from '../logs/work-item-log.js';
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -42,6 +44,8 @@ export interface EnclaveWorkHandlerDeps {
   store: SealedStore;
   cosignerId: string;
   log: Logger;
+  /** customer_cosigner.log: approval requests and their outcome, signings, key generations. */
+  customerLog?: CustomerLog;
 }
 
 export class EnclaveWorkHandler implements WorkHandler {
@@ -50,20 +54,22 @@ export class EnclaveWorkHandler implements WorkHandler {
   async handle(item: WorkItem, signature: string, ctx: WorkContext): Promise<MpcWorkResult> {
     if (!MPC_KINDS.has(item.kind)) throw new CosignerError('CONFIG_INVALID', `work of kind ${item.kind.slice(0, 32)} is not handled here`);
     const log = ctx.log.child({ itemId: item.id, kind: item.kind });
+    const ops = new WorkItemLog(this.d.customerLog, item);
     let started;
     try {
       // The MPC start may generate ring-Pedersen parameters (seconds) before it answers.
       started = await this.d.enclave.call('MpcStart', { cosignerId: this.d.cosignerId, itemJson: JSON.stringify(item), signature }, { timeoutMs: 120_000 });
     } catch (e) {
-      return this.refusal(e, log);
+      return ops.done(this.refusal(e, log));
     }
     let sessions = started.sessions;
+    ops.started(started.approval);
     if (started.approval) {
       try {
-        sessions = await this.approve(started.approval, ctx, log);
+        sessions = await this.approve(started.approval, ctx, log, ops);
       } catch (e) {
         if (ctx.signal.aborted) throw e;
-        return this.refusal(e, log);
+        return ops.done(this.refusal(e, log));
       }
     }
     try {
@@ -71,28 +77,33 @@ export class EnclaveWorkHandler implements WorkHandler {
     } catch (e) {
       if (ctx.signal.aborted) throw e; // lease lost or stopping: report nothing
       log.warn({ code: isCosignerError(e) ? e.code : 'INTERNAL' }, `MPC session failed: ${isCosignerError(e) ? e.message : (e as Error).message}`);
-      return { outcome: 'FAILED', reason: reason(e) };
+      return ops.done({ outcome: 'FAILED', reason: reason(e) });
     }
     log.info('MPC work done');
-    return { outcome: item.kind === 'KEYGEN' ? 'GENERATED' : 'SIGNED' };
+    return ops.done({ outcome: item.kind === 'KEYGEN' ? 'GENERATED' : 'SIGNED' });
   }
 
   /**
    * The callback exchange the enclave asked for: POST its request JWT, hand the answer back as
    * received, and on RETRY send the identical request again when the enclave says.
    */
-  private async approve(a: { requestId: string; url: string; allowPlainHttp: boolean; kind: string; jwt: string }, ctx: WorkContext, log: Logger) {
+  private async approve(a: { requestId: string; url: string; allowPlainHttp: boolean; kind: string; jwt: string }, ctx: WorkContext, log: Logger, ops?: WorkItemLog) {
     const client = new CallbackClient({ baseUrl: a.url, allowPlainHttp: a.allowPlainHttp });
     for (;;) {
       const outcome = await client.post(a.kind as CallbackKind, a.jwt);
       if (ctx.signal.aborted) throw new CosignerError('ABORTED', 'the lease was lost during the callback');
       log.info({ requestId: a.requestId, status: outcome.ok ? outcome.status : (outcome.status ?? null), ...(outcome.ok ? {} : { code: outcome.code }) }, 'callback handler answered');
+      ops?.answered(a.requestId, outcome);
       const answer = outcome.ok
         ? { ok: true, status: outcome.status, contentType: outcome.contentType ?? null, body: outcome.body, code: null, message: null }
         : { ok: false, status: outcome.status ?? null, contentType: null, body: null, code: outcome.code, message: outcome.message.slice(0, 1024) };
       const r = await this.d.enclave.call('MpcApprovalAnswer', { requestId: a.requestId, answer }, { timeoutMs: 60_000 });
-      if (r.retryAfterMs === null) return r.sessions;
+      if (r.retryAfterMs === null) {
+        ops?.approved(a.requestId);
+        return r.sessions;
+      }
       log.info({ requestId: a.requestId, retryInMs: r.retryAfterMs }, 'callback handler said RETRY');
+      ops?.retry(a.requestId, r.retryAfterMs);
       await sleep(r.retryAfterMs, ctx.signal);
     }
   }

@@ -15,6 +15,8 @@ describe('entry-point configuration', () => {
     expect(c.kmsAllowlist).to.deep.equal([c.kmsTarget]);
     expect(c.attestationRootPem).to.equal(AWS_NITRO_ROOT_G1_PEM);
     expect(c.enclaveCid).to.deep.equal({ kind: 'fixed', cid: 16 });
+    expect(c.logDir, 'customer_cosigner.log and run.log go to the state folder by default').to.equal(c.stateDir);
+    expect(parseParentConfig([...base, '--log-dir', '/var/log/cosigner']).logDir).to.equal('/var/log/cosigner');
     expect(parseParentConfig([...base, '--enclave-cid', 'auto', '--enclave-name', 'cosigner']).enclaveCid).to.deep.equal({ kind: 'auto', name: 'cosigner', nitroCli: 'nitro-cli' });
   });
 
