@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, Command> = {
   'sign-callback-update': { summary: 'sign a callback change request with the API user\'s key (where the key is)', run: signCallbackUpdateCommand },
   'print-public-key': { summary: 'the RSA public key (PEM) callback handlers verify requests with', run: printPublicKeyCommand },
   status: { summary: 'what the enclave holds: pairings, pinned service keys, state version', run: statusCommand },
+  logs: { summary: 'the last N lines (default 100) of customer_cosigner.log, across its rotated files', run: (argv, io) => import('./commands/logs.js').then((m) => m.logsCommand(argv, io)) },
 };
 
 function usage(io: CommandIo): void {
