@@ -9,6 +9,7 @@ import * as mpc from './005-mpc.js';
 import * as transfers from './006-transfers.js';
 import * as transactionIdempotency from './007-transaction-idempotency.js';
 import * as pendingMasterKeys from './008-pending-master-keys.js';
+import * as configChanges from './010-config-changes.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-transfers': transfers,
   '007-transaction-idempotency': transactionIdempotency,
   '008-pending-master-keys': pendingMasterKeys,
+  '010-config-changes': configChanges,
 };
 
 export const migrationProvider: MigrationProvider = {
