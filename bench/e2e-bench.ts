@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { FireblocksSDK } from 'fireblocks-sdk';
 import { LocalStack } from '../scripts/stack.js';
-import { signedRequest } from '../scripts/demo/demo.js';
+import { publishTap } from '../scripts/demo/demo.js';
 import { freePort } from '../test/support/net.js';
 
 const POLL_MS = 3;
@@ -119,8 +119,7 @@ export async function measureEndToEnd(shape: Array<{ concurrency: number; reques
     await stack.pairCosigner(co, handler);
     const sdk = new FireblocksSDK(readFileSync(co.privateKeyFile, 'utf8'), co.apiKey, co.baseUrl, undefined, { anonymousPlatform: true });
     await sdk.createVaultAccount('bench');
-    const policy = await signedRequest(co, 'POST', '/v1/tap/policy', { rules: [{ name: 'raw', operations: ['RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
-    if (policy.status !== 200) throw new Error(`TAP policy: HTTP ${policy.status} ${policy.text.slice(0, 200)}`);
+    await publishTap(co, { rules: [{ name: 'raw', operations: ['RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
     const watch = new CompletionWatch(sdk);
     try {
       // The ECDSA master key is ACTIVE once the DKG pairing asked for is done: until then, 400.

@@ -37,7 +37,12 @@ import { DEFAULT_PAIRING_TOKEN_TTL_MS } from './cosigners/pairing-tokens.js';
 import { DEFAULT_ATTESTATION_MAX_AGE_MS } from './cosigners/pairing.js';
 import { DEFAULT_ACCESS_TOKEN_TTL_MS } from './cosigners/access-tokens.js';
 import { DEFAULT_LEASE_MS } from './work-queue/work-queue.js';
-import { parseConfigChangeResult, applyConfigChange } from './external-wallets/config-change.js';
+import { whitelistApplier } from './external-wallets/config-change.js';
+import { configChangeResults } from './config-changes/apply-change.js';
+import { tapApplier } from './policy/tap-change.js';
+import { cosignerPolicyApplier } from './policy/cosigner-policy-change.js';
+import { configChangeRoutes } from './routes/config-changes.js';
+import { cosignerPolicyRoutes } from './routes/cosigner-policy.js';
 import type { MpcPartyEndpoint } from './mpc/party-endpoint.js';
 import { authenticateCosignerPlugin } from './plugins/authenticate-cosigner.js';
 import { cosignerPairingRoutes } from './routes/cosigner-pairing.js';
@@ -129,7 +134,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.decorate('cosignerServiceKey', () => (serviceKey ??= cosignerServiceKey(opts.db, opts.masterKey)));
   app.addHook('onReady', async () => void (await app.cosignerServiceKey()));
   const workResults = new WorkResults();
-  workResults.register('CONFIG_CHANGE_APPROVAL', { parse: parseConfigChangeResult, apply: applyConfigChange });
+  // What each CCK-approved configuration change does (config-changes/apply-change.ts).
+  workResults.register('CONFIG_CHANGE_APPROVAL', configChangeResults({
+    ADD_WHITELISTED_ADDRESS: whitelistApplier(opts.assets),
+    PUBLISH_TAP: tapApplier,
+    SET_ENCLAVE_POLICY: cosignerPolicyApplier,
+  }, opts.logger || createLogger('config-changes', { level: 'silent' })));
   app.decorate('workResults', workResults);
   await app.register(mpcPlugin, { mpc: opts.mpc });
   if (chain) {
@@ -158,6 +168,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(supportedAssetRoutes);
   await app.register(transactionRoutes);
   await app.register(tapPolicyRoutes);
+  await app.register(cosignerPolicyRoutes);
+  await app.register(configChangeRoutes);
   await app.register(externalWalletRoutes);
   await app.register(webhookRoutes);
   await app.register(apiUserRoutes);

@@ -24,6 +24,8 @@ import { pairingKeyBinding } from '../shared/cosigner-api/keys.js';
 import { signStateReport } from '../shared/cosigner-api/state-report.js';
 import { wipe } from '../shared/bytes.js';
 import { MpcSessions, type StartedSession } from './mpc/mpc-sessions.js';
+import { ConfigChanges } from './config/config-changes.js';
+import { ConsumedRequests } from './signing/work-item-check.js';
 import type { CallbackHttpFailure, CallbackHttpOutcome } from '../shared/callback/claims.js';
 import { RING_PEDERSEN_MIN_BITS } from '../shared/mpc/ecdsa/bounds.js';
 
@@ -53,6 +55,13 @@ function asText(sessions: StartedSession[]): Array<{ sessionId: string; hello: s
   return sessions.map((x) => ({ sessionId: x.sessionId, hello: JSON.stringify(x.hello) }));
 }
 
+/** The parent's report of one callback POST, as the approval machine takes it. */
+function callbackOutcome(a: RequestOf<Catalog, 'MpcApprovalAnswer'>['answer']): CallbackHttpOutcome | null {
+  return a === null ? null
+    : a.ok ? { ok: true, status: 200, contentType: a.contentType ?? undefined, body: a.body ?? new Uint8Array(0) }
+    : { ok: false, code: (a.code ?? 'CALLBACK_UNREACHABLE') as CallbackHttpFailure['code'], message: a.message ?? '', ...(a.status !== null ? { status: a.status } : {}) };
+}
+
 function parseJsonText(t: string, what: string): unknown {
   try {
     return JSON.parse(t) as unknown;
@@ -68,9 +77,14 @@ export class EnclaveApp {
   private holder: SealedStateHolder | null = null;
   private readonly startedAt = Date.now();
   private readonly mpc: MpcSessions;
+  private readonly config: ConfigChanges;
 
   constructor(private readonly deps: EnclaveAppDeps) {
+    // One record of consumed requests per boot, for MPC work and configuration changes alike.
+    const consumed = new ConsumedRequests();
+    this.config = new ConfigChanges({ holder: () => this.ready(), consumed, log: deps.log, callbackRetryIntervalMs: deps.callbackRetryIntervalMs });
     this.mpc = new MpcSessions({
+      consumed,
       holder: () => this.ready(),
       log: deps.log,
       ringPedersenBits: RING_PEDERSEN_MIN_BITS,
@@ -144,26 +158,42 @@ export class EnclaveApp {
         return {
           stateVersion: h.state.stateVersion,
           callbackSigningKeySpki: publicKeysOf(h.state).callbackSigningKeySpki,
+          cckPublicKeySpki: cckPublicKeySpki(h.state),
           pairings: h.state.pairings.map((p) => ({
             tokenId: p.tokenId, coordinatorUrl: p.coordinatorUrl, serviceKeySha256: p.serviceKeySha256, status: p.status,
             cosignerId: p.cosignerId, workspaceId: p.workspaceId, userId: p.userId, callbackUrl: p.callback?.url ?? null,
             callbackKeySha256: p.callback ? createHash('sha256').update(p.callback.handlerPublicKeySpki).digest('hex') : null,
             callbackVersion: p.callbackVersion ?? 0,
             userKeySha256: p.userPublicKeySpki ? createHash('sha256').update(p.userPublicKeySpki).digest('hex') : null,
+            role: p.role ?? null,
           })),
         };
       },
       MpcStart: async (req) => {
         const r = await this.mpc.start(req);
-        return { sessions: asText(r.sessions), approval: r.approval };
+        return { sessions: asText(r.sessions), approval: r.approval, toStore: r.toStore };
       },
       MpcApprovalAnswer: async (req) => {
-        const a = req.answer;
-        const answer: CallbackHttpOutcome | null = a === null ? null
-          : a.ok ? { ok: true, status: 200, contentType: a.contentType ?? undefined, body: a.body ?? new Uint8Array(0) }
-          : { ok: false, code: (a.code ?? 'CALLBACK_UNREACHABLE') as CallbackHttpFailure['code'], message: a.message ?? '', ...(a.status !== null ? { status: a.status } : {}) };
-        const r = await this.mpc.approvalAnswer({ requestId: req.requestId, answer });
-        return { sessions: asText(r.sessions), retryAfterMs: r.retryAfterMs };
+        const r = await this.mpc.approvalAnswer({ requestId: req.requestId, answer: callbackOutcome(req.answer) });
+        return { sessions: asText(r.sessions), retryAfterMs: r.retryAfterMs, toStore: r.toStore };
+      },
+      ConfigChangeStart: (req) => this.config.start(req),
+      ConfigChangeAnswer: (req) => this.config.answer({ requestId: req.requestId, answer: callbackOutcome(req.answer) }),
+      Policies: () => {
+        const h = this.ready();
+        const windows = new Map<string, { workspaceId: string; assetId: string; transfers: number; oldestAt: number }>();
+        for (const sp of h.state.spends ?? []) {
+          const k = `${sp.workspaceId}/${sp.assetId}`;
+          const w = windows.get(k) ?? { workspaceId: sp.workspaceId, assetId: sp.assetId, transfers: 0, oldestAt: sp.at };
+          w.transfers++;
+          w.oldestAt = Math.min(w.oldestAt, sp.at);
+          windows.set(k, w);
+        }
+        return {
+          stateVersion: h.state.stateVersion,
+          policies: (h.state.policies ?? []).map((p) => ({ serviceKeySha256: p.serviceKeySha256, workspaceId: p.workspaceId, changeId: p.changeId, setAt: p.setAt, policyJson: JSON.stringify(p.policy) })),
+          windows: [...windows.values()],
+        };
       },
       MpcStep: (req) => {
         const inbound = req.inbound.map((t) => parseJsonText(t, 'an MPC frame'));

@@ -121,7 +121,7 @@ export function completePairing(state: EnclaveState, tokenId: string, record: un
   return (s) => ({
     ...s,
     pairings: s.pairings.map((o) => (o.tokenId === tokenId
-      ? { ...o, status: 'active', cosignerId: c.cosignerId, workspaceId: c.workspaceId, userId: c.userId, userPublicKeySpki, callbackVersion: 0 }
+      ? { ...o, status: 'active', cosignerId: c.cosignerId, workspaceId: c.workspaceId, userId: c.userId, userPublicKeySpki, callbackVersion: 0, ...(c.apiKey !== undefined ? { apiKey: c.apiKey } : {}), ...(c.role !== undefined ? { role: c.role } : {}) }
       : o)),
   });
 }

@@ -1,6 +1,6 @@
 // What the enclave keeps sealed (DESIGN.md "Sealed state", "State versions"): its own long-term
-// keys, the Configuration Change Key once the first pairing made it, its pairings and its MPC key
-// shares. Callback settings and policy come with later issues. Presignatures and nonces never live here:
+// keys, the Configuration Change Key once the first pairing made it, its pairings (with callback
+// settings, API user keys and roles), its MPC key shares, and per workspace the enclave policy and the transfers counted against its windows. Presignatures and nonces never live here:
 // a rolled-back blob must not be able to make the enclave reuse one.
 //
 // `stateVersion` grows by one with every change that is sealed (state-changes.ts); the enclave
@@ -9,11 +9,14 @@ import { generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, ty
 import * as s from '../shared/schema.js';
 import { encodeCbor, decodeCbor } from '../shared/cbor.js';
 import { CosignerError, isCosignerError } from '../shared/errors.js';
+import { EnclavePolicySchema } from '../shared/cosigner-api/enclave-policy.js';
 
 /** Format of the state record. 1 = the foundation's (no state version, no CCK, no pairings). */
 export const ENCLAVE_STATE_VERSION = 2;
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** Window counters kept; past this the enclave refuses transfers under a window limit (fail closed). */
+export const MAX_SEALED_SPENDS = 20_000;
 const ID = /^[A-Za-z0-9._:-]+$/;
 
 export const CallbackSettingsSchema = s.struct({
@@ -52,6 +55,9 @@ export const PairingSchema = s.struct({
   userPublicKeySpki: s.optional(s.bytes({ min: 200, max: 1100 })),
   /** How many callback changes were made since pairing (absent: none); the next must be this + 1. */
   callbackVersion: s.optional(s.uint({ max: 1_000_000 })),
+  /** The API user's API key (its request JWTs' `sub`) and role, from the signed pairing record. */
+  apiKey: s.optional(s.text({ min: 1, max: 128, pattern: ID })),
+  role: s.optional(s.text({ min: 1, max: 64, pattern: /^[A-Z_]+$/ })),
 });
 
 export const KEY_ALGORITHMS = ['MPC_ECDSA_SECP256K1', 'MPC_EDDSA_ED25519', 'MPC_BIP340_SECP256K1'] as const;
@@ -72,6 +78,35 @@ export const KeyShareEntrySchema = s.struct({
   serviceKeySha256: s.optional(s.text({ pattern: HEX64 })),
 });
 
+/** A workspace's enclave policy, set by a CCK-approved SET_ENCLAVE_POLICY change. */
+export const SealedPolicySchema = s.struct({
+  serviceKeySha256: s.text({ pattern: HEX64 }),
+  workspaceId: s.text({ min: 1, max: 128, pattern: ID }),
+  policy: EnclavePolicySchema,
+  /** The configuration change that set it, and when. */
+  changeId: s.text({ min: 1, max: 64, pattern: ID }),
+  /** SHA-256 of the CCK-signed approval bytes: a re-delivered item is approved again only if identical. */
+  approvalSha256: s.text({ pattern: HEX64 }),
+  setAt: s.uint(),
+});
+
+/**
+ * A transfer counted against a rolling window: sealed before the enclave contributes its signature,
+ * so a restart (or a rolled-back parent, which the state version exposes) cannot reset a window.
+ */
+export const SpendSchema = s.struct({
+  serviceKeySha256: s.text({ pattern: HEX64 }),
+  workspaceId: s.text({ min: 1, max: 128, pattern: ID }),
+  assetId: s.text({ min: 1, max: 64 }),
+  amount: s.text({ min: 1, max: 78, pattern: /^[0-9]+$/ }),
+  at: s.uint(),
+  /**
+   * SHA-256 of chain id and unsigned transaction: the same transaction signed again (a re-issued
+   * session) is counted once, as it can be broadcast once (one nonce); any other transfer counts.
+   */
+  transferDigest: s.text({ pattern: HEX64 }),
+});
+
 export const EnclaveStateSchema = s.struct({
   version: s.literal(ENCLAVE_STATE_VERSION),
   createdAt: s.uint(),
@@ -86,6 +121,8 @@ export const EnclaveStateSchema = s.struct({
   pairings: s.array(PairingSchema, { max: 256 }),
   /** The co-signer's MPC key shares (the engine's encodings), one per workspace and algorithm. */
   keyShares: s.array(KeyShareEntrySchema, { max: 768 }),
+  policies: s.optional(s.array(SealedPolicySchema, { max: 256 })),
+  spends: s.optional(s.array(SpendSchema, { max: MAX_SEALED_SPENDS })),
 });
 
 const StateV1Schema = s.struct({
@@ -98,6 +135,8 @@ const StateV1Schema = s.struct({
 export type EnclaveState = s.Infer<typeof EnclaveStateSchema>;
 export type Pairing = s.Infer<typeof PairingSchema>;
 export type KeyShareEntry = s.Infer<typeof KeyShareEntrySchema>;
+export type SealedPolicy = s.Infer<typeof SealedPolicySchema>;
+export type Spend = s.Infer<typeof SpendSchema>;
 
 /** Fresh state for a first boot. Every key is made here, inside the enclave. */
 export function createInitialState(now = Date.now()): EnclaveState {

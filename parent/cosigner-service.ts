@@ -166,9 +166,10 @@ export class CosignerService {
   /** Co-signer ids the enclave holds as active. */
   private async writeStatus(): Promise<Set<string>> {
     const p = await this.o.client.call('Pairings', {});
-    const { callbackSigningKeySpki, ...rest } = p;
-    const callbackSigningKeyPem = createPublicKey({ key: Buffer.from(callbackSigningKeySpki), format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
-    await writeAtomically(statusPath(this.o.stateDir), JSON.stringify({ updatedAt: new Date().toISOString(), callbackSigningKeyPem, ...rest }, null, 2) + '\n');
+    const { callbackSigningKeySpki, cckPublicKeySpki, ...rest } = p;
+    const pem = (der: Uint8Array): string => createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' }).export({ format: 'pem', type: 'spki' }).toString();
+    const keys = { callbackSigningKeyPem: pem(callbackSigningKeySpki), ...(cckPublicKeySpki ? { cckPublicKeyPem: pem(cckPublicKeySpki) } : {}) };
+    await writeAtomically(statusPath(this.o.stateDir), JSON.stringify({ updatedAt: new Date().toISOString(), ...keys, ...rest }, null, 2) + '\n');
     return new Set(p.pairings.filter((x) => x.status === 'active' && x.cosignerId).map((x) => x.cosignerId!));
   }
 
@@ -243,10 +244,11 @@ export class CosignerService {
     }
     this.failures.delete(id);
     this.retryAt.delete(id);
-    // The answer first: a pairing that succeeded is reported as such whatever follows.
+    // status.json before the answer, so a command that returns on its answer reads the new
+    // status; a status that cannot be written is logged and never hides the answer.
+    if (record || stateStored) await this.writeStatus().catch((e: unknown) => this.o.log.error(`status not written: ${describeError(e)}`));
     await writeAtomically(join(dir, `${id}.result.json`), JSON.stringify(answer, null, 2) + '\n');
     await fsp.unlink(requestFile).catch(() => undefined);
-    if (record || stateStored) await this.writeStatus().catch((e: unknown) => this.o.log.error(`status not written: ${describeError(e)}`));
     if (record) this.runLoop(record);
     void this.deliverRunLog();
   }

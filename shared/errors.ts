@@ -77,6 +77,8 @@ export type ErrorCode =
   | 'CALLBACK_REJECTED' // the callback handler answered REJECT (final; details carry its reason)
   | 'CALLBACK_RETRIES_EXHAUSTED' // the handler kept answering RETRY past the limit
   | 'CALLBACK_UPDATE_INVALID' // a callback change not signed by the API user's own key, for another pairing, or out of sequence (details.reason)
+  | 'CONFIG_CHANGE_REFUSED' // a configuration change the enclave will not approve: initiator not an Admin paired here, its signed request does not verify or is not the change (details.reason)
+  | 'POLICY_VIOLATION' // the enclave's own policy refuses this signature (amount, window, destination, operation; details.reason)
   // the co-signer API as its client (the parent) sees it: details.status / details.apiCode say more
   | 'COORDINATOR_UNREACHABLE' // no HTTP answer: connection refused or cut, or the call's timeout (details.reason)
   | 'COORDINATOR_REFUSED' // an HTTP error answer without a more specific code here (the coordinator's 16xx code in details.apiCode)

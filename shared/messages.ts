@@ -4,6 +4,7 @@
 // shape; the enclave verifies the substance (KMS answers only to its attestation, sealed state
 // is authenticated).
 import * as s from './schema.js';
+import { ConfigChangeResultSchema } from './cosigner-api/config-change.js';
 
 export const ENCLAVE_RPC_PORT = 5000;
 export const KMS_PROXY_PORT = 8000;
@@ -22,6 +23,24 @@ const MpcMessageText = s.text({ min: 2, max: 700 * 1024 });
 const MpcHelloText = s.text({ min: 2, max: 512 });
 /** Each session the enclave opened: its channel hello, for the coordinator's opening (its first messages wait for the answer). */
 const StartedSessions = s.array(s.struct({ sessionId: s.text({ pattern: /^[0-9a-f]{64}$/ }), hello: MpcHelloText }), { max: 16 });
+
+/** One POST to the callback handler as the parent saw it (the body as received; the enclave verifies it); null: the transport threw. */
+const CallbackAnswer = s.nullable(s.struct({
+  ok: s.bool(),
+  status: s.nullable(s.uint({ max: 999 })),
+  contentType: s.nullable(s.text({ max: 256 })),
+  body: s.nullable(s.bytes({ max: 1024 * 1024 - 4096 })),
+  code: s.nullable(s.text({ max: 64 })),
+  message: s.nullable(s.text({ max: 1024 })),
+}));
+
+/** Where a configuration change stands after one step (ConfigChangeStart, ConfigChangeAnswer). */
+const ConfigChangeStep = s.struct({
+  approval: s.nullable(s.struct({ requestId: s.text({ max: 64 }), url: s.text({ max: 2048 }), allowPlainHttp: s.bool(), kind: s.text({ oneOf: ['config_change_sign_request'] }), jwt: s.text({ max: 128 * 1024 }) })),
+  result: s.nullable(ConfigChangeResultSchema),
+  toStore: s.nullable(SealedFileSchema),
+  retryAfterMs: s.nullable(s.uint()),
+});
 
 /** The callback handler a pairing sets for its API user. */
 const CallbackSettings = s.struct({ url: s.text({ min: 8, max: 2048 }), handlerPublicKeySpki: s.bytes({ min: 200, max: 1200 }), allowPlainHttp: s.bool() });
@@ -123,6 +142,8 @@ export const EnclaveMessages = {
       stateVersion: s.uint(),
       /** The co-signer's RSA key (DER SPKI) that signs callback requests: callback handlers verify with it. */
       callbackSigningKeySpki: s.bytes({ min: 200, max: 600 }),
+      /** The Configuration Change Key (Ed25519, DER SPKI); null before the first pairing made it. */
+      cckPublicKeySpki: s.nullable(s.bytes({ min: 32, max: 200 })),
       pairings: s.array(
         s.struct({
           tokenId: s.text({ max: 64 }),
@@ -140,6 +161,8 @@ export const EnclaveMessages = {
           callbackVersion: s.uint(),
           /** SHA-256 (hex) of the API user's public key (DER SPKI) that must sign callback changes; null: not known (an old pairing). */
           userKeySha256: s.nullable(s.text({ pattern: /^[0-9a-f]{64}$/ })),
+          /** The API user's role at pairing (an Admin may initiate configuration changes); null: not known (an old pairing). */
+          role: s.nullable(s.text({ max: 64 })),
         }),
         { max: 256 },
       ),
@@ -160,6 +183,8 @@ export const EnclaveMessages = {
       sessions: StartedSessions,
       /** Set when the user has a callback handler: POST `jwt` to `{url}/v2/{kind}`, report the answer with MpcApprovalAnswer. */
       approval: s.nullable(s.struct({ requestId: s.text({ max: 64 }), url: s.text({ max: 2048 }), allowPlainHttp: s.bool(), kind: s.text({ oneOf: ['tx_sign_request'] }), jwt: s.text({ max: 64 * 1024 }) })),
+      /** A transfer counted against an enclave policy window: store and confirm this before the sessions run. */
+      toStore: s.nullable(SealedFileSchema),
     }),
   },
   /**
@@ -170,16 +195,33 @@ export const EnclaveMessages = {
   MpcApprovalAnswer: {
     request: s.struct({
       requestId: s.text({ min: 1, max: 64 }),
-      answer: s.nullable(s.struct({
-        ok: s.bool(),
-        status: s.nullable(s.uint({ max: 999 })),
-        contentType: s.nullable(s.text({ max: 256 })),
-        body: s.nullable(s.bytes({ max: 1024 * 1024 - 4096 })),
-        code: s.nullable(s.text({ max: 64 })),
-        message: s.nullable(s.text({ max: 1024 })),
-      })),
+      answer: CallbackAnswer,
     }),
-    response: s.struct({ sessions: StartedSessions, retryAfterMs: s.nullable(s.uint()) }),
+    response: s.struct({ sessions: StartedSessions, retryAfterMs: s.nullable(s.uint()), toStore: s.nullable(SealedFileSchema) }),
+  },
+  /**
+   * A CONFIG_CHANGE_APPROVAL work item as the long poll delivered it (shared/cosigner-api/
+   * config-change.ts): checked; then either the callback must be asked (`approval`: POST `jwt` to
+   * `{url}/v2/config_change_sign_request`, report with ConfigChangeAnswer) or the enclave decided
+   * (`result`, to report to the coordinator only after `toStore`, if any, is stored and confirmed).
+   */
+  ConfigChangeStart: {
+    request: s.struct({ cosignerId: s.text({ min: 1, max: 128 }), itemJson: s.text({ min: 2, max: 256 * 1024 }), signature: s.text({ max: 128 }) }),
+    response: ConfigChangeStep,
+  },
+  ConfigChangeAnswer: {
+    request: s.struct({ requestId: s.text({ min: 1, max: 64 }), answer: CallbackAnswer }),
+    response: ConfigChangeStep,
+  },
+  /** The enclave policy sealed for each workspace (`cosigner policy show`). */
+  Policies: {
+    request: s.struct({}),
+    response: s.struct({
+      stateVersion: s.uint(),
+      policies: s.array(s.struct({ serviceKeySha256: s.text({ max: 64 }), workspaceId: s.text({ max: 128 }), changeId: s.text({ max: 64 }), setAt: s.uint(), policyJson: s.text({ max: 256 * 1024 }) }), { max: 256 }),
+      /** Transfers counted in open windows, per workspace and asset (sum of base units). */
+      windows: s.array(s.struct({ workspaceId: s.text({ max: 128 }), assetId: s.text({ max: 64 }), transfers: s.uint(), oldestAt: s.uint() }), { max: 1024 }),
+    }),
   },
   /**
    * The coordinator party's frames for one session → the enclave's; the first step carries the

@@ -77,7 +77,7 @@ export async function pairCosigner(db: Db, req: PairRequest, o: PairingOptions):
     throw new CosignerError('ATTESTATION_INVALID', 'user_data does not bind the presented identity, CCK and callback keys');
   }
 
-  const user = await db.selectFrom('api_users').select('public_key_pem').where('id', '=', row.api_user_id).executeTakeFirstOrThrow();
+  const user = await db.selectFrom('api_users').select(['public_key_pem', 'api_key', 'role']).where('id', '=', row.api_user_id).executeTakeFirstOrThrow();
   const refreshToken = newBearerToken('csr');
   const cosigner: CosignersTable = {
     id: randomUUID(), workspace_id: row.workspace_id, api_user_id: row.api_user_id, pairing_token_id: row.id,
@@ -95,6 +95,8 @@ export async function pairCosigner(db: Db, req: PairRequest, o: PairingOptions):
     identityPublicKey: cosigner.identity_public_key,
     userPublicKey: createPublicKey(user.public_key_pem).export({ format: 'der', type: 'spki' }).toString('base64'),
     pairedAt: now,
+    apiKey: user.api_key,
+    role: user.role,
   }, o.serviceKey.privateKey);
   await db.transaction().execute(async (trx) => {
     // Spent only if still unspent: of two concurrent pairings with one token, one wins.

@@ -1,38 +1,26 @@
-// Whitelisting is a configuration change: adding an address to an external wallet makes a
-// CONFIG_CHANGE_APPROVAL work item, and the address stays WAITING_FOR_APPROVAL until a co-signer
-// reports its Configuration Change Key's decision (the enclave side of that comes with the
-// co-signer configuration issue). The decision takes effect in the same database transaction as
-// the report (WorkQueue.complete's apply).
+// Whitelisting is a configuration change: adding an address to an external wallet queues a
+// CONFIG_CHANGE_APPROVAL work item (config-changes/request-change.ts) and the address stays
+// WAITING_FOR_APPROVAL until a co-signer's Configuration Change Key decides
+// (config-changes/apply-change.ts). On approval the address must be the one the initiator signed
+// (its request body, normalised as the route normalised it), or nothing is approved.
 import { CosignerError } from '../../shared/errors.js';
-import type { Db } from '../storage/database.js';
-import type { WorkItemsTable } from '../storage/schema.js';
+import { normaliseAddress, type AssetCatalogue } from '../assets/index.js';
+import type { ChangeApplier, ChangeStatus } from '../config-changes/apply-change.js';
 
-export interface AddAddressChange {
-  type: 'ADD_WHITELISTED_ADDRESS';
-  walletId: string;
-  walletName: string;
-  assetId: string;
-  address: string;
-  tag: string;
-}
+const ASSET_STATUS: Record<ChangeStatus, string> = { APPROVED: 'APPROVED', REJECTED: 'REJECTED', CANCELLED: 'CANCELLED', FAILED: 'FAILED' };
 
-export interface ConfigChangeResult {
-  action: 'APPROVE' | 'REJECT';
-  rejectionReason?: string;
-}
-
-export function parseConfigChangeResult(v: unknown): ConfigChangeResult {
-  const r = v as ConfigChangeResult;
-  if (typeof r !== 'object' || r === null || (r.action !== 'APPROVE' && r.action !== 'REJECT')) {
-    throw new CosignerError('SCHEMA_VIOLATION', 'a configuration change result is {action: APPROVE | REJECT, rejectionReason?}');
-  }
-  return r;
-}
-
-/** WorkQueue.complete's `apply` for a configuration change. */
-export async function applyConfigChange(trx: Db, item: WorkItemsTable, result: ConfigChangeResult): Promise<void> {
-  const change = JSON.parse(item.payload) as AddAddressChange;
-  if (change.type !== 'ADD_WHITELISTED_ADDRESS') throw new CosignerError('SCHEMA_VIOLATION', `unknown configuration change ${String(change.type)}`);
-  await trx.updateTable('external_wallet_assets').set({ status: result.action === 'APPROVE' ? 'APPROVED' : 'REJECTED' })
-    .where('wallet_id', '=', change.walletId).where('asset_id', '=', change.assetId).where('work_item_id', '=', item.id).where('status', '=', 'WAITING_FOR_APPROVAL').execute();
+export function whitelistApplier(assets: AssetCatalogue): ChangeApplier {
+  return {
+    async approved(trx, item, change, body) {
+      const [, , , walletId, assetId] = change.request.path.split('/');
+      const row = await trx.selectFrom('external_wallet_assets').select('address').where('wallet_id', '=', walletId!).where('asset_id', '=', assetId!).where('work_item_id', '=', item.id).executeTakeFirst();
+      const signed = normaliseAddress(assets.get(assetId!), (body as { address?: unknown }).address);
+      if (!row || row.address !== signed) throw new CosignerError('SCHEMA_VIOLATION', 'the whitelisted address is not the one the initiator signed');
+    },
+    async decided(trx, item, change, status) {
+      const [, , , walletId, assetId] = change.request.path.split('/');
+      await trx.updateTable('external_wallet_assets').set({ status: ASSET_STATUS[status] })
+        .where('wallet_id', '=', walletId!).where('asset_id', '=', assetId!).where('work_item_id', '=', item.id).where('status', '=', 'WAITING_FOR_APPROVAL').execute();
+    },
+  };
 }

@@ -5,7 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { randomUUID } from 'node:crypto';
 import { ApiCode, ApiError, badRequest, conflict, notFound } from '../api-error.js';
 import { normaliseAddress } from '../assets/index.js';
-import type { AddAddressChange } from '../external-wallets/config-change.js';
+import { initiatorRequest, queueConfigChange } from '../config-changes/request-change.js';
 import { isUniqueViolation, userOf } from '../plugins/authenticate.js';
 import type { Db } from '../storage/database.js';
 import type { ExternalWalletAssetsTable, ExternalWalletsTable } from '../storage/schema.js';
@@ -89,9 +89,8 @@ export const externalWalletRoutes: FastifyPluginAsync = async (app) => {
     }
     const row = await app.db.transaction().execute(async (trx) => {
       const w = await findWallet(trx, user.workspace_id, request.params.walletId);
-      const change: AddAddressChange = { type: 'ADD_WHITELISTED_ADDRESS', walletId: w.id, walletName: w.name, assetId: asset.id, address, tag: request.body.tag ?? '' };
-      const workItemId = await app.workQueue.enqueue(trx, user.workspace_id, 'CONFIG_CHANGE_APPROVAL', change);
-      const r: ExternalWalletAssetsTable = { wallet_id: w.id, asset_id: asset.id, address, tag: change.tag, status: 'WAITING_FOR_APPROVAL', work_item_id: workItemId, created_at: Date.now() };
+      const { workItemId } = await queueConfigChange(trx, app.workQueue, { workspaceId: user.workspace_id, type: 'ADD_WHITELISTED_ADDRESS', initiatorId: user.id, request: initiatorRequest(request), displayInfo: `wallet ${w.name}` });
+      const r: ExternalWalletAssetsTable = { wallet_id: w.id, asset_id: asset.id, address, tag: request.body.tag ?? '', status: 'WAITING_FOR_APPROVAL', work_item_id: workItemId, created_at: Date.now() };
       try {
         await trx.insertInto('external_wallet_assets').values(r).execute();
       } catch (e) {

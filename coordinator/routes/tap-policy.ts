@@ -1,12 +1,15 @@
 // The Transaction Authorization Policy (this coordinator's extension): read the current version,
-// publish a new one. Publishing is a configuration change; the co-signer's Configuration Change
-// Key approval of it comes with the co-signer configuration issue.
+// publish a new one. Publishing is a configuration change: once the workspace has a paired
+// co-signer it takes effect only when that co-signer's Configuration Change Key approves it (202
+// with the change to follow at GET /v1/config_changes/{id}); before, at once (200).
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { notFound } from '../api-error.js';
-import { TapPolicySchema } from '../policy/index.js';
+import { TapPolicySchema, parsePolicy } from '../policy/index.js';
 import { userOf } from '../plugins/authenticate.js';
 import { currentPolicy, publishPolicy } from '../storage/policy-store.js';
+import { cckRequired, initiatorRequest, queueConfigChange } from '../config-changes/request-change.js';
+import { ChangeQueued } from './config-changes.js';
 
 const Published = Type.Object({ version: Type.Integer(), policy: TapPolicySchema, publishedBy: Type.String(), publishedAt: Type.Number() });
 
@@ -21,9 +24,16 @@ export const tapPolicyRoutes: FastifyPluginAsync = async (app) => {
   });
   app.post<{ Body: unknown }>('/v1/tap/policy', {
     config: { permission: 'policy:publish' },
-    schema: { tags: ['policy', 'extensions'], summary: 'Publish a new policy version (rules in order; first match decides; no match blocks)', body: TapPolicySchema, response: { 200: Published } },
-  }, async (request) => {
+    schema: { tags: ['policy', 'extensions'], summary: 'Publish a new policy version (rules in order; first match decides; no match blocks); with a paired co-signer, after its CCK approves', body: TapPolicySchema, response: { 200: Published, 202: ChangeQueued } },
+  }, async (request, reply) => {
     const user = userOf(request);
+    if (await cckRequired(app.db, user.workspace_id)) {
+      parsePolicy(request.body); // refused now (400 with every issue), not after the co-signer approved it
+      const q = await app.db.transaction().execute((trx) => queueConfigChange(trx, app.workQueue, { workspaceId: user.workspace_id, type: 'PUBLISH_TAP', initiatorId: user.id, request: initiatorRequest(request) }));
+      app.workQueue.wake(user.workspace_id);
+      request.log.info({ changeId: q.changeId, by: user.id }, 'policy publication waits for the co-signer\'s CCK approval');
+      return reply.code(202).send({ status: 'WAITING_FOR_APPROVAL', changeId: q.changeId });
+    }
     const p = await publishPolicy(app.db, user.workspace_id, request.body, user.id);
     request.log.info({ version: p.version, rules: p.policy.rules.length, by: user.id }, 'policy published');
     return p;

@@ -18,12 +18,15 @@ export async function currentPolicy(db: Db, workspaceId: string): Promise<Publis
 
 /** Validates (PolicyValidationError with every issue) and stores the next version. */
 export async function publishPolicy(db: Db, workspaceId: string, document: unknown, by: string): Promise<PublishedPolicy> {
+  return db.transaction().execute((trx) => publishPolicyIn(trx, workspaceId, document, by));
+}
+
+/** publishPolicy inside a transaction the caller holds (a CCK-approved change applies in its report's). */
+export async function publishPolicyIn(trx: Db, workspaceId: string, document: unknown, by: string): Promise<PublishedPolicy> {
   const policy = parsePolicy(document);
-  return db.transaction().execute(async (trx) => {
-    const last = await trx.selectFrom('policies').select((eb) => eb.fn.max('version').as('v')).where('workspace_id', '=', workspaceId).executeTakeFirst();
-    const version = (last?.v === null || last?.v === undefined ? 0 : Number(last.v)) + 1;
-    const publishedAt = Date.now();
-    await trx.insertInto('policies').values({ workspace_id: workspaceId, version, document: JSON.stringify(policy), published_by: by, published_at: publishedAt }).execute();
-    return { version, policy, publishedBy: by, publishedAt };
-  });
+  const last = await trx.selectFrom('policies').select((eb) => eb.fn.max('version').as('v')).where('workspace_id', '=', workspaceId).executeTakeFirst();
+  const version = (last?.v === null || last?.v === undefined ? 0 : Number(last.v)) + 1;
+  const publishedAt = Date.now();
+  await trx.insertInto('policies').values({ workspace_id: workspaceId, version, document: JSON.stringify(policy), published_by: by, published_at: publishedAt }).execute();
+  return { version, policy, publishedBy: by, publishedAt };
 }

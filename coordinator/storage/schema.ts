@@ -250,6 +250,30 @@ export interface CosignerPairingTokensTable {
   created_at: number;
 }
 
+export interface ConfigChangesTable {
+  id: string;
+  workspace_id: string;
+  type: string;
+  initiator_id: string;
+  work_item_id: string;
+  /** WAITING_FOR_APPROVAL → APPROVED | REJECTED | CANCELLED (the handler said IGNORE) | FAILED */
+  status: string;
+  reason: string | null;
+  /** The co-signer whose CCK decided. */
+  decided_by: string | null;
+  created_at: number;
+  decided_at: number | null;
+}
+
+export interface CosignerPoliciesTable {
+  change_id: string;
+  workspace_id: string;
+  /** The enclave policy JSON (shared/cosigner-api/enclave-policy.ts), as the Admin signed it. */
+  document: string;
+  approved_by: string;
+  approved_at: number;
+}
+
 export interface CosignersTable {
   id: string;
   workspace_id: string;
@@ -323,6 +347,8 @@ export interface Database {
   external_wallets: ExternalWalletsTable;
   external_wallet_assets: ExternalWalletAssetsTable;
   work_items: WorkItemsTable;
+  config_changes: ConfigChangesTable;
+  cosigner_policies: CosignerPoliciesTable;
   workspaces: WorkspacesTable;
   api_users: ApiUsersTable;
   jwt_nonces: JwtNoncesTable;

@@ -29,6 +29,7 @@ import { signRequestClaims } from '../callback/sign-request-claims.js';
 import { messagesToSign, type CheckedSignItem } from '../signing/approve-sign-item.js';
 import { checkWorkItem, consumptionKeys, ConsumedRequests, type CheckedWorkItem } from '../signing/work-item-check.js';
 import { activePairing } from '../pairing.js';
+import { checkPolicy, recordSpend } from '../policy/policy-check.js';
 import { identityKeyOf, type EnclaveState, type KeyShareEntry } from '../state.js';
 import type { SealedStateHolder } from '../state-changes.js';
 import type { SealedFile } from '../../shared/messages.js';
@@ -50,6 +51,8 @@ export interface MpcSessionsOptions {
   /** How long after a RETRY the identical callback request goes again (DESIGN.md: 3 minutes). */
   callbackRetryIntervalMs?: number;
   now?: () => number;
+  /** The boot's record of consumed requests, shared with the configuration changes (one per boot). */
+  consumed?: ConsumedRequests;
 }
 
 interface Live {
@@ -68,6 +71,8 @@ interface Live {
   /** How many times the party has sent messages; a SIGN party's second send is its signature contribution. */
   sends: number;
   startedAt: number;
+  /** A counted transfer: no step until the sealed state reaches this version (its spend stored and confirmed). */
+  awaitsStateVersion?: number;
   /** Until the coordinator's hello arrives: our half of the channel handshake, and the party's first messages (held back: nothing leaves unencrypted). */
   handshake: PendingHandshake | null;
   held: MpcMessage[];
@@ -92,6 +97,8 @@ export interface ApprovalNeeded {
 export interface StartAnswer {
   sessions: StartedSession[];
   approval: ApprovalNeeded | null;
+  /** A transfer counted against a policy window: to store and confirm before the sessions step. */
+  toStore: SealedFile | null;
 }
 
 interface PendingApproval {
@@ -126,13 +133,14 @@ function contributed(live: Live): boolean {
 
 export class MpcSessions {
   private readonly live = new Map<string, Live>();
-  private readonly consumed = new ConsumedRequests();
+  private readonly consumed: ConsumedRequests;
   private readonly shares = new Map<string, EcdsaKeyShareP2 | FrostKeyShare>();
   private readonly approvals = new Map<string, PendingApproval>();
 
   private readonly approvalOptions: { retryIntervalMs: number; maxRetries: number };
 
   constructor(private readonly o: MpcSessionsOptions) {
+    this.consumed = o.consumed ?? new ConsumedRequests();
     this.approvalOptions = { retryIntervalMs: o.callbackRetryIntervalMs ?? DEFAULT_RETRY_INTERVAL_MS, maxRetries: DEFAULT_MAX_RETRIES };
   }
 
@@ -179,13 +187,16 @@ export class MpcSessions {
       if (!isCosignerError(e, 'REQUEST_REPLAYED') || !this.abortSuperseded(String(e.details?.key ?? ''))) throw e;
       item = checkWorkItem(raw, req.signature, ctx);
     }
+    if (item.kind === 'CONFIG_CHANGE_APPROVAL') throw new CosignerError('WORK_ITEM_KIND_UNKNOWN', `work item ${item.id} is a configuration change, not MPC work`);
     const txKeys = consumptionKeys(item).filter((k) => k.startsWith('tx-message:'));
     const who = { cosignerId: req.cosignerId, userId: pairing.userId! };
     try {
-      if (item.kind === 'KEYGEN') return { sessions: this.open(state, req.cosignerId, item, [this.keygenSession(state, pairing.serviceKeySha256, item as CheckedWorkItem & { kind: 'KEYGEN' })]), approval: null };
+      if (item.kind === 'KEYGEN') return { sessions: this.open(state, req.cosignerId, item, [this.keygenSession(state, pairing.serviceKeySha256, item as CheckedWorkItem & { kind: 'KEYGEN' })]), approval: null, toStore: null };
       const sign = item as CheckedSignItem;
       // What it would sign, recomputed here, before anyone is asked to approve it.
       const toSign = messagesToSign(sign, null);
+      // The enclave's own policy, before anyone is asked (checked again when the sessions open).
+      checkPolicy(state, { serviceKeySha256: pairing.serviceKeySha256, workspaceId: item.workspaceId, payload: sign.payload, now: this.now() });
       // Whose callback decides must not depend on which pairing the parent named: the initiating
       // user's, when that user is paired here with this coordinator; else the first pairing of this
       // coordinator's workspace that has a callback; only when none has one is it approved unasked.
@@ -193,14 +204,14 @@ export class MpcSessions {
       const decider = same.find((p) => p.userId === sign.payload.initiatorId) ?? [...same].sort((a, b) => a.createdAt - b.createdAt).find((p) => p.callback) ?? pairing;
       if (!decider.callback) {
         this.o.log.info({ itemId: item.id, transactionId: sign.payload.transactionId, ...who, decidingUserId: decider.userId }, `${NO_CALLBACK_REASON} for this API user: request approved`);
-        return { sessions: this.open(state, req.cosignerId, item, this.signSessions(state, pairing.serviceKeySha256, sign, toSign)), approval: null };
+        return { ...this.openSign(state, req.cosignerId, pairing.serviceKeySha256, sign, toSign), approval: null };
       }
       const claims = signRequestClaims(sign, decider.userId!, toSign);
       const jwt = signRequestJwt(claims, createPrivateKey({ key: Buffer.from(state.callbackSigningKey), format: 'der', type: 'pkcs8' }));
       const handlerKey = createPublicKey({ key: Buffer.from(decider.callback.handlerPublicKeySpki), format: 'der', type: 'spki' });
       this.approvals.set(item.id, { coordinator: pairing.serviceKeySha256, item: sign, toSign, who, handlerKey, attempts: 0, txKeys, createdAt: this.now() });
       this.o.log.info({ itemId: item.id, transactionId: sign.payload.transactionId, ...who }, 'asking the callback handler to approve the request');
-      return { sessions: [], approval: { requestId: item.id, url: decider.callback.url, allowPlainHttp: decider.callback.allowPlainHttp, kind: 'tx_sign_request', jwt } };
+      return { sessions: [], approval: { requestId: item.id, url: decider.callback.url, allowPlainHttp: decider.callback.allowPlainHttp, kind: 'tx_sign_request', jwt }, toStore: null };
     } catch (e) {
       this.consumed.release(txKeys);
       throw e;
@@ -213,7 +224,7 @@ export class MpcSessions {
    * open; RETRY → resend the identical request after `retryAfterMs`; REJECT → CALLBACK_REJECTED
    * (final); anything else → the request fails with its typed reason.
    */
-  async approvalAnswer(req: { requestId: string; answer: CallbackHttpOutcome | null }): Promise<{ sessions: StartedSession[]; retryAfterMs: number | null }> {
+  async approvalAnswer(req: { requestId: string; answer: CallbackHttpOutcome | null }): Promise<{ sessions: StartedSession[]; retryAfterMs: number | null; toStore: SealedFile | null }> {
     this.expire();
     const a = this.approvals.get(req.requestId);
     if (!a) throw new CosignerError('MPC_STATE', 'no callback approval is pending for that request id');
@@ -225,7 +236,7 @@ export class MpcSessions {
     if (step.next === 'retry') {
       this.approvals.set(req.requestId, a);
       this.o.log.info({ itemId: req.requestId, attempts: a.attempts }, 'the callback handler answered RETRY; the same request goes again');
-      return { sessions: [], retryAfterMs: step.afterMs };
+      return { sessions: [], retryAfterMs: step.afterMs, toStore: null };
     }
     const o = step.outcome;
     if (o.decision !== 'APPROVED') {
@@ -238,9 +249,31 @@ export class MpcSessions {
     this.o.log.info({ itemId: req.requestId, transactionId: a.item.payload.transactionId, attempts: o.attempts }, 'the callback handler approved the request');
     const state = this.o.holder().state;
     try {
-      return { sessions: this.open(state, a.who.cosignerId, a.item, this.signSessions(state, a.coordinator, a.item, a.toSign)), retryAfterMs: null };
+      return { ...this.openSign(state, a.who.cosignerId, a.coordinator, a.item, a.toSign), retryAfterMs: null };
     } catch (e) {
       this.consumed.release(a.txKeys);
+      throw e;
+    }
+  }
+
+  /**
+   * Opens a signature's sessions once the enclave policy allows it on the current state. A transfer
+   * under a window limit is counted first: its spend is sealed (`toStore`), and the sessions take
+   * no step until the parent stored it and the enclave counted it, so no signature leaves
+   * uncounted (a signing that then fails stays counted: the window errs on the safe side).
+   */
+  private openSign(state: EnclaveState, cosignerId: string, coordinator: string, item: CheckedSignItem, toSign: Uint8Array[]): { sessions: StartedSession[]; toStore: SealedFile | null } {
+    const { spend } = checkPolicy(state, { serviceKeySha256: coordinator, workspaceId: item.workspaceId, payload: item.payload, now: this.now() });
+    const sessions = this.open(state, cosignerId, item, this.signSessions(state, coordinator, item, toSign));
+    if (!spend) return { sessions, toStore: null };
+    const h = this.o.holder();
+    try {
+      const toStore = h.propose(`policy-spend:${item.id}`, recordSpend(spend));
+      for (const s of sessions) this.live.get(s.sessionId)!.awaitsStateVersion = h.pending!.stateVersion;
+      this.o.log.info({ itemId: item.id, assetId: spend.assetId, amount: spend.amount }, 'transfer counted against the enclave policy window; sealed state to be stored before signing');
+      return { sessions, toStore };
+    } catch (e) {
+      for (const s of sessions) this.live.delete(s.sessionId);
       throw e;
     }
   }
@@ -321,6 +354,9 @@ export class MpcSessions {
     this.expire();
     const live = this.live.get(req.sessionId);
     if (!live) throw new CosignerError('MPC_STATE', 'no open MPC session with that id in this enclave');
+    if (live.awaitsStateVersion !== undefined && this.o.holder().state.stateVersion < live.awaitsStateVersion) {
+      throw new CosignerError('STATE_CHANGE_PENDING', 'this transfer\'s count against the enclave policy window is not stored yet: store and confirm it first');
+    }
     const outbound: MpcFrameJson[] = [];
     try {
       let channel = live.channel;

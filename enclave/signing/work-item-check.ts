@@ -5,12 +5,14 @@
 //   1. the item has the signed envelope's shape (closed: unsigned extra fields are refused);
 //   2. the service key offered has the SHA-256 pinned at pairing          SERVICE_KEY_NOT_PINNED
 //   3. the signature is that key's over the canonical item               WORK_ITEM_SIGNATURE_INVALID
-//   4. the kind is one the enclave takes part in (KEYGEN, SIGN)          WORK_ITEM_KIND_UNKNOWN
-//   5. the payload matches its closed schema (shared/cosigner-api/sign-item.ts)   SCHEMA_VIOLATION
+//   4. the kind is one the enclave takes part in (KEYGEN, SIGN,
+//      CONFIG_CHANGE_APPROVAL)                                          WORK_ITEM_KIND_UNKNOWN
+//   5. the payload matches its closed schema (shared/cosigner-api/sign-item.ts,
+//      config-change.ts)                                                 SCHEMA_VIOLATION
 //   6. the workspace is one this enclave is paired with                  WORKSPACE_NOT_PAIRED
 //   7. the lease has not expired (leaseExpiresAt > now)                  LEASE_LOST
 //   8. nothing in it was consumed in this boot: the item id, its MPC session ids, and (SIGN) each
-//      (transactionId, message index)                                    REQUEST_REPLAYED
+//      (transactionId, message index), (CONFIG_CHANGE_APPROVAL) its change id   REQUEST_REPLAYED
 // and only then is it consumed (all at once, so a refused item consumes nothing). Pure apart from
 // the ConsumedRequests it is given: no I/O, the clock is `ctx.now`. Messages never echo untrusted
 // content beyond short, bounded identifiers.
@@ -21,6 +23,7 @@ import {
   parseKeygenItemPayload, parseSignItemPayload, WORK_ITEM_KINDS,
   type KeygenItemPayload, type SignItemPayload, type SigningWorkItemKind,
 } from '../../shared/cosigner-api/sign-item.js';
+import { parseConfigChangePayload, type ConfigChangePayload } from '../../shared/cosigner-api/config-change.js';
 import { struct, text, uint, type Schema } from '../../shared/schema.js';
 
 /** Consumed ids are kept for the boot; past this many the enclave refuses new work rather than forget. */
@@ -90,7 +93,8 @@ interface Envelope {
 }
 export type CheckedWorkItem =
   | (Envelope & { kind: 'KEYGEN'; payload: KeygenItemPayload })
-  | (Envelope & { kind: 'SIGN'; payload: SignItemPayload });
+  | (Envelope & { kind: 'SIGN'; payload: SignItemPayload })
+  | (Envelope & { kind: 'CONFIG_CHANGE_APPROVAL'; payload: ConfigChangePayload });
 
 const anything: Schema<unknown> = { kind: 'unknown', parse: (v) => v };
 const ID = /^[A-Za-z0-9-]+$/;
@@ -108,6 +112,8 @@ export function consumptionKeys(item: CheckedWorkItem): string[] {
   const keys = [`item:${item.id}`];
   if (item.kind === 'KEYGEN') {
     keys.push(`session:${item.payload.sessionId}`);
+  } else if (item.kind === 'CONFIG_CHANGE_APPROVAL') {
+    keys.push(`config-change:${item.payload.changeId}`);
   } else {
     for (const m of item.payload.messages) keys.push(`session:${m.sessionId}`, `tx-message:${item.payload.transactionId}#${m.index}`);
   }
@@ -140,9 +146,9 @@ export function checkWorkItem(item: unknown, signature: unknown, ctx: WorkItemCh
     throw new CosignerError('WORK_ITEM_KIND_UNKNOWN', `work item ${env.id} is of a kind the enclave does not take part in (${JSON.stringify(env.kind.slice(0, 32))})`, { itemId: env.id });
   }
   const kind = env.kind as SigningWorkItemKind;
-  const checked: CheckedWorkItem = kind === 'KEYGEN'
-    ? { ...env, kind, payload: parseKeygenItemPayload(env.payload) }
-    : { ...env, kind, payload: parseSignItemPayload(env.payload) };
+  const checked: CheckedWorkItem = kind === 'KEYGEN' ? { ...env, kind, payload: parseKeygenItemPayload(env.payload) }
+    : kind === 'SIGN' ? { ...env, kind, payload: parseSignItemPayload(env.payload) }
+    : { ...env, kind, payload: parseConfigChangePayload(env.payload) };
   if (!ctx.pairedWorkspaces.has(checked.workspaceId)) {
     throw new CosignerError('WORKSPACE_NOT_PAIRED', `work item ${env.id} is for workspace ${checked.workspaceId}, which this enclave is not paired with`, { itemId: env.id });
   }

@@ -163,3 +163,10 @@ function postOnce(url: URL, jwt: string, opts: CallbackClientOptions): Promise<C
     req.end(body);
   });
 }
+
+/** One POST's outcome in the shape the enclave's approval RPCs take (MpcApprovalAnswer, ConfigChangeAnswer). */
+export function callbackAnswerOf(outcome: CallbackHttpOutcome): { ok: boolean; status: number | null; contentType: string | null; body: Uint8Array | null; code: string | null; message: string | null } {
+  return outcome.ok
+    ? { ok: true, status: outcome.status, contentType: outcome.contentType ?? null, body: outcome.body, code: null, message: null }
+    : { ok: false, status: outcome.status ?? null, contentType: null, body: null, code: outcome.code, message: outcome.message.slice(0, 1024) };
+}

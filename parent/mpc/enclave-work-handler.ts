@@ -1,4 +1,4 @@
-// The parent's WorkHandler for KEYGEN and SIGN items (DESIGN.md "The trust boundary is the design"):
+// The parent's WorkHandler for KEYGEN and SIGN items (CONFIG_CHANGE_APPROVAL: config-changes/) (DESIGN.md "The trust boundary is the design"):
 // it hands the item to the enclave exactly as the long poll delivered it, POSTs the callback request
 // the enclave signed (and hands the answer back as received), then ferries each session's channel
 // hellos and encrypted MPC frames between the enclave and the coordinator's relay until both sides
@@ -17,23 +17,16 @@ import { storeStateChange } from '../state-sync.js';
 import type { WorkHandler, WorkContext } from '../coordinator/long-poll-loop.js';
 import type { MpcMessageJson, WorkItem } from '../coordinator/cosigner-api-client.js';
 import type { MpcHelloJson } from '../../shared/cosigner-api/mpc-channel.js';
-import { CallbackClient } from '../callback/callback-client.js';
+import { CallbackClient, callbackAnswerOf } from '../callback/callback-client.js';
+import { abortableSleep } from '../abortable-sleep.js';
+import { handleConfigChange } from '../config-changes/config-change-work.js';
+import type { ConfigChangeResult } from '../../shared/cosigner-api/config-change.js';
 import type { CallbackKind } from '../../shared/callback/claims.js';
 import type { CustomerLog } from '../logs/customer-log.js';
 import { WorkItemLog } from '../logs/work-item-log.js';
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(new CosignerError('ABORTED', 'stopped while waiting to resend the callback request'));
-    }, { once: true });
-  });
-}
-
 /** Refusals that are the enclave's decision about this request (final), not a failure to take part. */
-const REFUSALS = new Set(['MPC_KEY_HELD', 'CALLBACK_REJECTED', 'EVM_TX_NOT_APPROVED', 'SIGNING_HASH_MISMATCH', 'RAW_CONTENT_NOT_APPROVED', 'EVM_TX_INVALID', 'EVM_TX_TYPE_UNSUPPORTED', 'RAW_CONTENT_INVALID']);
+const REFUSALS = new Set(['POLICY_VIOLATION', 'MPC_KEY_HELD', 'CALLBACK_REJECTED', 'EVM_TX_NOT_APPROVED', 'SIGNING_HASH_MISMATCH', 'RAW_CONTENT_NOT_APPROVED', 'EVM_TX_INVALID', 'EVM_TX_TYPE_UNSUPPORTED', 'RAW_CONTENT_INVALID']);
 /** The callback gave no approval: the request fails (final), it is not issued again. */
 const NO_APPROVAL = new Set(['CALLBACK_URL_INVALID', 'CALLBACK_UNREACHABLE', 'CALLBACK_TIMEOUT', 'CALLBACK_HTTP_STATUS', 'CALLBACK_RESPONSE_TOO_LARGE', 'CALLBACK_RESPONSE_INVALID', 'CALLBACK_RETRIES_EXHAUSTED']);
 const MAX_ROUNDS = 32;
@@ -51,7 +44,8 @@ export interface EnclaveWorkHandlerDeps {
 export class EnclaveWorkHandler implements WorkHandler {
   constructor(private readonly d: EnclaveWorkHandlerDeps) {}
 
-  async handle(item: WorkItem, signature: string, ctx: WorkContext): Promise<MpcWorkResult> {
+  async handle(item: WorkItem, signature: string, ctx: WorkContext): Promise<MpcWorkResult | ConfigChangeResult> {
+    if (item.kind === 'CONFIG_CHANGE_APPROVAL') return handleConfigChange(this.d, item, signature, ctx);
     if (!MPC_KINDS.has(item.kind)) throw new CosignerError('CONFIG_INVALID', `work of kind ${item.kind.slice(0, 32)} is not handled here`);
     const log = ctx.log.child({ itemId: item.id, kind: item.kind });
     const ops = new WorkItemLog(this.d.customerLog, item);
@@ -64,15 +58,18 @@ export class EnclaveWorkHandler implements WorkHandler {
     }
     let sessions = started.sessions;
     ops.started(started.approval);
+    let toStore = started.toStore;
     if (started.approval) {
       try {
-        sessions = await this.approve(started.approval, ctx, log, ops);
+        ({ sessions, toStore } = await this.approve(started.approval, ctx, log, ops));
       } catch (e) {
         if (ctx.signal.aborted) throw e;
         return ops.done(this.refusal(e, log));
       }
     }
     try {
+      // A transfer counted against an enclave policy window: the count is stored before any signing step.
+      if (toStore) await storeStateChange(this.d.enclave, this.d.store, toStore, log);
       for (const s of sessions) await this.run(s.sessionId, s.hello, ctx, log);
     } catch (e) {
       if (ctx.signal.aborted) throw e; // lease lost or stopping: report nothing
@@ -94,17 +91,14 @@ export class EnclaveWorkHandler implements WorkHandler {
       if (ctx.signal.aborted) throw new CosignerError('ABORTED', 'the lease was lost during the callback');
       log.info({ requestId: a.requestId, status: outcome.ok ? outcome.status : (outcome.status ?? null), ...(outcome.ok ? {} : { code: outcome.code }) }, 'callback handler answered');
       ops?.answered(a.requestId, outcome);
-      const answer = outcome.ok
-        ? { ok: true, status: outcome.status, contentType: outcome.contentType ?? null, body: outcome.body, code: null, message: null }
-        : { ok: false, status: outcome.status ?? null, contentType: null, body: null, code: outcome.code, message: outcome.message.slice(0, 1024) };
-      const r = await this.d.enclave.call('MpcApprovalAnswer', { requestId: a.requestId, answer }, { timeoutMs: 60_000 });
+      const r = await this.d.enclave.call('MpcApprovalAnswer', { requestId: a.requestId, answer: callbackAnswerOf(outcome) }, { timeoutMs: 60_000 });
       if (r.retryAfterMs === null) {
         ops?.approved(a.requestId);
-        return r.sessions;
+        return r;
       }
       log.info({ requestId: a.requestId, retryInMs: r.retryAfterMs }, 'callback handler said RETRY');
       ops?.retry(a.requestId, r.retryAfterMs);
-      await sleep(r.retryAfterMs, ctx.signal);
+      await abortableSleep(r.retryAfterMs, ctx.signal);
     }
   }
 

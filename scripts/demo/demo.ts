@@ -41,14 +41,34 @@ async function finished(sdk: FireblocksSDK, id: string, what: string) {
 }
 
 /** A request to one of the coordinator's own routes, authenticated as the SDKs do (API key + RS256 request JWT). */
-export async function signedRequest(ctx: Pick<DemoContext, 'baseUrl' | 'apiKey' | 'privateKeyFile'>, method: string, path: string, body: unknown): Promise<{ status: number; text: string }> {
-  const text = JSON.stringify(body);
+export async function signedRequest(ctx: Pick<DemoContext, 'baseUrl' | 'apiKey' | 'privateKeyFile'>, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  const text = body === undefined ? '' : JSON.stringify(body);
   const now = Math.floor(Date.now() / 1000);
   const jwt = await new SignJWT({ uri: path, nonce: randomUUID(), iat: now, exp: now + 55, sub: ctx.apiKey, bodyHash: createHash('sha256').update(text).digest('hex') })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
     .sign(createPrivateKey(readFileSync(ctx.privateKeyFile, 'utf8')));
-  const res = await fetch(ctx.baseUrl + path, { method, body: text, headers: { 'content-type': 'application/json', 'x-api-key': ctx.apiKey, authorization: `Bearer ${jwt}` } });
+  const res = await fetch(ctx.baseUrl + path, { method, body: body === undefined ? undefined : text, headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'x-api-key': ctx.apiKey, authorization: `Bearer ${jwt}` } });
   return { status: res.status, text: await res.text() };
+}
+
+/**
+ * Publishes a TAP as the ADMIN user. With a paired co-signer that is a configuration change (202):
+ * the enclave checks the signed request, asks the callback handler, signs with its CCK, and the
+ * coordinator applies it; this waits for that decision and throws unless it is APPROVED.
+ */
+export async function publishTap(ctx: Pick<DemoContext, 'baseUrl' | 'apiKey' | 'privateKeyFile'>, policy: unknown, timeoutMs = 120_000): Promise<{ changeId: string | null }> {
+  const r = await signedRequest(ctx, 'POST', '/v1/tap/policy', policy);
+  if (r.status === 200) return { changeId: null };
+  if (r.status !== 202) throw new Error(`publishing the policy: HTTP ${r.status} ${r.text.slice(0, 200)}`);
+  const { changeId } = JSON.parse(r.text) as { changeId: string };
+  await until(`the co-signer's CCK decision on policy change ${changeId}`, async () => {
+    const c = await signedRequest(ctx, 'GET', `/v1/config_changes/${changeId}`);
+    const change = JSON.parse(c.text) as { status?: string; reason?: string | null };
+    if (change.status === 'WAITING_FOR_APPROVAL' || c.status !== 200) return null;
+    if (change.status !== 'APPROVED') throw Object.assign(new Error(`policy change ${changeId}: ${change.status} ${change.reason ?? ''}`), { final: true });
+    return true;
+  }, timeoutMs);
+  return { changeId };
 }
 
 export async function runDemo(ctx: DemoContext, say: (line: string) => void): Promise<void> {
@@ -65,8 +85,9 @@ export async function runDemo(ctx: DemoContext, say: (line: string) => void): Pr
   say(`demo: vault account ${vault.id} "demo", ETH_TEST5 address ${from}`);
 
   // A policy that lets the demo's operations through, published as the ADMIN user over the REST API.
-  const policy = await signedRequest(ctx, 'POST', '/v1/tap/policy', { rules: [{ name: 'demo: transfers and raw signing', operations: ['TRANSFER', 'RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
-  if (policy.status !== 200) throw new Error(`publishing the demo policy: HTTP ${policy.status} ${policy.text.slice(0, 200)}`);
+  // With the co-signer paired, the publication waits for the enclave's CCK approval.
+  const published = await publishTap(ctx, { rules: [{ name: 'demo: transfers and raw signing', operations: ['TRANSFER', 'RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
+  if (published.changeId) say(`demo: policy published, approved by the co-signer's Configuration Change Key (change ${published.changeId})`);
 
   const faucet = await createDevFaucet({ rpcUrl: ctx.chain.rpcUrl, chainId: ctx.chain.chainId, account: ctx.chain.devAccount });
   await faucet.sendNative(from, parseEther('1'));

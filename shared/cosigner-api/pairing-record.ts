@@ -23,6 +23,13 @@ export const PairingRecordClaimsSchema = s.struct({
   /** The API user's RSA public key, DER SPKI, base64: the key it signs REST API requests with. */
   userPublicKey: s.text({ min: 100, max: 1500, pattern: BASE64 }),
   pairedAt: s.uint(),
+  /**
+   * The API user's API key (its request JWTs' `sub`) and role at pairing: the enclave checks a
+   * configuration change's initiator against them (config-change.ts). Absent in records signed
+   * before configuration changes; such a pairing can initiate none.
+   */
+  apiKey: s.optional(s.text({ min: 1, max: 128, pattern: ID })),
+  role: s.optional(s.text({ min: 1, max: 64, pattern: /^[A-Z_]+$/ })),
 });
 export type PairingRecordClaims = s.Infer<typeof PairingRecordClaimsSchema>;
 

@@ -132,7 +132,8 @@ export const SignItemPayloadSchema: Schema<SignItemPayload> = refine(SignItemStr
   }
 });
 
-export const WORK_ITEM_KINDS = ['KEYGEN', 'SIGN'] as const;
+/** The kinds the enclave takes part in: MPC (KEYGEN, SIGN) and CCK approvals (config-change.ts). */
+export const WORK_ITEM_KINDS = ['KEYGEN', 'SIGN', 'CONFIG_CHANGE_APPROVAL'] as const;
 export type SigningWorkItemKind = (typeof WORK_ITEM_KINDS)[number];
 
 export const parseKeygenItemPayload = (v: unknown): KeygenItemPayload => KeygenItemPayloadSchema.parse(v, 'payload');

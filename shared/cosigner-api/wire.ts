@@ -50,6 +50,7 @@ export const PairResponse = Type.Object({
     claims: Type.Object({
       tokenId: Type.String(), cosignerId: Type.String(), workspaceId: Type.String(), userId: Type.String(),
       identityPublicKey: Type.String(), userPublicKey: Type.String(), pairedAt: Type.Integer(),
+      apiKey: Type.Optional(Type.String()), role: Type.Optional(Type.String()),
     }),
     signature: Type.String(),
   }),

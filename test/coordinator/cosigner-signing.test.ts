@@ -58,13 +58,14 @@ describe('coordinator signing with a paired co-signer over the co-signer API', f
     const admin = await c.user('ADMIN');
     signer = await c.user('SIGNER');
     await signedFetch(c, admin, 'PUT', '/v1/cosigner-attestation-policy', { pcr0: enclave.pcr(0) });
+    // Published before the co-signer pairs, so it applies at once (after, its CCK would have to approve).
+    await signedFetch(c, admin, 'POST', '/v1/tap/policy', { rules: [{ name: 'raw', operations: ['RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
     const token = await pairingTokenFor(c, admin, signer.row.id);
     pinned = decodePairingToken(token).serviceKeySha256;
     http = await new TestCosigner(c, enclave).pair(token);
     const serviceSpki = (await c.app.cosignerServiceKey()).publicKeySpki;
     engine = new EngineCosigner(serviceSpki.subarray(serviceSpki.length - 32), { id: http.cosignerId, identity: http.identity });
     await admin.v5.createVaultAccount('treasury');
-    await signedFetch(c, admin, 'POST', '/v1/tap/policy', { rules: [{ name: 'raw', operations: ['RAW'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] });
   });
 
   after(async () => {

@@ -161,18 +161,6 @@ describe('co-signer API: work', function () {
     expect(missing.status).to.equal(404);
   });
 
-  it('a configuration change approved through the co-signer API takes effect (the existing apply is wired)', async () => {
-    const w = await signedFetch(c, admin, 'POST', '/v1/external_wallets', { name: 'cold' });
-    expect(w.status, JSON.stringify(w.json)).to.equal(200);
-    const asset = await signedFetch(c, admin, 'POST', `/v1/external_wallets/${w.json.id}/ETH_TEST5`, { address: '0x' + '11'.repeat(20) });
-    expect(asset.status, JSON.stringify(asset.json)).to.be.within(200, 201);
-    const got = await a.poll(2_000);
-    expect(got.json.item.kind).to.equal('CONFIG_CHANGE_APPROVAL');
-    expect((await a.result(got.json.item.id, { action: 'APPROVE' })).json.status).to.equal('recorded');
-    const row = await c.db.selectFrom('external_wallet_assets').select('status').where('wallet_id', '=', w.json.id).executeTakeFirstOrThrow();
-    expect(row.status).to.equal('APPROVED');
-  });
-
   it('records the highest state version and refuses an older one, a forked digest, and a report not signed by the co-signer', async () => {
     a.stateVersion = 5;
     expect((await a.poll(0)).status).to.equal(200);

@@ -1,7 +1,6 @@
 // The co-signer work queue: long-poll hold and instant wake-up, lease expiry and hand-over,
-// heartbeats, duplicate result reports, and whitelisting applied by a co-signer's decision.
+// heartbeats, duplicate result reports (whitelisting by a co-signer's CCK: config-changes.test.ts).
 import { expect } from 'chai';
-import { parseConfigChangeResult, applyConfigChange } from '../../coordinator/external-wallets/config-change.js';
 import { WorkQueue } from '../../coordinator/work-queue/work-queue.js';
 import { expectCosignerRejection } from '../support/expect-error.js';
 import { signedFetch, startCoordinator, type TestCoordinator, type TestUser } from './support/build-app.js';
@@ -84,34 +83,4 @@ describe('coordinator work queue', function () {
     expect(row.result).to.equal(null);
   });
 
-  it('whitelisting: the address waits for approval, a co-signer approves it through the queue, a transfer then counts as whitelisted', async () => {
-    const wallet = await admin.v5.createExternalWallet('exchange');
-    const asset = await admin.v5.createExternalWalletAsset(wallet.id, 'ETH_TEST5', '0x52908400098527886e0f7030069857d2e4169ee7');
-    expect(asset.status).to.equal('WAITING_FOR_APPROVAL');
-    expect((asset as { address?: string }).address).to.equal('0x52908400098527886E0F7030069857D2E4169EE7');
-    const item = await q.poll([c.workspace.id], 'cosigner-a', { holdMs: 1000 });
-    expect(item?.kind).to.equal('CONFIG_CHANGE_APPROVAL');
-    expect(item?.payload).to.include({ type: 'ADD_WHITELISTED_ADDRESS', walletId: wallet.id, assetId: 'ETH_TEST5' });
-    await q.complete(item!.id, 'cosigner-a', { action: 'APPROVE' }, (trx, row) => applyConfigChange(trx, row, parseConfigChangeResult({ action: 'APPROVE' })));
-    const ts = (await admin.ts.externalWallets.getExternalWalletAsset({ walletId: wallet.id, assetId: 'ETH_TEST5' })).data;
-    expect(ts.status).to.equal('APPROVED');
-    expect((await admin.v5.getExternalWallets()).map((w) => w.id)).to.deep.equal([wallet.id]);
-
-    await signedFetch(c, admin, 'POST', '/v1/vault/accounts', { name: 'v' });
-    await signedFetch(c, admin, 'POST', '/v1/tap/policy', { rules: [{ name: 'whitelisted only', operations: ['TRANSFER'], initiators: '*', assets: '*', source: '*', destination: { type: 'EXTERNAL_WALLET' }, action: 'ALLOW' }] });
-    const tx = await admin.v5.createTransaction({ operation: 'TRANSFER', assetId: 'ETH_TEST5', amount: '0.1', source: { type: 'VAULT_ACCOUNT', id: '0' }, destination: { type: 'EXTERNAL_WALLET', id: wallet.id } } as never);
-    expect(tx.status).to.equal('QUEUED');
-    const shown = await admin.v5.getTransactionById(tx.id);
-    expect([shown.addressType, shown.destinationAddress]).to.deep.equal(['WHITELISTED', '0x52908400098527886E0F7030069857D2E4169EE7']);
-
-    // A second wallet whose address was never approved is not whitelisted: the rule does not match.
-    const w2 = await admin.v5.createExternalWallet('unapproved');
-    await admin.v5.createExternalWalletAsset(w2.id, 'ETH_TEST5', '0x52908400098527886e0f7030069857d2e4169ee7');
-    const blocked = await admin.v5.createTransaction({ operation: 'TRANSFER', assetId: 'ETH_TEST5', amount: '0.1', source: { type: 'VAULT_ACCOUNT', id: '0' }, destination: { type: 'EXTERNAL_WALLET', id: w2.id } } as never);
-    expect(blocked.status).to.equal('BLOCKED');
-    const dup = await signedFetch(c, admin, 'POST', `/v1/external_wallets/${w2.id}/ETH_TEST5`, { address: '0x52908400098527886e0f7030069857d2e4169ee7' });
-    expect([dup.status, dup.json.code]).to.deep.equal([409, 1409]);
-    const bad = await signedFetch(c, admin, 'POST', `/v1/external_wallets/${w2.id}/SOL_TEST`, { address: 'not-base58-0OIl' });
-    expect(bad.status).to.equal(400);
-  });
 });

@@ -132,6 +132,8 @@ describe('coordinator: kill -9 in a loop during signing and broadcasting', funct
     const adminUser = { row: admin, privateKeyPem: adminKeys.privateKeyPem } as never;
     const { signedFetch } = await import('../coordinator/support/build-app.js');
     expect((await signedFetch(c, adminUser, 'PUT', '/v1/cosigner-attestation-policy', { pcr0: enclave.pcr(0) })).status).to.equal(200);
+    // The TAP before the co-signer pairs: it applies at once (after, the co-signer's CCK approves it).
+    expect((await signedFetch(c, adminUser, 'POST', '/v1/tap/policy', { rules: [{ name: 'all', operations: ['TRANSFER'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] })).status).to.equal(200);
     const tokenAnswer = await signedFetch(c, adminUser, 'POST', '/v1/cosigner-pairing-tokens', { userId: signerRow.id });
     const http = await new TestCosigner(c, enclave).pair(tokenAnswer.json.pairingToken);
     const spki = (await setup.cosignerServiceKey()).publicKeySpki;
@@ -147,7 +149,6 @@ describe('coordinator: kill -9 in a loop during signing and broadcasting', funct
     await adminSdk.createVaultAccount('treasury');
     const source = (await sdk.createVaultAsset('0', 'ETH_TEST5')).address as `0x${string}`;
     await devnet.fund(source, parseEther('100'));
-    expect((await signedFetch(c, adminUser, 'POST', '/v1/tap/policy', { rules: [{ name: 'all', operations: ['TRANSFER'], initiators: '*', assets: '*', source: '*', destination: '*', action: 'ALLOW' }] })).status).to.equal(200);
     await setup.close(); // closes db
     journal.close();
 

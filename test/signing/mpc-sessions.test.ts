@@ -109,6 +109,21 @@ describe('enclave MPC sessions against a hostile parent', function () {
     expect(own.sessions).to.have.length(1);
   });
 
+  it('the enclave policy refuses work the coordinator signed and its TAP let through: an operation the user may not initiate, before any callback or session', async () => {
+    const limited: EnclaveState = {
+      ...state,
+      policies: [{ serviceKeySha256: real.sha, workspaceId: W, policy: { assets: [], users: [{ userId: 'user-b', operations: ['TRANSFER'] }] }, changeId: randomUUID(), approvalSha256: 'ab'.repeat(32), setAt: 1 }],
+    };
+    const m = sessions(limited);
+    const e = await expectCosignerRejection(m.start({ cosignerId: 'cs-with-callback', ...signItem(real, W, 'user-b') }), 'POLICY_VIOLATION', /does not allow RAW for API user user-b/);
+    expect(e.details?.reason).to.equal('operation');
+    // Another user of the workspace is not limited: its RAW signing goes on.
+    expect((await m.start({ cosignerId: 'cs-no-callback', ...signItem(real, W, 'user-a') })).approval?.url).to.equal('https://handler.example/cb');
+    // The same policy sealed for another coordinator's workspace limits nothing here.
+    const elsewhere = { ...limited, policies: [{ ...limited.policies![0]!, serviceKeySha256: fake.sha }] };
+    expect((await sessions(elsewhere).start({ cosignerId: 'cs-with-callback', ...signItem(real, W, 'user-b') })).sessions).to.have.length(1);
+  });
+
   it('a state with two shares of one key is refused before it is sealed', () => {
     const twice = { ...state, keyShares: [state.keyShares[0]!, { ...state.keyShares[0]!, sessionId: 'ab'.repeat(32) }] };
     expectCosignerError(() => encodeState(twice), 'SCHEMA_VIOLATION', /two key shares/);

@@ -140,8 +140,8 @@ describe('enclave: checkWorkItem (enclave/signing/work-item-check.ts)', () => {
 
   describe('the kind and payload', () => {
     it('refuses a signed item of a kind the enclave does not take part in', () => {
-      const it = item('CONFIG_CHANGE_APPROVAL', { change: 1 });
-      expectCosignerError(() => checkWorkItem(it, sign(it), ctx()), 'WORK_ITEM_KIND_UNKNOWN', /CONFIG_CHANGE_APPROVAL/);
+      const it = item('BACKUP_EXPORT', { change: 1 });
+      expectCosignerError(() => checkWorkItem(it, sign(it), ctx()), 'WORK_ITEM_KIND_UNKNOWN', /BACKUP_EXPORT/);
     });
     it('refuses a kind in the wrong case', () => {
       const it = item('sign', rawPayload());

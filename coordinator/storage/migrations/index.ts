@@ -10,6 +10,7 @@ import * as transfers from './006-transfers.js';
 import * as transactionIdempotency from './007-transaction-idempotency.js';
 import * as pendingMasterKeys from './008-pending-master-keys.js';
 import * as cosignerRunLogs from './009-cosigner-run-logs.js';
+import * as configChanges from './010-config-changes.js';
 
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-transaction-idempotency': transactionIdempotency,
   '008-pending-master-keys': pendingMasterKeys,
   '009-cosigner-run-logs': cosignerRunLogs,
+  '010-config-changes': configChanges,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -78,6 +78,8 @@ export class TestCosigner {
   readonly identity: KeyObject;
   readonly identityRaw: Uint8Array;
   readonly cckPem: string;
+  /** The test co-signer's Configuration Change Key (Ed25519), as an enclave holds it. */
+  readonly cck: KeyObject;
   readonly callbackPem: string;
   cosignerId = '';
   refreshToken = '';
@@ -88,7 +90,9 @@ export class TestCosigner {
   constructor(readonly c: TestCoordinator, readonly enclave: EmulatedEnclave) {
     this.identity = generateKeyPairSync('ed25519').privateKey;
     this.identityRaw = rawEd25519PublicKey(this.identity);
-    this.cckPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const cck = generateKeyPairSync('ed25519');
+    this.cck = cck.privateKey;
+    this.cckPem = cck.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     this.callbackPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
   }
 
